@@ -1,0 +1,190 @@
+//! Reading files and expanding `include` (sorted glob, relative to the including file,
+//! cycles refused). Each included file keeps the span of the directive that included it,
+//! so its diagnostics can say "included from here".
+
+use std::path::{Path, PathBuf};
+
+use super::ast::{Block, Body, Directive};
+use super::diag::{Code, Diag, Diags};
+use super::parse::parse;
+use super::schema::{self, Apply};
+use super::source::{FileId, SourceMap, Span};
+
+/// Largest config file read: far beyond any real config, small enough to stay fast.
+pub const MAX_FILE: u64 = 64 << 20;
+
+/// Reads bytes into the source map. Invalid UTF-8 becomes a diagnostic at the first bad
+/// byte; the file is then not parsed (its tokens could not be trusted).
+pub fn add_source(
+    path: PathBuf,
+    bytes: Vec<u8>,
+    included_from: Option<Span>,
+    sources: &mut SourceMap,
+    diags: &mut Diags,
+) -> (FileId, bool) {
+    match String::from_utf8(bytes) {
+        Ok(text) => (sources.add(path, text, included_from), true),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let bad_len = e.utf8_error().error_len().unwrap_or(1);
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let id = sources.add(path, text, included_from);
+            // The replacement character is 3 bytes where the invalid sequence was.
+            let _ = bad_len;
+            diags.push(
+                Diag::new(
+                    Code::InvalidUtf8,
+                    Span::new(id, at, at + '\u{FFFD}'.len_utf8()),
+                    "the file is not valid UTF-8",
+                )
+                .label("invalid byte here")
+                .help("save the file as UTF-8"),
+            );
+            (id, false)
+        }
+    }
+}
+
+/// Parses a file that is already in the source map and expands its includes.
+pub fn parse_file(
+    id: FileId,
+    sources: &mut SourceMap,
+    diags: &mut Diags,
+    stack: &mut Vec<PathBuf>,
+) -> Vec<Directive> {
+    let items = parse(id, &sources.file(id).text, &schema::is_directive, diags);
+    expand(items, sources, diags, stack)
+}
+
+fn is_include(d: &Directive) -> bool {
+    matches!(schema::lookup(&d.name.text), Some(s) if matches!(s.apply, Apply::Include))
+}
+
+fn expand(
+    items: Vec<Directive>,
+    sources: &mut SourceMap,
+    diags: &mut Diags,
+    stack: &mut Vec<PathBuf>,
+) -> Vec<Directive> {
+    let mut out = Vec::with_capacity(items.len());
+    for mut d in items {
+        if is_include(&d) && matches!(d.body, Body::Semi(_)) && d.args.len() == 1 {
+            // Keep the directive (lower checks its context), then splice the files in.
+            let files = include(&d, sources, diags, stack);
+            out.push(d);
+            out.extend(files);
+            continue;
+        }
+        if let Body::Block(b) = d.body {
+            let items = expand(b.items, sources, diags, stack);
+            d.body = Body::Block(Block {
+                open: b.open,
+                close: b.close,
+                items,
+            });
+        }
+        out.push(d);
+    }
+    out
+}
+
+fn include(
+    d: &Directive,
+    sources: &mut SourceMap,
+    diags: &mut Diags,
+    stack: &mut Vec<PathBuf>,
+) -> Vec<Directive> {
+    let arg = &d.args[0];
+    let here = d.head_span();
+    let dir = sources.file(arg.span.file).dir().to_path_buf();
+    let pattern = if Path::new(&arg.text).is_absolute() {
+        PathBuf::from(&arg.text)
+    } else {
+        dir.join(&arg.text)
+    };
+    let has_glob = arg.text.contains(['*', '?', '[']);
+    let paths: Vec<PathBuf> = if has_glob {
+        let Some(pat) = pattern.to_str() else {
+            return Vec::new();
+        };
+        match glob::glob(pat) {
+            Ok(it) => {
+                let mut v: Vec<PathBuf> =
+                    it.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+                v.sort();
+                v
+            }
+            Err(e) => {
+                diags.push(
+                    Diag::new(
+                        Code::IncludeGlob,
+                        arg.span,
+                        format!("bad include pattern: {}", e.msg),
+                    )
+                    .label("invalid glob")
+                    .help("use `*`, `?` and `[...]` as in a shell"),
+                );
+                return Vec::new();
+            }
+        }
+    } else {
+        if !pattern.exists() {
+            diags.push(
+                Diag::new(
+                    Code::IncludeNotFound,
+                    arg.span,
+                    format!("included file `{}` does not exist", pattern.display()),
+                )
+                .label("no such file")
+                .help("paths are relative to the directory of the file that includes them"),
+            );
+            return Vec::new();
+        }
+        vec![pattern]
+    };
+    let mut out = Vec::new();
+    for p in paths {
+        let canon = p.canonicalize().unwrap_or_else(|_| p.clone());
+        if stack.contains(&canon) {
+            diags.push(
+                Diag::new(
+                    Code::IncludeCycle,
+                    arg.span,
+                    format!("`{}` includes itself", p.display()),
+                )
+                .label("this include closes a cycle")
+                .help("remove the include, or include the shared part from one place only"),
+            );
+            continue;
+        }
+        let bytes = match std::fs::metadata(&p).and_then(|m| {
+            if m.len() > MAX_FILE {
+                Err(std::io::Error::other("file is larger than 64 MiB"))
+            } else {
+                std::fs::read(&p)
+            }
+        }) {
+            Ok(b) => b,
+            Err(e) => {
+                diags.push(
+                    Diag::new(
+                        Code::Unreadable,
+                        arg.span,
+                        format!("cannot read `{}`: {e}", p.display()),
+                    )
+                    .label("included here")
+                    .help("check the path and its permissions"),
+                );
+                continue;
+            }
+        };
+        let (id, ok) = add_source(p, bytes, Some(here), sources, diags);
+        if !ok {
+            continue;
+        }
+        stack.push(canon);
+        out.extend(parse_file(id, sources, diags, stack));
+        stack.pop();
+    }
+    out
+}

@@ -1,0 +1,465 @@
+//! Text → directive tree. The only module that imports pest.
+//!
+//! The pest grammar is a flat, total token stream; the tree is built here with an explicit
+//! stack, which is what lets one pass report an unclosed `{`, a stray `}`, a stray `;` and
+//! a missing `;` together, each once, and keeps 10 MB of `{` off the Rust stack.
+
+use pest::Parser;
+use pest_derive::Parser;
+
+use super::ast::{Block, Body, Directive, Token};
+use super::diag::{Code, Diag, Diags};
+use super::source::{FileId, Span};
+
+#[derive(Parser)]
+#[grammar = "../grammar/webserv.pest"]
+struct ConfParser;
+
+/// Blocks deeper than this are refused: no real config nests this far.
+pub const MAX_DEPTH: usize = 64;
+
+struct Frame {
+    open: Span,
+    owner: Option<(Token, Vec<Token>)>,
+    items: Vec<Directive>,
+}
+
+/// Parses one file's text into its top-level directives. `is_directive` tells known
+/// directive names, used to detect a missing `;` (nginx-style grammars read `listen 80`
+/// ⏎ `root /x;` as one directive).
+pub fn parse(
+    file: FileId,
+    text: &str,
+    is_directive: &dyn Fn(&str) -> bool,
+    diags: &mut Diags,
+) -> Vec<Directive> {
+    let pairs = match ConfParser::parse(Rule::file, text) {
+        Ok(mut p) => p.next().map(|f| f.into_inner()),
+        Err(e) => {
+            // The grammar is total; this is a safety net, not a path we expect.
+            let pos = match e.location {
+                pest::error::InputLocation::Pos(p) => p,
+                pest::error::InputLocation::Span((s, _)) => s,
+            };
+            diags.push(Diag::new(
+                Code::UnterminatedString,
+                Span::new(file, pos, pos),
+                "cannot tokenize the file here",
+            ));
+            return Vec::new();
+        }
+    };
+    let mut b = Builder {
+        file,
+        text,
+        is_directive,
+        diags,
+        stack: vec![Frame {
+            open: Span::new(file, 0, 0),
+            owner: None,
+            items: Vec::new(),
+        }],
+        pending: None,
+    };
+    for pair in pairs.into_iter().flatten() {
+        let s = pair.as_span();
+        let span = Span::new(file, s.start(), s.end());
+        match pair.as_rule() {
+            Rule::word => b.word(Token {
+                text: unescape(s.as_str()),
+                span,
+                quoted: false,
+            }),
+            Rule::dquoted | Rule::squoted => {
+                let raw = s.as_str();
+                b.word(Token {
+                    text: unescape(&raw[1..raw.len() - 1]),
+                    span,
+                    quoted: true,
+                })
+            }
+            Rule::semi => b.semi(span),
+            Rule::open if !b.open(span) => return b.abandon(),
+            Rule::close => b.close(span),
+            Rule::unterminated => {
+                let quote = Span::new(file, s.start(), s.start() + 1);
+                b.diags.push(
+                    Diag::new(Code::UnterminatedString, quote, "unterminated string")
+                        .label("this quote is never closed")
+                        .with(eof_span(file, text), "the file ends inside the string")
+                        .help("close the string with the same quote character"),
+                );
+                // The rest of the file is inside the string: nothing more to say about it.
+                b.pending = None;
+                return b.finish(false);
+            }
+            _ => {}
+        }
+    }
+    b.finish(true)
+}
+
+/// A span for "the end of the file" that miette still shows (it hides empty spans at EOF).
+fn eof_span(file: FileId, text: &str) -> Span {
+    let end = text.len();
+    let start = text[..end].char_indices().next_back().map_or(0, |(i, _)| i);
+    Span::new(file, start, end)
+}
+
+/// Resolves `\` escapes the way nginx does: `\"`, `\'`, `\\`, `\t`, `\r`, `\n`; any other
+/// escaped character keeps its backslash.
+fn unescape(raw: &str) -> String {
+    if !raw.contains('\\') {
+        return raw.to_string();
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('"') => out.push('"'),
+            Some('\'') => out.push('\''),
+            Some('\\') => out.push('\\'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('n') => out.push('\n'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+struct Builder<'a> {
+    file: FileId,
+    text: &'a str,
+    is_directive: &'a dyn Fn(&str) -> bool,
+    diags: &'a mut Diags,
+    stack: Vec<Frame>,
+    pending: Option<(Token, Vec<Token>)>,
+}
+
+impl Builder<'_> {
+    fn word(&mut self, tok: Token) {
+        match &mut self.pending {
+            Some((_, args)) => args.push(tok),
+            None => self.pending = Some((tok, Vec::new())),
+        }
+    }
+
+    fn semi(&mut self, span: Span) {
+        match self.pending.take() {
+            Some((name, args)) => self.emit(name, args, Body::Semi(span)),
+            None => self.diags.push(
+                Diag::new(Code::StraySemicolon, span, "unexpected `;`")
+                    .label("this `;` ends no directive")
+                    .help("remove it"),
+            ),
+        }
+    }
+
+    /// Returns false when nesting is too deep and parsing of the file must stop.
+    fn open(&mut self, span: Span) -> bool {
+        if self.stack.len() > MAX_DEPTH {
+            self.diags.push(
+                Diag::new(
+                    Code::TooDeep,
+                    span,
+                    format!("blocks nest deeper than {MAX_DEPTH} levels"),
+                )
+                .label("this block is too deep")
+                .help("the rest of this file is not checked"),
+            );
+            return false;
+        }
+        let owner = self.pending.take();
+        // Inside an anonymous block, another one is the same mistake, not a new one.
+        let parent_anonymous =
+            self.stack.len() > 1 && self.stack.last().is_some_and(|f| f.owner.is_none());
+        if owner.is_none() && !parent_anonymous {
+            self.diags.push(
+                Diag::new(Code::AnonymousBlock, span, "block without a directive")
+                    .label("this `{` follows no directive name")
+                    .help("a block belongs to a directive, as in `server { ... }` or `location /x { ... }`"),
+            );
+        }
+        self.stack.push(Frame {
+            open: span,
+            owner,
+            items: Vec::new(),
+        });
+        true
+    }
+
+    fn close(&mut self, span: Span) {
+        self.flush_pending();
+        if self.stack.len() == 1 {
+            self.diags.push(
+                Diag::new(Code::StrayBrace, span, "unexpected `}`")
+                    .label("this `}` closes no block")
+                    .help("remove it, or add the `{` it was meant to close"),
+            );
+            return;
+        }
+        let frame = self.stack.pop().expect("stack has a frame above the root");
+        self.attach(frame, Some(span));
+    }
+
+    fn attach(&mut self, frame: Frame, close: Option<Span>) {
+        if let Some((name, args)) = frame.owner {
+            let block = Block {
+                open: frame.open,
+                close,
+                items: frame.items,
+            };
+            self.emit(name, args, Body::Block(block));
+        }
+    }
+
+    /// A directive cut short by `}` or the end of the file.
+    fn flush_pending(&mut self) {
+        if let Some((name, args)) = self.pending.take() {
+            let last = args.last().unwrap_or(&name).span;
+            self.missing_semicolon(last);
+            self.emit(name, args, Body::Missing);
+        }
+    }
+
+    fn missing_semicolon(&mut self, after: Span) {
+        // Point just past the token; at the very end of the file use its last character,
+        // because miette hides empty labels at EOF.
+        let span = if after.end as usize >= self.text.trim_end().len() {
+            let start = self.text[..after.end as usize]
+                .char_indices()
+                .next_back()
+                .map_or(0, |(i, _)| i);
+            Span::new(self.file, start, after.end as usize)
+        } else {
+            after.after()
+        };
+        self.diags.push(
+            Diag::new(Code::MissingSemicolon, span, "missing `;`")
+                .label("expected `;` here")
+                .help("end each simple directive with `;`"),
+        );
+    }
+
+    /// Adds a finished directive to the current block, first splitting off directives that
+    /// lost their `;`: an unquoted argument that starts a new line and is a directive name
+    /// begins a directive of its own.
+    fn emit(&mut self, mut name: Token, mut args: Vec<Token>, body: Body) {
+        loop {
+            let mut prev = name.span;
+            let split = args.iter().position(|a| {
+                let on_new_line =
+                    self.text[prev.end as usize..a.span.start as usize].contains('\n');
+                prev = a.span;
+                on_new_line && !a.quoted && (self.is_directive)(&a.text)
+            });
+            let Some(i) = split else { break };
+            let rest = args.split_off(i);
+            let before = args.last().unwrap_or(&name).span;
+            self.missing_semicolon(before);
+            let done = Directive {
+                name,
+                args,
+                body: Body::Missing,
+            };
+            self.stack.last_mut().expect("root frame").items.push(done);
+            let mut rest = rest.into_iter();
+            name = rest.next().expect("split point is an argument");
+            args = rest.collect();
+        }
+        self.stack
+            .last_mut()
+            .expect("root frame")
+            .items
+            .push(Directive { name, args, body });
+    }
+
+    /// Parsing stopped early: keep what was complete at the top level, drop the rest.
+    fn abandon(mut self) -> Vec<Directive> {
+        self.stack.truncate(1);
+        self.stack.pop().map(|f| f.items).unwrap_or_default()
+    }
+
+    fn finish(mut self, report: bool) -> Vec<Directive> {
+        if report {
+            self.flush_pending();
+        }
+        if self.stack.len() > 1 {
+            if report {
+                let innermost = self.stack.last().expect("unclosed frame").open;
+                let mut d = Diag::new(Code::UnclosedBlock, innermost, "unclosed block")
+                    .label("this `{` is never closed")
+                    .help("add the missing `}`");
+                for f in self.stack[1..self.stack.len() - 1].iter().rev().take(3) {
+                    d = d.with(f.open, "this one is not closed either");
+                }
+                d = d.with(eof_span(self.file, self.text), "the file ends here");
+                self.diags.push(d);
+            }
+            while self.stack.len() > 1 {
+                let frame = self.stack.pop().expect("frame");
+                self.attach(frame, None);
+            }
+        }
+        self.stack.pop().map(|f| f.items).unwrap_or_default()
+    }
+}
+
+/// Canonical formatting: one directive per line, four-space indent, one space between
+/// arguments, ` {` on the directive's line, comments kept, at most one blank line kept
+/// between directives. `None` when the text has syntax errors.
+pub fn format(text: &str) -> Option<String> {
+    let mut diags = Diags::default();
+    parse(0, text, &super::schema::is_directive, &mut diags);
+    if diags
+        .list
+        .iter()
+        .any(|d| d.code.slug().starts_with("syntax::"))
+    {
+        return None;
+    }
+    let pairs = ConfParser::parse(Rule::file, text)
+        .ok()?
+        .next()?
+        .into_inner();
+    let mut out = String::new();
+    let mut depth = 0usize;
+    // Inside a directive: its continuation lines are indented one more level.
+    let mut in_directive = false;
+    let mut at_line_start = true;
+    let mut prev_end = 0usize;
+    let indent = |out: &mut String, d: usize| out.push_str(&"    ".repeat(d));
+    for pair in pairs {
+        let s = pair.as_span();
+        let gap = &text[prev_end..s.start()];
+        let blank_line = gap.matches('\n').count() >= 2;
+        prev_end = s.end();
+        match pair.as_rule() {
+            Rule::COMMENT => {
+                if at_line_start && !gap.contains('\n') && out.ends_with('\n') && !out.is_empty() {
+                    // A trailing comment stays on the line it followed.
+                    out.pop();
+                    out.push_str("  ");
+                } else if at_line_start {
+                    if blank_line && !out.is_empty() && !out.ends_with("{\n") {
+                        out.push('\n');
+                    }
+                    indent(&mut out, depth + usize::from(in_directive));
+                } else {
+                    out.push_str("  ");
+                }
+                out.push_str(s.as_str().trim_end());
+                out.push('\n');
+                at_line_start = true;
+            }
+            Rule::word | Rule::dquoted | Rule::squoted => {
+                if at_line_start {
+                    if blank_line && !in_directive && !out.is_empty() && !out.ends_with("{\n") {
+                        out.push('\n');
+                    }
+                    indent(&mut out, depth + usize::from(in_directive));
+                } else {
+                    out.push(' ');
+                }
+                out.push_str(s.as_str());
+                in_directive = true;
+                at_line_start = false;
+            }
+            Rule::semi => {
+                out.push(';');
+                out.push('\n');
+                in_directive = false;
+                at_line_start = true;
+            }
+            Rule::open => {
+                out.push_str(" {\n");
+                depth += 1;
+                in_directive = false;
+                at_line_start = true;
+            }
+            Rule::close => {
+                depth = depth.saturating_sub(1);
+                indent(&mut out, depth);
+                out.push_str("}\n");
+                at_line_start = true;
+            }
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> (Vec<Directive>, Vec<Code>) {
+        let mut diags = Diags::default();
+        let known = |n: &str| matches!(n, "root" | "listen" | "server");
+        let items = parse(0, text, &known, &mut diags);
+        (items, diags.list.iter().map(|d| d.code).collect())
+    }
+
+    #[test]
+    fn nested_blocks_and_strings() {
+        let (items, codes) = parse_str("server { listen 80; root \"/a b\\\"c\"; }\n# c\nx 'y';");
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(items.len(), 2);
+        let block = items[0].block().unwrap();
+        assert_eq!(block.items[1].args[0].text, "/a b\"c");
+        assert_eq!(items[1].args[0].text, "y");
+    }
+
+    #[test]
+    fn missing_semicolon_splits_known_directive() {
+        let (items, codes) = parse_str("listen 80\nroot /x;");
+        assert_eq!(codes, vec![Code::MissingSemicolon]);
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[1].name.text, "root");
+    }
+
+    #[test]
+    fn hash_inside_word_is_not_a_comment() {
+        let (items, codes) = parse_str("a b#c;");
+        assert!(codes.is_empty());
+        assert_eq!(items[0].args[0].text, "b#c");
+    }
+
+    #[test]
+    fn syntax_errors_each_once() {
+        assert_eq!(parse_str("}").1, vec![Code::StrayBrace]);
+        assert_eq!(parse_str(";").1, vec![Code::StraySemicolon]);
+        assert_eq!(parse_str("server {").1, vec![Code::UnclosedBlock]);
+        assert_eq!(parse_str("a \"b;").1, vec![Code::UnterminatedString]);
+        assert_eq!(parse_str("{ }").1, vec![Code::AnonymousBlock]);
+        assert_eq!(parse_str("a b").1, vec![Code::MissingSemicolon]);
+    }
+
+    #[test]
+    fn format_is_canonical_and_idempotent() {
+        let src = "# top\nserver{listen   80 ;# port\n\n\n  location / {root  \"a b\";}}\n";
+        let f = format(src).unwrap();
+        assert_eq!(
+            f,
+            "# top\nserver {\n    listen 80;  # port\n\n    location / {\n        root \"a b\";\n    }\n}\n"
+        );
+        assert_eq!(format(&f).unwrap(), f);
+        assert_eq!(format("server {"), None);
+    }
+
+    #[test]
+    fn deep_nesting_is_one_diagnostic() {
+        let text = "{".repeat(100_000);
+        let (_, codes) = parse_str(&text);
+        assert_eq!(codes, vec![Code::AnonymousBlock, Code::TooDeep]);
+    }
+}

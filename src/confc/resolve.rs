@@ -1,0 +1,657 @@
+//! Raw configuration → [`RoutingTable`]: inheritance, listener groups, server name
+//! indexes, location sets in match order, cross-entity checks and (optionally) the
+//! file-system lints. Like nginx's `ngx_http_optimize_servers` and
+//! `ngx_http_init_locations`: all sorting and indexing happens here, never per request.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use super::diag::{Code, Diag, Diags};
+use super::lower::{LocationConf, MainConf, ServerConf, Settings};
+use super::merge::{defaults, merge, origin};
+use super::model::{DocRoot, LOG_LEVELS, ListenAddr, ListenHost, LogTarget, Modifier, ServerName};
+use super::source::{SourceMap, Span};
+use super::table::{
+    AddrGroup, Bind, Effective, Location, LocationSet, MainSettings, NameIndex, Origin,
+    RoutingTable, ServerId, Sourced, VirtualServer,
+};
+
+/// Options that change what resolution looks at.
+#[derive(Clone, Copy, Debug)]
+pub struct ResolveOptions {
+    /// Run the lints that look at the file system (missing directories, interpreters,
+    /// unwritable upload stores).
+    pub fs_lints: bool,
+}
+
+struct Builder<'a> {
+    sources: &'a SourceMap,
+    diags: &'a mut Diags,
+    locations: Vec<Location>,
+    /// Every `error_page` directive: server, its URIs, span.
+    error_pages: Vec<(ServerId, Vec<String>, Span)>,
+}
+
+/// Builds the table. Diagnostics are pushed; the caller keeps the table only without errors.
+pub fn resolve(
+    main: &MainConf,
+    sources: &SourceMap,
+    config_dir: &Path,
+    opts: ResolveOptions,
+    diags: &mut Diags,
+) -> RoutingTable {
+    let base = merge(&defaults(config_dir), &main.settings, sources);
+    let mut b = Builder {
+        sources,
+        diags,
+        locations: Vec::new(),
+        error_pages: Vec::new(),
+    };
+    if main.servers.is_empty() && !b.diags.has_errors() {
+        b.diags.push(
+            Diag::new(
+                Code::NoServer,
+                Span::new(0, 0, 0),
+                "the config defines no server",
+            )
+            .label("no `server { }` block in this file")
+            .help("add one, e.g. `server { listen 8080; root www; }`"),
+        );
+    }
+    let mut servers = Vec::new();
+    for (id, sc) in main.servers.iter().enumerate() {
+        servers.push(b.server(id, sc, &base));
+    }
+    if let Some(ep) = &main.settings.error_pages {
+        for id in 0..servers.len() {
+            b.error_pages.push((
+                id,
+                ep.value.iter().map(|p| p.uri.clone()).collect(),
+                ep.span,
+            ));
+        }
+    }
+    let groups = b.groups(main, &servers);
+    let binds = binds(&groups);
+    let main_settings = MainSettings {
+        error_log: match &main.error_log {
+            Some(s) => Sourced {
+                value: s.value.0.clone(),
+                origin: origin(s, sources),
+            },
+            None => Sourced::default_value(LogTarget::Stderr),
+        },
+        error_log_level: match &main.error_log {
+            Some(s) => Sourced {
+                value: s.value.1,
+                origin: origin(s, sources),
+            },
+            None => {
+                Sourced::default_value(LOG_LEVELS.iter().position(|l| *l == "warn").unwrap_or(3))
+            }
+        },
+        worker_processes: match &main.worker_processes {
+            Some(s) => Sourced {
+                value: s.value,
+                origin: origin(s, sources),
+            },
+            None => Sourced::default_value(0),
+        },
+        worker_connections: match &main.worker_connections {
+            Some(s) => Sourced {
+                value: s.value,
+                origin: origin(s, sources),
+            },
+            None => Sourced::default_value(4096),
+        },
+    };
+    let table = RoutingTable {
+        files: sources.files().map(|(_, f)| f.path.clone()).collect(),
+        main: main_settings,
+        binds,
+        groups,
+        servers,
+        locations: std::mem::take(&mut b.locations),
+    };
+    b.check_error_pages(&table);
+    if opts.fs_lints {
+        fs_lints(main, &table, b.diags);
+    }
+    hidden_servers(main, &table, b.diags);
+    table
+}
+
+impl Builder<'_> {
+    fn server(&mut self, id: ServerId, sc: &ServerConf, base: &Effective) -> VirtualServer {
+        let mut settings = merge(base, &sc.settings, self.sources);
+        // A server-level `return` is the server's own; keep it on the server settings.
+        if let Some(r) = &sc.settings.ret {
+            settings.ret = Sourced {
+                value: Some(r.value.clone()),
+                origin: origin(r, self.sources),
+            };
+        }
+        self.note_error_pages(id, &sc.settings);
+        let mut inner = settings.clone();
+        inner.ret = Sourced::default_value(None);
+        let locations = self.location_set(id, None, &sc.locations, &inner);
+        let listens = if sc.listens.is_empty() {
+            vec![ListenAddr {
+                host: ListenHost::Any,
+                port: 8080,
+            }]
+        } else {
+            sc.listens.iter().map(|l| l.value.0).collect()
+        };
+        let names = if sc.names.is_empty() {
+            vec![String::new()]
+        } else {
+            sc.names.iter().map(|n| n.value.display()).collect()
+        };
+        VirtualServer {
+            names,
+            listens,
+            origin: Origin::Config {
+                file: sc.span.file,
+                line: self.sources.line(sc.span),
+            },
+            locations,
+            settings,
+        }
+    }
+
+    fn note_error_pages(&mut self, server: ServerId, s: &Settings) {
+        if let Some(ep) = &s.error_pages {
+            self.error_pages.push((
+                server,
+                ep.value.iter().map(|p| p.uri.clone()).collect(),
+                ep.span,
+            ));
+        }
+    }
+
+    fn location_set(
+        &mut self,
+        server: ServerId,
+        parent: Option<(usize, &LocationConf)>,
+        list: &[LocationConf],
+        inherited: &Effective,
+    ) -> LocationSet {
+        let mut set = LocationSet::default();
+        let mut seen: HashMap<(bool, &str), Span> = HashMap::new();
+        let mut regexes: Vec<&LocationConf> = Vec::new();
+        for lc in list {
+            if let Some((_, p)) = parent
+                && !self.nested_ok(p, lc)
+            {
+                continue;
+            }
+            // `/x` and `^~ /x` are the same prefix to nginx; `= /x` is its own kind.
+            let key = (lc.modifier == Modifier::Exact, lc.pattern.as_str());
+            if !lc.modifier.is_regex() {
+                if let Some(first) = seen.get(&key) {
+                    self.diags.push(
+                        Diag::new(
+                            Code::DuplicateLocation,
+                            lc.span,
+                            format!("duplicate location `{}`", lc.pattern),
+                        )
+                        .label("defined again here")
+                        .with(*first, "first defined here")
+                        .help("merge the two blocks, or change one pattern"),
+                    );
+                    continue;
+                }
+                seen.insert(key, lc.span);
+            } else if let Some(prev) = regexes.iter().find(|p| shadows(p, lc)) {
+                let why = if prev.pattern == lc.pattern && prev.modifier == lc.modifier {
+                    "the same regex is defined earlier".to_string()
+                } else {
+                    format!(
+                        "every path `{}` matches also matches the earlier `{}`",
+                        lc.pattern, prev.pattern
+                    )
+                };
+                self.diags.push(
+                    Diag::new(Code::UnreachableLocation, lc.span, "unreachable location")
+                        .label(why)
+                        .with(
+                            prev.span,
+                            "this earlier regex wins (regexes are tried in file order)",
+                        )
+                        .help("move the more specific regex first, or remove it"),
+                );
+            }
+            let id = self.location(server, parent.map(|p| p.0), lc, inherited);
+            match lc.modifier {
+                Modifier::Exact => {
+                    set.exact.insert(lc.pattern.clone(), id);
+                }
+                Modifier::Prefix | Modifier::PrefixNoRegex => set.prefix.push(id),
+                Modifier::Regex | Modifier::RegexCaseless => {
+                    regexes.push(lc);
+                    set.regex.push(id)
+                }
+            }
+        }
+        let locs = &self.locations;
+        set.prefix
+            .sort_by(|a, b| locs[*b].pattern.len().cmp(&locs[*a].pattern.len()));
+        set
+    }
+
+    /// nginx: a nested prefix location must lie inside its parent prefix, and nothing
+    /// nests inside an exact location.
+    fn nested_ok(&mut self, parent: &LocationConf, lc: &LocationConf) -> bool {
+        let msg = if parent.modifier == Modifier::Exact {
+            Some("a location cannot be nested inside an exact (`=`) location".to_string())
+        } else if parent.modifier.is_prefix()
+            && !lc.modifier.is_regex()
+            && !lc.pattern.starts_with(&parent.pattern)
+        {
+            Some(format!(
+                "location `{}` is outside its parent `{}`",
+                lc.pattern, parent.pattern
+            ))
+        } else {
+            None
+        };
+        match msg {
+            None => true,
+            Some(m) => {
+                self.diags.push(
+                    Diag::new(Code::NestedOutside, lc.pattern_span, m)
+                        .label("no request can reach it through the parent")
+                        .with(parent.pattern_span, "parent location")
+                        .help("a nested prefix must start with the parent's prefix; move the location out"),
+                );
+                false
+            }
+        }
+    }
+
+    fn location(
+        &mut self,
+        server: ServerId,
+        parent: Option<usize>,
+        lc: &LocationConf,
+        inherited: &Effective,
+    ) -> usize {
+        let settings = merge(inherited, &lc.settings, self.sources);
+        self.note_error_pages(server, &lc.settings);
+        let id = self.locations.len();
+        self.locations.push(Location {
+            modifier: lc.modifier,
+            pattern: lc.pattern.clone(),
+            regex: lc.regex.clone(),
+            server,
+            parent,
+            nested: LocationSet::default(),
+            origin: Origin::Config {
+                file: lc.span.file,
+                line: self.sources.line(lc.span),
+            },
+            settings: settings.clone(),
+        });
+        let mut inner = settings;
+        inner.ret = Sourced::default_value(None);
+        let nested = self.location_set(server, Some((id, lc)), &lc.locations, &inner);
+        self.locations[id].nested = nested;
+        id
+    }
+
+    fn groups(&mut self, main: &MainConf, servers: &[VirtualServer]) -> Vec<AddrGroup> {
+        let mut groups: Vec<AddrGroup> = Vec::new();
+        let mut by_addr: HashMap<ListenAddr, usize> = HashMap::new();
+        let mut default_span: HashMap<ListenAddr, Span> = HashMap::new();
+        // (group, name) → the span that registered it.
+        let mut name_spans: HashMap<(usize, String), Span> = HashMap::new();
+        let mut reported: HashSet<(Span, Span)> = HashSet::new();
+        for (sid, (sc, vs)) in main.servers.iter().zip(servers).enumerate() {
+            let mut listens: Vec<(ListenAddr, bool, Span)> = sc
+                .listens
+                .iter()
+                .map(|l| (l.value.0, l.value.1, l.span))
+                .collect();
+            if listens.is_empty() {
+                listens.push((vs.listens[0], false, sc.span));
+            }
+            for (addr, is_default, span) in listens {
+                let gi = *by_addr.entry(addr).or_insert_with(|| {
+                    groups.push(AddrGroup {
+                        addr,
+                        servers: Vec::new(),
+                        default: sid,
+                        default_explicit: false,
+                        names: NameIndex::default(),
+                    });
+                    groups.len() - 1
+                });
+                let g = &mut groups[gi];
+                if g.servers.contains(&sid) {
+                    continue;
+                }
+                g.servers.push(sid);
+                if is_default {
+                    if let Some(first) = default_span.get(&addr) {
+                        self.diags.push(
+                            Diag::new(Code::DuplicateDefault, span, format!("a second `default_server` for {addr}"))
+                                .label("second default here")
+                                .with(*first, "first default here")
+                                .help("only one server per address can be the default; remove one `default_server`"),
+                        );
+                    } else {
+                        default_span.insert(addr, span);
+                        g.default = sid;
+                        g.default_explicit = true;
+                    }
+                }
+                let names: Vec<(ServerName, Span)> = if sc.names.is_empty() {
+                    vec![(ServerName::Exact(String::new()), sc.span)]
+                } else {
+                    sc.names.iter().map(|n| (n.value.clone(), n.span)).collect()
+                };
+                for (name, nspan) in names {
+                    let key = (gi, name.display());
+                    if let Some(first) = name_spans.get(&key) {
+                        if first != &nspan && reported.insert((*first, nspan)) {
+                            self.diags.push(
+                                Diag::new(Code::DuplicateServer, nspan, format!("server name `{}` is already used on {addr}", key.1))
+                                    .label("same name again")
+                                    .with(*first, "first used here")
+                                    .help("two servers on one address need different names; requests would only ever reach the first"),
+                            );
+                        }
+                        continue;
+                    }
+                    name_spans.insert(key, nspan);
+                    insert_name(&mut g.names, name, sid);
+                }
+            }
+        }
+        groups
+    }
+
+    fn check_error_pages(&mut self, table: &RoutingTable) {
+        let mut reported = HashSet::new();
+        for (server, uris, span) in &self.error_pages {
+            for uri in uris {
+                if !uri.starts_with('/') {
+                    continue;
+                }
+                let path = uri.split('?').next().unwrap_or(uri);
+                let loc = table.find_location(*server, path, None);
+                let eff = match loc {
+                    Some(l) => &table.locations[l].settings,
+                    None => &table.servers[*server].settings,
+                };
+                let problem = if let Some(r) = &eff.ret.value {
+                    Some(format!("`{uri}` is answered by `return {}`", r.code))
+                } else if !eff.allow_methods.value.contains_name("GET") {
+                    Some(format!(
+                        "`{uri}` is served by a location that does not allow GET"
+                    ))
+                } else {
+                    None
+                };
+                if let Some(p) = problem
+                    && reported.insert((*span, uri.clone()))
+                {
+                    self.diags.push(
+                        Diag::new(
+                            Code::ErrorPageTarget,
+                            *span,
+                            format!("error page `{uri}` cannot be served"),
+                        )
+                        .label(p)
+                        .help("point error_page at a URI that a location serves with GET"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn insert_name(idx: &mut NameIndex, name: ServerName, sid: ServerId) {
+    match name {
+        ServerName::Exact(n) => {
+            idx.exact.entry(n).or_insert(sid);
+        }
+        ServerName::Leading { suffix, bare_too } => {
+            if bare_too {
+                idx.exact.entry(suffix[1..].to_string()).or_insert(sid);
+            }
+            idx.leading.entry(suffix).or_insert(sid);
+        }
+        ServerName::Trailing(p) => {
+            idx.trailing.entry(p).or_insert(sid);
+        }
+        ServerName::Regex(r) => idx.regex.push((r, sid)),
+    }
+}
+
+/// What to bind: a wildcard per port carries the IP-specific groups of the same family
+/// (nginx binds `*:port` once and picks the group by the accepting address).
+fn binds(groups: &[AddrGroup]) -> Vec<Bind> {
+    let mut out: Vec<Bind> = Vec::new();
+    for (gi, g) in groups.iter().enumerate() {
+        let sa = g.addr.socket_addr();
+        let wildcard_v4 = groups
+            .iter()
+            .position(|w| w.addr.port == g.addr.port && w.addr.host == ListenHost::Any);
+        let covered_by = match g.addr.host {
+            ListenHost::Ip(ip) if ip.is_ipv4() => wildcard_v4,
+            _ => None,
+        };
+        let bind_addr = match covered_by {
+            Some(w) => groups[w].addr.socket_addr(),
+            None => sa,
+        };
+        match out.iter_mut().find(|b| b.addr == bind_addr) {
+            Some(b) => b.groups.push(gi),
+            None => out.push(Bind {
+                addr: bind_addr,
+                groups: vec![gi],
+            }),
+        }
+    }
+    out
+}
+
+/// Literal-regex shadowing that can be proven: `a` (any position) shadows every regex
+/// whose literal text contains `a`; `^a` shadows `^ab…`; `a$` shadows `…ba$`; and an
+/// identical regex shadows its copy.
+fn shadows(earlier: &LocationConf, later: &LocationConf) -> bool {
+    if earlier.pattern == later.pattern
+        && (earlier.modifier == later.modifier || earlier.modifier == Modifier::RegexCaseless)
+    {
+        return true;
+    }
+    let (Some(a), Some(b)) = (literal(&earlier.pattern), literal(&later.pattern)) else {
+        return false;
+    };
+    let (at, bt) = if earlier.modifier == Modifier::RegexCaseless {
+        (a.text.to_lowercase(), b.text.to_lowercase())
+    } else if later.modifier == Modifier::RegexCaseless {
+        return false;
+    } else {
+        (a.text.clone(), b.text.clone())
+    };
+    match (a.start, a.end) {
+        (false, false) => bt.contains(&at),
+        (true, false) => b.start && bt.starts_with(&at),
+        (false, true) => b.end && bt.ends_with(&at),
+        (true, true) => b.start && b.end && bt == at,
+    }
+}
+
+struct Literal {
+    start: bool,
+    end: bool,
+    text: String,
+}
+
+/// A regex that is a plain string, optionally anchored (`\.` and friends unescaped).
+fn literal(re: &str) -> Option<Literal> {
+    let start = re.starts_with('^');
+    let body = re.strip_prefix('^').unwrap_or(re);
+    let end = body.ends_with('$') && !body.ends_with("\\$");
+    let body = if end { &body[..body.len() - 1] } else { body };
+    let mut text = String::new();
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e) if e.is_ascii_punctuation() => text.push(e),
+                _ => return None,
+            },
+            '.' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' | '^' | '$' => {
+                return None;
+            }
+            c => text.push(c),
+        }
+    }
+    Some(Literal { start, end, text })
+}
+
+/// Warnings about the file system: directories that do not exist, interpreters that are
+/// not executable, upload stores that are not writable.
+fn fs_lints(main: &MainConf, _table: &RoutingTable, diags: &mut Diags) {
+    let mut blocks: Vec<&Settings> = vec![&main.settings];
+    fn collect<'a>(locs: &'a [LocationConf], out: &mut Vec<&'a Settings>) {
+        for l in locs {
+            out.push(&l.settings);
+            collect(&l.locations, out);
+        }
+    }
+    for s in &main.servers {
+        blocks.push(&s.settings);
+        collect(&s.locations, &mut blocks);
+    }
+    for s in blocks {
+        if let Some(r) = &s.root {
+            let (what, p) = match &r.value {
+                DocRoot::Root(p) => ("root", p),
+                DocRoot::Alias { path, .. } => ("alias", path),
+            };
+            if !p.exists() {
+                diags.push(
+                    Diag::new(Code::MissingDirectory, r.span, format!("{what} `{}` does not exist", p.display()))
+                        .label("missing on this machine")
+                        .help("create it, or fix the path (relative paths start at this config file's directory)"),
+                );
+            }
+        }
+        if let Some(c) = &s.cgi {
+            for rule in &c.value {
+                if let Some(i) = &rule.interpreter
+                    && !executable(i)
+                {
+                    diags.push(
+                        Diag::new(
+                            Code::CgiInterpreter,
+                            c.span,
+                            format!(
+                                "CGI interpreter `{}` is missing or not executable",
+                                i.display()
+                            ),
+                        )
+                        .label(format!("for `{}` scripts", rule.extension))
+                        .help("install it, or give the full path of an executable"),
+                    );
+                }
+            }
+        }
+        if let Some(u) = &s.upload_store
+            && !writable_dir(&u.value)
+        {
+            diags.push(
+                Diag::new(
+                    Code::UploadStore,
+                    u.span,
+                    format!(
+                        "upload_store `{}` is not a writable directory",
+                        u.value.display()
+                    ),
+                )
+                .label("uploads would fail with 500")
+                .help("create the directory and let the server's user write to it"),
+            );
+        }
+    }
+}
+
+fn executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let check = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if p.components().count() > 1 {
+        return check(p);
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| check(&d.join(p))))
+}
+
+fn writable_dir(p: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    if !p.is_dir() {
+        return false;
+    }
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path; access(2) only reads it.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// nginx: an IP-specific listen hides `*:port` for that IP. Warn for each server on the
+/// wildcard that is not also on the specific address.
+fn hidden_servers(main: &MainConf, table: &RoutingTable, diags: &mut Diags) {
+    for g in &table.groups {
+        if g.addr.host != ListenHost::Any {
+            continue;
+        }
+        for specific in &table.groups {
+            let ListenHost::Ip(ip) = specific.addr.host else {
+                continue;
+            };
+            if specific.addr.port != g.addr.port || !ip.is_ipv4() {
+                continue;
+            }
+            for &sid in &g.servers {
+                if specific.servers.contains(&sid) {
+                    continue;
+                }
+                let sc = &main.servers[sid];
+                let span = sc
+                    .listens
+                    .iter()
+                    .find(|l| l.value.0 == g.addr)
+                    .map_or(sc.span, |l| l.span);
+                let other = &main.servers[specific.servers[0]];
+                let other_span = other
+                    .listens
+                    .iter()
+                    .find(|l| l.value.0 == specific.addr)
+                    .map_or(other.span, |l| l.span);
+                diags.push(
+                    Diag::new(
+                        Code::HiddenServer,
+                        span,
+                        format!("this server is not reachable through {}", specific.addr),
+                    )
+                    .label(format!("listens on {}", g.addr))
+                    .with(
+                        other_span,
+                        format!("{} takes every connection to {ip}", specific.addr),
+                    )
+                    .help(format!(
+                        "add `listen {};` to this server if it should answer there too",
+                        specific.addr
+                    )),
+                );
+            }
+        }
+    }
+}

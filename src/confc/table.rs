@@ -1,0 +1,202 @@
+//! The immutable routing table: what the compiler produces and the only thing the server
+//! loads. Everything request time needs is precomputed here: listener groups, server name
+//! indexes, location sets in match order, and every location's effective settings with
+//! where each value came from.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::model::{CgiRule, DocRoot, ErrorPage, ListenAddr, LogTarget, Methods, Modifier, Return};
+use super::source::FileId;
+
+/// Where an effective value came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    Config { file: FileId, line: u32 },
+}
+
+/// A value and its provenance.
+#[derive(Clone, Debug)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+impl<T> Sourced<T> {
+    pub fn default_value(value: T) -> Sourced<T> {
+        Sourced {
+            value,
+            origin: Origin::Default,
+        }
+    }
+}
+
+/// Index into [`RoutingTable::servers`].
+pub type ServerId = usize;
+/// Index into [`RoutingTable::locations`].
+pub type LocId = usize;
+/// Index into [`RoutingTable::groups`].
+pub type GroupId = usize;
+
+/// Fully resolved settings of a server or location (nginx merge already applied).
+#[derive(Clone, Debug)]
+pub struct Effective {
+    pub root: Sourced<DocRoot>,
+    pub index: Sourced<Vec<String>>,
+    pub autoindex: Sourced<bool>,
+    pub allow_methods: Sourced<Methods>,
+    pub ret: Sourced<Option<Return>>,
+    pub error_pages: Sourced<Vec<ErrorPage>>,
+    pub client_max_body_size: Sourced<u64>,
+    pub upload_store: Sourced<Option<PathBuf>>,
+    pub cgi: Sourced<Vec<CgiRule>>,
+    pub cgi_timeout: Sourced<Duration>,
+    pub keepalive_timeout: Sourced<Duration>,
+    pub client_header_timeout: Sourced<Duration>,
+    pub client_body_timeout: Sourced<Duration>,
+    pub send_timeout: Sourced<Duration>,
+    pub access_log: Sourced<LogTarget>,
+}
+
+impl Effective {
+    /// The `error_page` URI for a status, if one is configured.
+    pub fn error_page(&self, status: u16) -> Option<&str> {
+        self.error_pages
+            .value
+            .iter()
+            .find(|p| p.codes.contains(&status))
+            .map(|p| p.uri.as_str())
+    }
+
+    /// The CGI rule for a file name, by extension.
+    pub fn cgi_for(&self, file_name: &str) -> Option<&CgiRule> {
+        self.cgi
+            .value
+            .iter()
+            .find(|r| file_name.len() > r.extension.len() && file_name.ends_with(&r.extension))
+    }
+}
+
+/// Settings of the `main` context only.
+#[derive(Clone, Debug)]
+pub struct MainSettings {
+    pub error_log: Sourced<LogTarget>,
+    /// Index into [`super::model::LOG_LEVELS`].
+    pub error_log_level: Sourced<usize>,
+    /// 0 = `auto` (one per core).
+    pub worker_processes: Sourced<usize>,
+    pub worker_connections: Sourced<usize>,
+}
+
+/// The locations of one level (a server, or the nested locations of a location), in the
+/// order nginx searches them.
+#[derive(Clone, Debug, Default)]
+pub struct LocationSet {
+    /// `= pattern` locations, by pattern.
+    pub exact: HashMap<String, LocId>,
+    /// Prefix and `^~` locations, longest pattern first.
+    pub prefix: Vec<LocId>,
+    /// Regex locations, in file order.
+    pub regex: Vec<LocId>,
+}
+
+impl LocationSet {
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.prefix.is_empty() && self.regex.is_empty()
+    }
+}
+
+/// One `location` block.
+#[derive(Clone, Debug)]
+pub struct Location {
+    pub modifier: Modifier,
+    pub pattern: String,
+    pub regex: Option<regex::Regex>,
+    pub server: ServerId,
+    pub parent: Option<LocId>,
+    pub nested: LocationSet,
+    pub origin: Origin,
+    pub settings: Effective,
+}
+
+impl Location {
+    /// `location ~* \.jpg$` as written.
+    pub fn display(&self) -> String {
+        match self.modifier {
+            Modifier::Prefix => self.pattern.clone(),
+            m => format!("{} {}", m.as_str(), self.pattern),
+        }
+    }
+}
+
+/// One `server` block.
+#[derive(Clone, Debug)]
+pub struct VirtualServer {
+    /// Server names as written (`""` when none).
+    pub names: Vec<String>,
+    pub listens: Vec<ListenAddr>,
+    pub origin: Origin,
+    pub locations: LocationSet,
+    /// Settings for requests that no location matches.
+    pub settings: Effective,
+}
+
+/// The servers that share one listen address, and how Host picks among them.
+#[derive(Clone, Debug)]
+pub struct AddrGroup {
+    pub addr: ListenAddr,
+    /// In config order.
+    pub servers: Vec<ServerId>,
+    /// The `default_server`, else the first server of this address.
+    pub default: ServerId,
+    pub default_explicit: bool,
+    pub names: NameIndex,
+}
+
+/// nginx's server name precedence: exact, longest leading wildcard, longest trailing
+/// wildcard, first regex.
+#[derive(Clone, Debug, Default)]
+pub struct NameIndex {
+    pub exact: HashMap<String, ServerId>,
+    /// `.example.com` (from `*.example.com` or `.example.com`).
+    pub leading: HashMap<String, ServerId>,
+    /// `mail.` (from `mail.*`).
+    pub trailing: HashMap<String, ServerId>,
+    pub regex: Vec<(regex::Regex, ServerId)>,
+}
+
+/// A socket to bind, and the address groups it serves (several when it is a wildcard
+/// that also carries IP-specific groups of the same port).
+#[derive(Clone, Debug)]
+pub struct Bind {
+    pub addr: SocketAddr,
+    pub groups: Vec<GroupId>,
+}
+
+/// The compiled configuration. Immutable; shared by every worker.
+#[derive(Clone, Debug)]
+pub struct RoutingTable {
+    /// Config files by [`FileId`], for provenance.
+    pub files: Vec<PathBuf>,
+    pub main: MainSettings,
+    pub binds: Vec<Bind>,
+    pub groups: Vec<AddrGroup>,
+    pub servers: Vec<VirtualServer>,
+    pub locations: Vec<Location>,
+}
+
+impl RoutingTable {
+    /// `file:line` or `default`.
+    pub fn origin(&self, o: Origin) -> String {
+        match o {
+            Origin::Default => "default".into(),
+            Origin::Config { file, line } => match self.files.get(file as usize) {
+                Some(p) => format!("{}:{}", p.display(), line),
+                None => format!("?:{line}"),
+            },
+        }
+    }
+}

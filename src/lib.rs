@@ -1,0 +1,4 @@
+//! webserv: a config compiler (`confc`) and an event-loop HTTP/1.1 server (`server`).
+pub mod confc;
+pub mod report;
+pub mod server;

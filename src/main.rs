@@ -1,0 +1,333 @@
+//! The `webserv` command line: subcommands → library calls → exit codes.
+//!
+//! Exit codes: 0 valid / served and stopped cleanly; 1 errors in the config (or warnings
+//! with `--deny-warnings`), or a server that could not start; 2 usage or unreadable file;
+//! 3 internal error.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use webserv::confc::render::{Format, HumanStyle, render};
+use webserv::confc::{CompileOptions, Compiled, compile_file};
+
+#[derive(Parser)]
+#[command(
+    name = "webserv",
+    version,
+    about = "A config compiler and event-loop HTTP/1.1 server",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum When {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(clap::Args)]
+struct HumanArgs {
+    /// Colour in human output (auto: a terminal without NO_COLOR).
+    #[arg(long, value_enum, default_value = "auto")]
+    color: When,
+    /// Boxes and arrows in human output (auto: a terminal without NO_GRAPHICS);
+    /// otherwise narrated text.
+    #[arg(long, value_enum, default_value = "auto")]
+    graphics: When,
+    /// Width of human output.
+    #[arg(long, default_value_t = 100)]
+    width: usize,
+}
+
+impl HumanArgs {
+    fn style(&self) -> HumanStyle {
+        let tty = std::io::stderr().is_terminal();
+        let env = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        let pick = |w: When, env_off: bool| match w {
+            When::Always => true,
+            When::Never => false,
+            When::Auto => tty && !env_off,
+        };
+        HumanStyle {
+            graphics: pick(self.graphics, env("NO_GRAPHICS")),
+            color: pick(self.color, env("NO_COLOR")),
+            width: self.width,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RoutesFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check config files: diagnostics and an exit code (0 valid, 1 errors, 2 unreadable).
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// human (to stderr), or short | json | sarif | github (to stdout).
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Exit 1 on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Skip the lints that look at the file system (missing directories, ...).
+        #[arg(long)]
+        no_fs_lints: bool,
+        #[command(flatten)]
+        human: HumanArgs,
+    },
+    /// Print the resolved routing table: listeners, servers, locations, effective settings.
+    Routes {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: RoutesFormat,
+        #[command(flatten)]
+        human: HumanArgs,
+    },
+    /// Explain which listener, server and location answer a URL, and why.
+    Explain {
+        file: PathBuf,
+        /// `http://host[:port]/path?query` or `/path`.
+        url: String,
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// The local address the connection arrived on, e.g. `127.0.0.1:8080`.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        human: HumanArgs,
+    },
+    /// Print the file in canonical formatting (refuses unparsable input).
+    Fmt {
+        file: PathBuf,
+        /// Exit 1 if the file is not formatted; print nothing.
+        #[arg(long)]
+        check: bool,
+        /// Rewrite the file in place.
+        #[arg(long, short)]
+        write: bool,
+        #[command(flatten)]
+        human: HumanArgs,
+    },
+    /// Serve. Without a file: the current directory on 127.0.0.1:8080 with autoindex.
+    Run {
+        file: Option<PathBuf>,
+        /// Worker threads (overrides worker_processes).
+        #[arg(long)]
+        workers: Option<usize>,
+        #[command(flatten)]
+        human: HumanArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    // A bug must not look like a config error: panics exit 3.
+    match std::panic::catch_unwind(move || run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(_) => {
+            eprintln!(
+                "webserv: internal error (this is a bug; please report it with the input that caused it)"
+            );
+            ExitCode::from(3)
+        }
+    }
+}
+
+/// Compiles `path`, or says why it cannot be read (exit 2).
+fn compile(path: &std::path::Path, opts: &CompileOptions) -> Result<Compiled, u8> {
+    compile_file(path, opts).map_err(|e| {
+        eprintln!("webserv: cannot read {}: {e}", path.display());
+        2
+    })
+}
+
+/// Prints diagnostics of a config that did not compile; returns the exit code.
+fn report_failure(c: &Compiled, style: HumanStyle) -> u8 {
+    eprint!(
+        "{}",
+        render(Format::Human, &[(&c.sources, &c.diags.list)], style)
+    );
+    1
+}
+
+fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Check {
+            files,
+            format,
+            deny_warnings,
+            no_fs_lints,
+            human,
+        } => {
+            let opts = CompileOptions {
+                fs_lints: !no_fs_lints,
+            };
+            let mut results = Vec::new();
+            let mut code = 0;
+            for f in &files {
+                match compile(f, &opts) {
+                    Ok(c) => results.push((f, c)),
+                    Err(c) => code = code.max(c),
+                }
+            }
+            let runs: Vec<_> = results
+                .iter()
+                .map(|(_, c)| (&c.sources, c.diags.list.as_slice()))
+                .collect();
+            let style = human.style();
+            let text = render(format, &runs, style);
+            if format == Format::Human {
+                eprint!("{text}");
+                for (f, c) in &results {
+                    let (e, w) = (c.diags.errors(), c.diags.warnings());
+                    let plural =
+                        |n: usize, s: &str| format!("{n} {s}{}", if n == 1 { "" } else { "s" });
+                    match &c.table {
+                        Some(t) if w == 0 => eprintln!(
+                            "{}: ok ({}, {})",
+                            f.display(),
+                            plural(t.servers.len(), "server"),
+                            plural(t.locations.len(), "location")
+                        ),
+                        _ => eprintln!(
+                            "{}: {}, {}",
+                            f.display(),
+                            plural(e, "error"),
+                            plural(w, "warning")
+                        ),
+                    }
+                }
+            } else {
+                let _ = std::io::stdout().write_all(text.as_bytes());
+            }
+            for (_, c) in &results {
+                if c.diags.has_errors() || (deny_warnings && c.diags.warnings() > 0) {
+                    code = code.max(1);
+                }
+            }
+            code
+        }
+        Command::Routes {
+            file,
+            format,
+            human,
+        } => {
+            let c = match compile(&file, &CompileOptions::hermetic()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let Some(table) = &c.table else {
+                return report_failure(&c, human.style());
+            };
+            let text = match format {
+                RoutesFormat::Text => webserv::report::routes_text(table),
+                RoutesFormat::Json => webserv::report::routes_json(table),
+            };
+            print!("{text}");
+            0
+        }
+        Command::Explain {
+            file,
+            url,
+            method,
+            listen,
+            human,
+        } => {
+            let c = match compile(&file, &CompileOptions::hermetic()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let Some(table) = &c.table else {
+                return report_failure(&c, human.style());
+            };
+            match webserv::report::explain(table, &url, &method, listen) {
+                Ok(text) => {
+                    print!("{text}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("webserv: {e}");
+                    2
+                }
+            }
+        }
+        Command::Fmt {
+            file,
+            check,
+            write,
+            human,
+        } => {
+            let bytes = match std::fs::read(&file) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("webserv: cannot read {}: {e}", file.display());
+                    return 2;
+                }
+            };
+            let Ok(text) = String::from_utf8(bytes.clone()) else {
+                let c =
+                    webserv::confc::compile_bytes(file.clone(), bytes, &CompileOptions::hermetic());
+                return report_failure(&c, human.style());
+            };
+            match webserv::confc::parse::format(&text) {
+                Some(formatted) => {
+                    if check {
+                        if formatted == text {
+                            0
+                        } else {
+                            eprintln!(
+                                "{}: not formatted (run `webserv fmt --write {}`)",
+                                file.display(),
+                                file.display()
+                            );
+                            1
+                        }
+                    } else if write {
+                        if formatted != text
+                            && let Err(e) = std::fs::write(&file, formatted)
+                        {
+                            eprintln!("webserv: cannot write {}: {e}", file.display());
+                            return 2;
+                        }
+                        0
+                    } else {
+                        print!("{formatted}");
+                        0
+                    }
+                }
+                None => {
+                    let c = webserv::confc::compile_bytes(
+                        file.clone(),
+                        bytes,
+                        &CompileOptions::hermetic(),
+                    );
+                    eprintln!("webserv: refusing to format a file with syntax errors");
+                    report_failure(&c, human.style())
+                }
+            }
+        }
+        Command::Run {
+            file,
+            workers,
+            human,
+        } => webserv::server::run_cli(file.as_deref(), workers, human.style()),
+    }
+}

@@ -1,0 +1,237 @@
+//! Request routing: listen group → virtual server → location. Pure functions over the
+//! [`RoutingTable`]; `webserv explain` and the server both call these, so they cannot
+//! disagree. No allocation on the hit path except the reason trail `explain` asks for.
+
+use std::net::SocketAddr;
+
+use crate::confc::model::{ListenHost, Modifier};
+use crate::confc::table::{
+    AddrGroup, Effective, GroupId, LocId, LocationSet, RoutingTable, ServerId,
+};
+
+/// Why a server was chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerWhy {
+    Exact(String),
+    LeadingWildcard(String),
+    TrailingWildcard(String),
+    Regex(String),
+    /// No name matched (or no Host): the `default_server`.
+    DefaultServer,
+    /// No name matched and no `default_server`: the first server of the address.
+    FirstServer,
+}
+
+/// One step of the location search, for `explain`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LocStep {
+    Exact(LocId),
+    LongestPrefix(LocId),
+    /// The longest prefix is `^~`: regexes are not searched.
+    NoRegexStop(LocId),
+    /// Searching the nested locations of this one.
+    Nested(LocId),
+    Regex(LocId),
+    RegexMisses(usize),
+}
+
+/// The result of routing one request.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub group: GroupId,
+    pub server: ServerId,
+    pub server_why: ServerWhy,
+    /// `None`: no location matched; the server's own settings apply.
+    pub location: Option<LocId>,
+}
+
+impl RoutingTable {
+    /// The address group that owns a connection accepted on `local` (nginx: an
+    /// IP-specific listen hides `*:port` for that IP).
+    pub fn group_for(&self, local: SocketAddr) -> Option<GroupId> {
+        let mut wildcard = None;
+        for (i, g) in self.groups.iter().enumerate() {
+            if g.addr.port != local.port() {
+                continue;
+            }
+            match g.addr.host {
+                ListenHost::Ip(ip) if ip == local.ip() => return Some(i),
+                ListenHost::Ip(ip) if ip.is_unspecified() && ip.is_ipv4() == local.is_ipv4() => {
+                    wildcard = Some(i)
+                }
+                ListenHost::Any if local.is_ipv4() => wildcard = Some(i),
+                _ => {}
+            }
+        }
+        wildcard
+    }
+
+    /// The server for a Host value (already without port, any case).
+    pub fn select_server(&self, group: GroupId, host: Option<&str>) -> (ServerId, ServerWhy) {
+        let g = &self.groups[group];
+        if let Some(host) = host {
+            let lower;
+            let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+                lower = host.to_ascii_lowercase();
+                lower.as_str()
+            } else {
+                host
+            };
+            let host = host.strip_suffix('.').unwrap_or(host);
+            if let Some(hit) = lookup_name(g, host) {
+                return hit;
+            }
+        } else if let Some(&s) = g.names.exact.get("") {
+            return (s, ServerWhy::Exact(String::new()));
+        }
+        if g.default_explicit {
+            (g.default, ServerWhy::DefaultServer)
+        } else {
+            (g.default, ServerWhy::FirstServer)
+        }
+    }
+
+    /// nginx's location search on a decoded, normalised path.
+    pub fn find_location(
+        &self,
+        server: ServerId,
+        path: &str,
+        trail: Option<&mut Vec<LocStep>>,
+    ) -> Option<LocId> {
+        let mut found = None;
+        let mut scratch = Vec::new();
+        let trail = trail.unwrap_or(&mut scratch);
+        self.search(&self.servers[server].locations, path, &mut found, trail);
+        found
+    }
+
+    /// One level of ngx_http_core_find_location. Returns true when the search is final
+    /// (exact match, or a regex matched), false when outer regexes may still be tried.
+    fn search(
+        &self,
+        set: &LocationSet,
+        path: &str,
+        found: &mut Option<LocId>,
+        trail: &mut Vec<LocStep>,
+    ) -> bool {
+        if let Some(&id) = set.exact.get(path) {
+            *found = Some(id);
+            trail.push(LocStep::Exact(id));
+            return true;
+        }
+        if let Some(&id) = set
+            .prefix
+            .iter()
+            .find(|&&id| path.starts_with(self.locations[id].pattern.as_str()))
+        {
+            *found = Some(id);
+            trail.push(LocStep::LongestPrefix(id));
+            let loc = &self.locations[id];
+            let noregex = loc.modifier == Modifier::PrefixNoRegex;
+            if !loc.nested.is_empty() {
+                trail.push(LocStep::Nested(id));
+                if self.search(&loc.nested, path, found, trail) {
+                    return true;
+                }
+            }
+            if noregex {
+                trail.push(LocStep::NoRegexStop(id));
+                return false;
+            }
+        }
+        for (n, &id) in set.regex.iter().enumerate() {
+            let re = self.locations[id]
+                .regex
+                .as_ref()
+                .expect("regex location has a regex");
+            if re.is_match(path) {
+                if n > 0 {
+                    trail.push(LocStep::RegexMisses(n));
+                }
+                *found = Some(id);
+                trail.push(LocStep::Regex(id));
+                let nested = &self.locations[id].nested;
+                if !nested.is_empty() {
+                    trail.push(LocStep::Nested(id));
+                    self.search(nested, path, found, trail);
+                }
+                return true;
+            }
+        }
+        if !set.regex.is_empty() {
+            trail.push(LocStep::RegexMisses(set.regex.len()));
+        }
+        false
+    }
+
+    /// Full routing of a request that arrived on `group`.
+    pub fn route(&self, group: GroupId, host: Option<&str>, path: &str) -> Route {
+        let (server, server_why) = self.select_server(group, host);
+        let location = self.find_location(server, path, None);
+        Route {
+            group,
+            server,
+            server_why,
+            location,
+        }
+    }
+
+    /// The effective settings of a route.
+    pub fn settings(&self, route: &Route) -> &Effective {
+        match route.location {
+            Some(l) => &self.locations[l].settings,
+            None => &self.servers[route.server].settings,
+        }
+    }
+}
+
+fn lookup_name(g: &AddrGroup, host: &str) -> Option<(ServerId, ServerWhy)> {
+    let names = &g.names;
+    if let Some(&s) = names.exact.get(host) {
+        return Some((s, ServerWhy::Exact(host.to_string())));
+    }
+    if !names.leading.is_empty() {
+        // Leftmost dot first: the longest suffix wins.
+        for (i, _) in host.match_indices('.') {
+            if let Some(&s) = names.leading.get(&host[i..]) {
+                return Some((s, ServerWhy::LeadingWildcard(format!("*{}", &host[i..]))));
+            }
+        }
+    }
+    if !names.trailing.is_empty() {
+        // Rightmost dot first: the longest prefix wins.
+        for (i, _) in host.rmatch_indices('.') {
+            if let Some(&s) = names.trailing.get(&host[..=i]) {
+                return Some((s, ServerWhy::TrailingWildcard(format!("{}*", &host[..=i]))));
+            }
+        }
+    }
+    for (re, s) in &names.regex {
+        if re.is_match(host) {
+            return Some((*s, ServerWhy::Regex(format!("~{}", re.as_str()))));
+        }
+    }
+    None
+}
+
+/// The file-system path a URI path maps to: `root` + URI, or `alias` replacing the
+/// location prefix (nginx). The path is already decoded and normalised (no `..`).
+pub fn fs_path(settings: &Effective, uri_path: &str) -> std::path::PathBuf {
+    use crate::confc::model::DocRoot;
+    match &settings.root.value {
+        DocRoot::Root(root) => {
+            let mut p = root.clone().into_os_string();
+            p.push(uri_path);
+            p.into()
+        }
+        DocRoot::Alias { path, prefix } => {
+            let rest = uri_path.strip_prefix(prefix.as_str()).unwrap_or(uri_path);
+            let mut p = path.clone().into_os_string();
+            if !rest.is_empty() && !rest.starts_with('/') && !p.to_string_lossy().ends_with('/') {
+                p.push("/");
+            }
+            p.push(rest);
+            p.into()
+        }
+    }
+}
