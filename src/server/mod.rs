@@ -1,13 +1,277 @@
-//! The event-loop HTTP/1.1 server: `RoutingTable` → bytes on sockets. It never sees config text.
+//! The event-loop HTTP/1.1 server: `RoutingTable` → bytes on sockets. It never sees config
+//! text: `run_cli` compiles, `start` binds and spawns the workers.
+
+pub mod conn;
+pub mod fs;
+pub mod handlers;
 pub mod http;
+pub mod log;
 pub mod router;
+pub mod worker;
 
+use std::io;
+use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
 
-use crate::confc::render::HumanStyle;
+use mio::{Poll, Waker};
 
-/// `webserv run`: compile, bind, serve until SIGINT/SIGTERM. Returns the exit code.
-pub fn run_cli(_file: Option<&Path>, _workers: Option<usize>, _style: HumanStyle) -> u8 {
-    eprintln!("webserv: run is not implemented yet");
-    3
+use crate::confc::render::{Format, HumanStyle, render};
+use crate::confc::table::RoutingTable;
+use crate::confc::{CompileOptions, Compiled, compile_bytes, compile_file};
+
+/// State the main thread shares with the workers: the current table (replaced on
+/// SIGHUP) and the shutdown flag. Workers read it only when woken, never per request.
+pub struct Shared {
+    table: RwLock<Arc<RoutingTable>>,
+    pub generation: AtomicU64,
+    pub shutdown: AtomicBool,
+}
+
+impl Shared {
+    pub fn table(&self) -> Arc<RoutingTable> {
+        self.table
+            .read()
+            .map(|t| t.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+}
+
+/// How to start.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Worker threads; 0 = `worker_processes` from the table (`auto` = cores).
+    pub workers: usize,
+    /// Bind every listen address on port 0 (tests); `ServerHandle::addr` says where.
+    pub ephemeral_ports: bool,
+}
+
+/// A running server.
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+    wakers: Vec<Waker>,
+    threads: Vec<JoinHandle<()>>,
+    /// (configured address, bound address) of every listening socket.
+    pub bound: Vec<(SocketAddr, SocketAddr)>,
+}
+
+impl ServerHandle {
+    /// Where the socket configured as `port` is bound (the first one with that port).
+    pub fn addr(&self, port: u16) -> Option<SocketAddr> {
+        self.bound
+            .iter()
+            .find(|(c, _)| c.port() == port)
+            .map(|(_, b)| *b)
+    }
+
+    /// Serves new requests with a new table; established connections stay open.
+    pub fn reload(&self, table: RoutingTable) {
+        if let Ok(mut t) = self.shared.table.write() {
+            *t = Arc::new(table);
+        }
+        self.shared.generation.fetch_add(1, Ordering::AcqRel);
+        self.wake();
+    }
+
+    fn wake(&self) {
+        for w in &self.wakers {
+            let _ = w.wake();
+        }
+    }
+
+    /// Stops accepting, lets in-flight responses finish (bounded), joins the workers.
+    pub fn shutdown(mut self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+        self.wake();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        log::flush();
+    }
+}
+
+fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    sock.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    sock.bind(&addr.into())?;
+    sock.listen(libc::SOMAXCONN)?;
+    sock.set_nonblocking(true)?;
+    Ok(sock.into())
+}
+
+/// Binds every listen address of the table and starts the workers.
+pub fn start(table: RoutingTable, opts: Options) -> io::Result<ServerHandle> {
+    let mut sockets = Vec::new();
+    let mut bound = Vec::new();
+    for b in &table.binds {
+        let want = if opts.ephemeral_ports {
+            SocketAddr::new(b.addr.ip(), 0)
+        } else {
+            b.addr
+        };
+        let sock = bind(want)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {}: {e}", b.addr)))?;
+        let actual = sock.local_addr()?;
+        bound.push((b.addr, actual));
+        let fixed_ip = if b.addr.ip().is_unspecified() {
+            None
+        } else {
+            Some(b.addr.ip())
+        };
+        sockets.push((sock, b.addr.port(), fixed_ip));
+    }
+    let workers = match opts.workers {
+        0 => match table.main.worker_processes.value {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        },
+        n => n,
+    };
+    log::configure(
+        table.main.error_log.value.clone(),
+        table.main.error_log_level.value,
+    );
+    let shared = Arc::new(Shared {
+        table: RwLock::new(Arc::new(table)),
+        generation: AtomicU64::new(0),
+        shutdown: AtomicBool::new(false),
+    });
+    let mut wakers = Vec::new();
+    let mut threads = Vec::new();
+    for i in 0..workers {
+        let poll = Poll::new()?;
+        wakers.push(Waker::new(poll.registry(), worker::WAKER)?);
+        let mut listeners = Vec::new();
+        for (s, port, ip) in &sockets {
+            listeners.push(worker::Listener {
+                sock: mio::net::TcpListener::from_std(s.try_clone()?),
+                config_port: *port,
+                fixed_ip: *ip,
+            });
+        }
+        let w = worker::Worker::new(poll, listeners, shared.clone())?;
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("webserv-worker-{i}"))
+                .spawn(move || w.run())?,
+        );
+    }
+    Ok(ServerHandle {
+        shared,
+        wakers,
+        threads,
+        bound,
+    })
+}
+
+/// The config served by `webserv run` without a file: the current directory on
+/// 127.0.0.1:8080 with directory listings, like `python3 -m http.server`.
+pub const DEFAULT_CONFIG: &str =
+    "server {\n    listen 127.0.0.1:8080;\n    root .;\n    autoindex on;\n}\n";
+
+fn load(file: Option<&Path>) -> Result<Compiled, u8> {
+    match file {
+        Some(f) => compile_file(f, &CompileOptions::default()).map_err(|e| {
+            eprintln!("webserv: cannot read {}: {e}", f.display());
+            2
+        }),
+        None => {
+            let cwd = std::env::current_dir().map_err(|e| {
+                eprintln!("webserv: no current directory: {e}");
+                2
+            })?;
+            Ok(compile_bytes(
+                cwd.join("(default config)"),
+                DEFAULT_CONFIG.as_bytes().to_vec(),
+                &CompileOptions::default(),
+            ))
+        }
+    }
+}
+
+/// `webserv run`: compile, bind, serve until SIGINT/SIGTERM; SIGHUP recompiles.
+pub fn run_cli(file: Option<&Path>, workers: Option<usize>, style: HumanStyle) -> u8 {
+    let compiled = match load(file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if !compiled.diags.list.is_empty() {
+        eprint!(
+            "{}",
+            render(
+                Format::Human,
+                &[(&compiled.sources, &compiled.diags.list)],
+                style
+            )
+        );
+    }
+    let Some(table) = compiled.table else {
+        return 1;
+    };
+    let mut signals =
+        match signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP]) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("webserv: cannot install signal handlers: {e}");
+                return 3;
+            }
+        };
+    let urls: Vec<String> = table
+        .binds
+        .iter()
+        .map(|b| format!("http://{}/", b.addr))
+        .collect();
+    let handle = match start(
+        table,
+        Options {
+            workers: workers.unwrap_or(0),
+            ephemeral_ports: false,
+        },
+    ) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("webserv: {e}");
+            return 1;
+        }
+    };
+    eprintln!("webserv: serving on {}", urls.join(" "));
+    for sig in signals.forever() {
+        match sig {
+            libc::SIGHUP => {
+                let Some(f) = file else { continue };
+                match compile_file(f, &CompileOptions::default()) {
+                    Ok(c) => match c.table {
+                        Some(t) => {
+                            handle.reload(t);
+                            log::error_log(2, &format!("reloaded {}", f.display()));
+                        }
+                        None => {
+                            let text = render(Format::Short, &[(&c.sources, &c.diags.list)], style);
+                            log::error_log(
+                                4,
+                                &format!(
+                                    "reload of {} failed; still serving the old config:\n{}",
+                                    f.display(),
+                                    text.trim_end()
+                                ),
+                            );
+                        }
+                    },
+                    Err(e) => {
+                        log::error_log(4, &format!("reload: cannot read {}: {e}", f.display()))
+                    }
+                }
+            }
+            _ => break,
+        }
+    }
+    eprintln!("webserv: stopping");
+    handle.shutdown();
+    0
 }

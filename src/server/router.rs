@@ -214,24 +214,31 @@ fn lookup_name(g: &AddrGroup, host: &str) -> Option<(ServerId, ServerWhy)> {
     None
 }
 
-/// The file-system path a URI path maps to: `root` + URI, or `alias` replacing the
-/// location prefix (nginx). The path is already decoded and normalised (no `..`).
-pub fn fs_path(settings: &Effective, uri_path: &str) -> std::path::PathBuf {
+/// The document root and the path beneath it that a URI path maps to: `root` + URI, or
+/// `alias` replacing the location prefix (nginx). The URI path is already decoded and
+/// normalised (no `..`).
+pub fn fs_target<'a>(settings: &'a Effective, uri_path: &'a str) -> (&'a std::path::Path, &'a str) {
     use crate::confc::model::DocRoot;
     match &settings.root.value {
-        DocRoot::Root(root) => {
-            let mut p = root.clone().into_os_string();
-            p.push(uri_path);
-            p.into()
-        }
-        DocRoot::Alias { path, prefix } => {
-            let rest = uri_path.strip_prefix(prefix.as_str()).unwrap_or(uri_path);
-            let mut p = path.clone().into_os_string();
-            if !rest.is_empty() && !rest.starts_with('/') && !p.to_string_lossy().ends_with('/') {
-                p.push("/");
-            }
-            p.push(rest);
-            p.into()
-        }
+        DocRoot::Root(root) => (root, uri_path),
+        DocRoot::Alias { path, prefix } => (
+            path,
+            uri_path.strip_prefix(prefix.as_str()).unwrap_or(uri_path),
+        ),
     }
+}
+
+/// The file-system path a URI path maps to (see [`fs_target`]).
+pub fn fs_path(settings: &Effective, uri_path: &str) -> std::path::PathBuf {
+    let (base, rel) = fs_target(settings, uri_path);
+    let rel = rel.trim_start_matches('/');
+    if rel.is_empty() {
+        // Keep a trailing slash visible for directory URIs.
+        let mut p = base.to_path_buf().into_os_string();
+        if uri_path.ends_with('/') && !p.to_string_lossy().ends_with('/') {
+            p.push("/");
+        }
+        return p.into();
+    }
+    base.join(rel)
 }

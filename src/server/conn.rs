@@ -1,0 +1,661 @@
+//! One client connection: a state machine driven by readiness.
+//!
+//! Readiness is tracked as flags (`readable`, `writable`) set by events and cleared on
+//! `WouldBlock`; `drive` runs until the connection waits on something it has no
+//! readiness for. Both interests are registered once, edge-triggered, so code that
+//! queues output never has to remember to arm writable.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+
+use super::handlers::{self, Body, HandlerCtx, Response};
+use super::http::body::ChunkedDecoder;
+use super::http::request::{
+    BodyFraming, Expect, HeadLimits, Method, RequestHead, Version, parse_head,
+};
+use super::http::response::{self as resp, DateCache};
+use super::log;
+use super::router::Route;
+use crate::confc::model::LogTarget;
+use crate::confc::table::RoutingTable;
+
+/// Read buffer size: room for the largest head the parser accepts (8 KiB request line
+/// + 16 KiB fields) plus pipelined bytes.
+pub const RBUF: usize = 32 * 1024;
+/// Files up to this size are read into the write buffer and sent with the head in one
+/// write; larger ones go out with sendfile.
+const INLINE_FILE: u64 = 32 * 1024;
+/// Unused request bodies up to this size are read and discarded to keep the connection;
+/// larger ones close it after the response.
+const DISCARD_MAX: u64 = 1 << 20;
+/// How long a closing connection keeps reading so the response is not lost to a RST.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Buffers lent to active connections and returned when they go idle, so an idle
+/// keep-alive connection holds no buffer.
+#[derive(Default)]
+pub struct Pool {
+    rbufs: Vec<Vec<u8>>,
+    wbufs: Vec<Vec<u8>>,
+}
+
+impl Pool {
+    fn rbuf(&mut self) -> Vec<u8> {
+        self.rbufs.pop().unwrap_or_else(|| vec![0; RBUF])
+    }
+
+    fn wbuf(&mut self) -> Vec<u8> {
+        self.wbufs
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(16 * 1024))
+    }
+
+    fn give_rbuf(&mut self, b: Vec<u8>) {
+        if b.len() == RBUF && self.rbufs.len() < 256 {
+            self.rbufs.push(b);
+        }
+    }
+
+    fn give_wbuf(&mut self, mut b: Vec<u8>) {
+        if b.capacity() > 0 && b.capacity() <= 256 * 1024 && self.wbufs.len() < 256 {
+            b.clear();
+            self.wbufs.push(b);
+        }
+    }
+}
+
+/// What every connection of a worker shares.
+pub struct WorkerCtx {
+    pub table: Arc<RoutingTable>,
+    pub handlers: HandlerCtx,
+    pub date: DateCache,
+    pub pool: Pool,
+    pub limits: HeadLimits,
+    pub shutting_down: bool,
+}
+
+/// Where a connection is in its request cycle.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Phase {
+    /// Waiting for (the rest of) a request head. `idle` when no byte of it has come yet.
+    Head { idle: bool },
+    /// Reading and dropping a request body the handler does not use.
+    Discard,
+    /// Writing the response.
+    Send,
+    /// Write side shut; reading until EOF so the peer sees the response, not a reset.
+    Linger,
+}
+
+enum Discarder {
+    Length(u64),
+    Chunked(ChunkedDecoder),
+}
+
+/// What `drive` tells the worker.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    Wait,
+    Close,
+}
+
+/// One access-log line in the making.
+struct LogInfo {
+    target: LogTarget,
+    request_line: String,
+    referer: String,
+    user_agent: String,
+}
+
+pub struct Conn {
+    pub sock: TcpStream,
+    pub peer: SocketAddr,
+    /// The local address with the *configured* port (which differs from the bound one
+    /// only when tests bind ephemeral ports).
+    pub local: SocketAddr,
+    pub readable: bool,
+    pub writable: bool,
+    pub phase: Phase,
+    pub deadline: Instant,
+    rbuf: Vec<u8>,
+    rstart: usize,
+    rend: usize,
+    wbuf: Vec<u8>,
+    wpos: usize,
+    file: Option<(std::fs::File, u64, u64)>,
+    discard: Option<Discarder>,
+    keep_alive: bool,
+    status: u16,
+    sent_body: u64,
+    log: Option<LogInfo>,
+}
+
+impl Conn {
+    pub fn new(
+        sock: TcpStream,
+        peer: SocketAddr,
+        local: SocketAddr,
+        now: Instant,
+        ctx: &WorkerCtx,
+    ) -> Conn {
+        let timeout = header_timeout(ctx, local);
+        Conn {
+            sock,
+            peer,
+            local,
+            readable: false,
+            writable: true,
+            phase: Phase::Head { idle: true },
+            deadline: now + timeout,
+            rbuf: Vec::new(),
+            rstart: 0,
+            rend: 0,
+            wbuf: Vec::new(),
+            wpos: 0,
+            file: None,
+            discard: None,
+            keep_alive: true,
+            status: 0,
+            sent_body: 0,
+            log: None,
+        }
+    }
+
+    /// Idle between requests, holding no buffers: the first to close under pressure.
+    pub fn is_idle(&self) -> bool {
+        self.phase == Phase::Head { idle: true } && self.rend == self.rstart
+    }
+
+    /// Returns the buffers to the pool (before the connection is dropped).
+    pub fn release(&mut self, ctx: &mut WorkerCtx) {
+        if !self.rbuf.is_empty() {
+            ctx.pool.give_rbuf(std::mem::take(&mut self.rbuf));
+        }
+        if self.wbuf.capacity() > 0 {
+            ctx.pool.give_wbuf(std::mem::take(&mut self.wbuf));
+        }
+    }
+
+    /// The deadline passed.
+    pub fn on_timeout(&mut self, ctx: &mut WorkerCtx, now: Instant) -> Next {
+        match self.phase {
+            Phase::Head { idle: false } => {
+                // A request head that took too long (slowloris): 408 and close.
+                self.respond_error(ctx, None, 408);
+                self.keep_alive = false;
+                self.deadline = now + send_timeout(ctx, self.local);
+                self.drive(ctx, now)
+            }
+            _ => Next::Close,
+        }
+    }
+
+    /// Runs the state machine until it has to wait.
+    pub fn drive(&mut self, ctx: &mut WorkerCtx, now: Instant) -> Next {
+        loop {
+            match self.phase {
+                Phase::Head { idle } => {
+                    if self.rend > self.rstart {
+                        let parsed = parse_head(&self.rbuf[self.rstart..self.rend], &ctx.limits);
+                        match parsed {
+                            Ok(Some((head, n))) => {
+                                self.rstart += n;
+                                self.on_request(ctx, head, now);
+                                continue;
+                            }
+                            Ok(None) => {
+                                if idle {
+                                    // First byte of a new request: the head deadline starts now.
+                                    self.phase = Phase::Head { idle: false };
+                                    self.deadline = now + header_timeout(ctx, self.local);
+                                }
+                            }
+                            Err(e) => {
+                                self.rstart = self.rend;
+                                self.respond_error(ctx, None, e.status);
+                                self.keep_alive = false;
+                                continue;
+                            }
+                        }
+                    }
+                    if !self.readable {
+                        if self.rend == self.rstart {
+                            self.idle_buffers(ctx);
+                        }
+                        return Next::Wait;
+                    }
+                    match self.fill(ctx) {
+                        // EOF: between requests that is a normal close; inside a head,
+                        // the request is incomplete and there is nothing to answer.
+                        Ok(0) => return Next::Close,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => return Next::Close,
+                    }
+                }
+                Phase::Discard => {
+                    if self.rend > self.rstart {
+                        let done = self.discard_buffered();
+                        match done {
+                            Err(status) => {
+                                self.abort_with(ctx, status);
+                                continue;
+                            }
+                            Ok(true) => {
+                                self.phase = Phase::Send;
+                                self.deadline = now + send_timeout(ctx, self.local);
+                                continue;
+                            }
+                            Ok(false) => {}
+                        }
+                    }
+                    if !self.readable {
+                        return Next::Wait;
+                    }
+                    match self.fill(ctx) {
+                        Ok(0) => return Next::Close,
+                        Ok(_) => self.deadline = now + body_timeout(ctx, self.local),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => return Next::Close,
+                    }
+                }
+                Phase::Send => match self.flush() {
+                    Ok(true) => {
+                        self.finish_request(ctx);
+                        if !self.keep_alive {
+                            let _ = self.sock.shutdown(Shutdown::Write);
+                            self.phase = Phase::Linger;
+                            self.deadline = now + LINGER;
+                            continue;
+                        }
+                        self.phase = Phase::Head { idle: true };
+                        self.deadline = now + keepalive_timeout(ctx, self.local);
+                    }
+                    Ok(false) => return Next::Wait,
+                    Err(_) => return Next::Close,
+                },
+                Phase::Linger => {
+                    let mut scratch = [0u8; 4096];
+                    loop {
+                        match self.sock.read(&mut scratch) {
+                            Ok(0) => return Next::Close,
+                            Ok(_) => {}
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                self.readable = false;
+                                return Next::Wait;
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(_) => return Next::Close,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives the buffers back while the connection waits idle for its next request.
+    fn idle_buffers(&mut self, ctx: &mut WorkerCtx) {
+        if self.phase == (Phase::Head { idle: true }) && self.rend == self.rstart {
+            self.rstart = 0;
+            self.rend = 0;
+            if !self.rbuf.is_empty() {
+                ctx.pool.give_rbuf(std::mem::take(&mut self.rbuf));
+            }
+            if self.wbuf.capacity() > 0 {
+                ctx.pool.give_wbuf(std::mem::take(&mut self.wbuf));
+            }
+        }
+    }
+
+    /// Reads once into the read buffer (compacting it first when needed).
+    fn fill(&mut self, ctx: &mut WorkerCtx) -> io::Result<usize> {
+        if self.rbuf.is_empty() {
+            self.rbuf = ctx.pool.rbuf();
+        }
+        if self.rstart == self.rend {
+            self.rstart = 0;
+            self.rend = 0;
+        } else if self.rend == self.rbuf.len() {
+            if self.rstart == 0 {
+                // Full of one head: the parser has already refused anything this big.
+                return Err(io::Error::other("read buffer full"));
+            }
+            self.rbuf.copy_within(self.rstart..self.rend, 0);
+            self.rend -= self.rstart;
+            self.rstart = 0;
+        }
+        let n = self.sock.read(&mut self.rbuf[self.rend..])?;
+        self.rend += n;
+        Ok(n)
+    }
+
+    /// Consumes buffered body bytes. `Ok(true)` when the body is complete.
+    fn discard_buffered(&mut self) -> Result<bool, u16> {
+        let avail = &self.rbuf[self.rstart..self.rend];
+        match self.discard.as_mut() {
+            Some(Discarder::Length(rem)) => {
+                let take = (*rem).min(avail.len() as u64);
+                *rem -= take;
+                self.rstart += take as usize;
+                Ok(*rem == 0)
+            }
+            Some(Discarder::Chunked(dec)) => {
+                let mut sink = Vec::new();
+                let (used, done) = dec.decode(avail, &mut sink).map_err(|e| e.status)?;
+                self.rstart += used;
+                if dec.total_decoded() > DISCARD_MAX {
+                    return Err(413);
+                }
+                Ok(done)
+            }
+            None => Ok(true),
+        }
+    }
+
+    /// A framing error while discarding a body: replace the queued response and close.
+    fn abort_with(&mut self, ctx: &mut WorkerCtx, status: u16) {
+        self.discard = None;
+        self.file = None;
+        self.wbuf.clear();
+        self.wpos = 0;
+        self.log = None;
+        self.respond_error(ctx, None, status);
+        self.keep_alive = false;
+        self.phase = Phase::Send;
+    }
+
+    /// Writes the buffered head/body, then the file. `Ok(true)` when all is sent.
+    fn flush(&mut self) -> io::Result<bool> {
+        while self.wpos < self.wbuf.len() {
+            if !self.writable {
+                return Ok(false);
+            }
+            match self.sock.write(&self.wbuf[self.wpos..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.wpos += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.writable = false;
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some((file, offset, remaining)) = &mut self.file {
+            while *remaining > 0 {
+                if !self.writable {
+                    return Ok(false);
+                }
+                let mut off = *offset as libc::off_t;
+                let chunk = (*remaining).min(1 << 30) as usize;
+                // SAFETY: both fds are open for the duration of the call; `off` is a
+                // valid pointer. sendfile never touches memory we own otherwise.
+                let n = unsafe {
+                    libc::sendfile(self.sock.as_raw_fd(), file.as_raw_fd(), &mut off, chunk)
+                };
+                if n < 0 {
+                    let e = io::Error::last_os_error();
+                    match e.kind() {
+                        io::ErrorKind::WouldBlock => {
+                            self.writable = false;
+                            return Ok(false);
+                        }
+                        io::ErrorKind::Interrupted => continue,
+                        _ => return Err(e),
+                    }
+                }
+                if n == 0 {
+                    // The file shrank under us: the promised length cannot be kept.
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+                *offset += n as u64;
+                *remaining -= n as u64;
+                self.sent_body += n as u64;
+            }
+            self.file = None;
+        }
+        Ok(true)
+    }
+
+    fn finish_request(&mut self, _ctx: &mut WorkerCtx) {
+        if let Some(info) = self.log.take() {
+            let line = format!(
+                "{} - - [{}] \"{}\" {} {} \"{}\" \"{}\"\n",
+                self.peer.ip(),
+                log::local_time(log::now_secs()),
+                info.request_line,
+                self.status,
+                self.sent_body,
+                info.referer,
+                info.user_agent
+            );
+            log::write(&info.target, line);
+        }
+        self.wbuf.clear();
+        self.wpos = 0;
+        self.sent_body = 0;
+        self.status = 0;
+    }
+
+    /// Routes and answers one request head.
+    fn on_request(&mut self, ctx: &mut WorkerCtx, head: RequestHead, now: Instant) {
+        let table = ctx.table.clone();
+        let Some(group) = table.group_for(self.local) else {
+            self.respond_error(ctx, None, 500);
+            self.keep_alive = false;
+            return;
+        };
+        let route = if head.path == "*" {
+            None
+        } else {
+            Some(table.route(group, head.effective_host(), &head.path))
+        };
+        let settings = match &route {
+            Some(r) => table.settings(r),
+            None => &table.servers[table.groups[group].default].settings,
+        };
+        self.keep_alive =
+            head.keep_alive && !ctx.shutting_down && !settings.keepalive_timeout.value.is_zero();
+        if settings.access_log.value != LogTarget::Off {
+            self.log = Some(LogInfo {
+                target: settings.access_log.value.clone(),
+                request_line: format!(
+                    "{} {} {}",
+                    head.method_str(),
+                    head.target(),
+                    head.version.as_str()
+                )
+                .escape_debug()
+                .to_string(),
+                referer: header_text(&head, "referer"),
+                user_agent: header_text(&head, "user-agent"),
+            });
+        }
+        let limit = settings.client_max_body_size.value;
+        // The request body: refuse it when too large (before reading it), else drop it
+        // after the response is decided, to keep the connection.
+        let framing = head.body;
+        if matches!(framing, BodyFraming::Length(n) if limit != 0 && n > limit) {
+            self.respond_error(ctx, route.as_ref(), 413);
+            return;
+        }
+        let response = self.dispatch(ctx, &table, route.as_ref(), &head);
+        let has_body = match framing {
+            BodyFraming::None | BodyFraming::Length(0) => false,
+            BodyFraming::Length(_) | BodyFraming::Chunked => true,
+        };
+        if has_body {
+            let discardable = head.expect != Expect::Continue
+                && match framing {
+                    BodyFraming::Length(n) => n <= DISCARD_MAX,
+                    _ => true,
+                };
+            if discardable && self.keep_alive {
+                self.discard = Some(match framing {
+                    BodyFraming::Length(n) => Discarder::Length(n),
+                    _ => Discarder::Chunked(ChunkedDecoder::new()),
+                });
+                self.queue(ctx, response, head.method == Method::Head, head.version);
+                self.phase = Phase::Discard;
+                self.deadline = now + body_timeout(ctx, self.local);
+                return;
+            }
+            self.keep_alive = false;
+        }
+        self.queue(ctx, response, head.method == Method::Head, head.version);
+        self.phase = Phase::Send;
+        self.deadline = now + send_timeout(ctx, self.local);
+    }
+
+    fn dispatch(
+        &mut self,
+        ctx: &mut WorkerCtx,
+        table: &RoutingTable,
+        route: Option<&Route>,
+        head: &RequestHead,
+    ) -> Response {
+        let Some(route) = route else {
+            // `OPTIONS *`: what the server as a whole supports.
+            return Response::new(200, Body::Empty)
+                .header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+        };
+        if head.expect == Expect::Unsupported {
+            return handlers::error(&mut ctx.handlers, table, Some(route), 417);
+        }
+        if let Some(r) = &table.servers[route.server].settings.ret.value {
+            return handlers::answer_return(r);
+        }
+        let settings = table.settings(route);
+        if head.method == Method::Other || !handlers::implemented(head.method) {
+            return handlers::error(&mut ctx.handlers, table, Some(route), 501);
+        }
+        let allowed = settings.allow_methods.value;
+        if head.method != Method::Options && !allowed.contains_name(head.method.as_str()) {
+            return handlers::error(&mut ctx.handlers, table, Some(route), 405)
+                .header("Allow", &handlers::allow_header(allowed));
+        }
+        if let Some(r) = &settings.ret.value {
+            return handlers::answer_return(r);
+        }
+        match head.method {
+            Method::Get | Method::Head => {
+                handlers::serve_static(&mut ctx.handlers, table, route, head)
+            }
+            Method::Delete => handlers::delete(&mut ctx.handlers, table, route, head),
+            Method::Options => {
+                Response::new(204, Body::Empty).header("Allow", &handlers::allow_header(allowed))
+            }
+            // Uploads and CGI are not served yet: a static location has nothing to POST to.
+            _ => handlers::error(&mut ctx.handlers, table, Some(route), 405)
+                .header("Allow", &handlers::allow_header(allowed)),
+        }
+    }
+
+    /// Queues an error response (built-in or configured page).
+    fn respond_error(&mut self, ctx: &mut WorkerCtx, route: Option<&Route>, status: u16) {
+        let table = ctx.table.clone();
+        let mut r = handlers::error(&mut ctx.handlers, &table, route, status);
+        r.close = true;
+        self.keep_alive = false;
+        self.queue(ctx, r, false, Version::Http11);
+        self.phase = Phase::Send;
+    }
+
+    /// Serialises a response into the write buffer (and the file slot).
+    fn queue(&mut self, ctx: &mut WorkerCtx, r: Response, head_only: bool, version: Version) {
+        if r.close {
+            self.keep_alive = false;
+        }
+        if self.wbuf.capacity() == 0 {
+            self.wbuf = ctx.pool.wbuf();
+        }
+        self.wbuf.clear();
+        self.wpos = 0;
+        self.status = r.status;
+        let w = &mut self.wbuf;
+        resp::status_line(w, r.status);
+        w.extend_from_slice(b"Server: webserv\r\nDate: ");
+        w.extend_from_slice(ctx.date.get().as_bytes());
+        w.extend_from_slice(b"\r\n");
+        let no_body_status = r.status == 204 || r.status == 304 || r.status < 200;
+        if !no_body_status {
+            w.extend_from_slice(b"Content-Length: ");
+            resp::push_u64(w, r.body.len());
+            w.extend_from_slice(b"\r\n");
+        }
+        w.extend_from_slice(&r.headers);
+        if !self.keep_alive {
+            w.extend_from_slice(b"Connection: close\r\n");
+        } else if version == Version::Http10 {
+            w.extend_from_slice(b"Connection: keep-alive\r\n");
+        }
+        w.extend_from_slice(b"\r\n");
+        if head_only || no_body_status {
+            return;
+        }
+        match r.body {
+            Body::Empty => {}
+            Body::Bytes(b) => {
+                self.sent_body = b.len() as u64;
+                w.extend_from_slice(&b);
+            }
+            Body::File { file, offset, len } => {
+                if len <= INLINE_FILE {
+                    let start = w.len();
+                    w.resize(start + len as usize, 0);
+                    match read_exact_at(&file, &mut w[start..], offset) {
+                        Ok(()) => self.sent_body = len,
+                        Err(_) => {
+                            // The head promised `len` bytes; without them the only honest
+                            // end is closing the connection.
+                            w.truncate(start);
+                            self.keep_alive = false;
+                        }
+                    }
+                } else {
+                    self.file = Some((file, offset, len));
+                }
+            }
+        }
+    }
+}
+
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, offset)
+}
+
+fn header_text(head: &RequestHead, name: &str) -> String {
+    match head.header(name) {
+        Some(v) => String::from_utf8_lossy(v).escape_debug().to_string(),
+        None => "-".into(),
+    }
+}
+
+fn server_settings(ctx: &WorkerCtx, local: SocketAddr) -> Option<&crate::confc::table::Effective> {
+    let g = ctx.table.group_for(local)?;
+    Some(&ctx.table.servers[ctx.table.groups[g].default].settings)
+}
+
+fn header_timeout(ctx: &WorkerCtx, local: SocketAddr) -> Duration {
+    server_settings(ctx, local).map_or(Duration::from_secs(60), |s| s.client_header_timeout.value)
+}
+
+fn body_timeout(ctx: &WorkerCtx, local: SocketAddr) -> Duration {
+    server_settings(ctx, local).map_or(Duration::from_secs(60), |s| s.client_body_timeout.value)
+}
+
+fn send_timeout(ctx: &WorkerCtx, local: SocketAddr) -> Duration {
+    server_settings(ctx, local).map_or(Duration::from_secs(60), |s| s.send_timeout.value)
+}
+
+fn keepalive_timeout(ctx: &WorkerCtx, local: SocketAddr) -> Duration {
+    server_settings(ctx, local).map_or(Duration::from_secs(75), |s| s.keepalive_timeout.value)
+}

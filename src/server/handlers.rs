@@ -1,0 +1,476 @@
+//! Request handlers that answer from the routing table and the file system: `return`,
+//! static files (conditional and range requests), directory index and autoindex,
+//! DELETE, built-in and configured error pages. Pure decisions plus file opens; the
+//! connection does all socket I/O.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+
+use super::fs::Roots;
+use super::http::request::{Method, RequestHead};
+use super::http::response::{
+    content_type, error_page, html_escape, http_date, parse_http_date, url_encode_path,
+};
+use super::router::{Route, fs_target};
+use crate::confc::model::{Methods, Return};
+use crate::confc::table::{Effective, RoutingTable};
+
+/// What a response carries after its head.
+pub enum Body {
+    Empty,
+    Bytes(Vec<u8>),
+    /// `len` bytes of `file` from `offset` (sent with sendfile or read in bounded chunks).
+    File {
+        file: File,
+        offset: u64,
+        len: u64,
+    },
+}
+
+impl Body {
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Bytes(b) => b.len() as u64,
+            Body::File { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A response before it is serialised.
+pub struct Response {
+    pub status: u16,
+    /// Extra header lines, each ending in CRLF.
+    pub headers: Vec<u8>,
+    pub body: Body,
+    /// Close the connection after this response.
+    pub close: bool,
+}
+
+impl Response {
+    pub fn new(status: u16, body: Body) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body,
+            close: false,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Response {
+        super::http::response::header(&mut self.headers, name, value.as_bytes());
+        self
+    }
+
+    fn text(status: u16, content_type: &str, text: String) -> Response {
+        Response::new(status, Body::Bytes(text.into_bytes())).header("Content-Type", content_type)
+    }
+}
+
+/// State a worker keeps for handlers.
+#[derive(Default)]
+pub struct HandlerCtx {
+    pub roots: Roots,
+}
+
+/// An error status, with the configured `error_page` (an internal redirect served with
+/// the original status, as nginx does) or the built-in page.
+pub fn error(
+    ctx: &mut HandlerCtx,
+    table: &RoutingTable,
+    route: Option<&Route>,
+    status: u16,
+) -> Response {
+    if let Some(route) = route {
+        let settings = table.settings(route);
+        if let Some(uri) = settings.error_page(status) {
+            if uri.starts_with("http://") || uri.starts_with("https://") {
+                return Response::new(302, Body::Empty).header("Location", uri);
+            }
+            let path = uri.split('?').next().unwrap_or(uri);
+            let loc = table.find_location(route.server, path, None);
+            let eff = match loc {
+                Some(l) => &table.locations[l].settings,
+                None => &table.servers[route.server].settings,
+            };
+            let (base, rel) = fs_target(eff, path);
+            if let Ok(file) = ctx.roots.open(base, rel)
+                && let Ok(meta) = file.metadata()
+                && meta.is_file()
+            {
+                return Response::new(
+                    status,
+                    Body::File {
+                        file,
+                        offset: 0,
+                        len: meta.len(),
+                    },
+                )
+                .header("Content-Type", content_type(path));
+            }
+        }
+    }
+    Response::text(status, "text/html; charset=utf-8", error_page(status))
+}
+
+/// A `return` directive's answer.
+pub fn answer_return(r: &Return) -> Response {
+    if r.is_redirect() {
+        let loc = r.text.as_deref().unwrap_or("/");
+        let body = error_page(r.code);
+        return Response::text(r.code, "text/html; charset=utf-8", body).header("Location", loc);
+    }
+    match &r.text {
+        Some(t) => Response::text(r.code, "text/plain; charset=utf-8", t.clone()),
+        None if r.code >= 400 => {
+            Response::text(r.code, "text/html; charset=utf-8", error_page(r.code))
+        }
+        None => Response::new(r.code, Body::Empty),
+    }
+}
+
+/// The `Allow` header value for a location.
+pub fn allow_header(m: Methods) -> String {
+    m.names().join(", ")
+}
+
+/// GET and HEAD of files and directories.
+pub fn serve_static(
+    ctx: &mut HandlerCtx,
+    table: &RoutingTable,
+    route: &Route,
+    head: &RequestHead,
+) -> Response {
+    let settings = table.settings(route);
+    let (base, rel) = fs_target(settings, &head.path);
+    let file = match ctx.roots.open(base, rel) {
+        Ok(f) => f,
+        Err(e) => return error(ctx, table, Some(route), io_status(&e)),
+    };
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(_) => return error(ctx, table, Some(route), 500),
+    };
+    if meta.is_dir() {
+        if !head.path.ends_with('/') {
+            let mut loc = url_encode_path(&head.path);
+            loc.push('/');
+            if let Some(q) = &head.query {
+                loc.push('?');
+                loc.push_str(q);
+            }
+            return Response::text(301, "text/html; charset=utf-8", error_page(301))
+                .header("Location", &loc);
+        }
+        for index in &settings.index.value {
+            let mut p = String::with_capacity(rel.len() + index.len() + 1);
+            p.push_str(rel.trim_end_matches('/'));
+            p.push('/');
+            p.push_str(index);
+            if let Ok(f) = ctx.roots.open(base, &p)
+                && let Ok(m) = f.metadata()
+                && m.is_file()
+            {
+                return file_response(f, &m, index, head);
+            }
+        }
+        if settings.autoindex.value {
+            return autoindex(ctx, table, route, head, base, rel);
+        }
+        return error(ctx, table, Some(route), 403);
+    }
+    if !meta.is_file() {
+        return error(ctx, table, Some(route), 403);
+    }
+    if head.path.ends_with('/') {
+        // `/file.txt/` names a directory that is a file: nginx answers 404.
+        return error(ctx, table, Some(route), 404);
+    }
+    file_response(file, &meta, &head.path, head)
+}
+
+fn io_status(e: &io::Error) -> u16 {
+    match e.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::InvalidFilename => {
+            404
+        }
+        io::ErrorKind::PermissionDenied => 403,
+        _ => match e.raw_os_error() {
+            Some(libc::ENAMETOOLONG) => 414,
+            Some(libc::ENOTDIR) | Some(libc::ENOENT) => 404,
+            _ => 500,
+        },
+    }
+}
+
+/// nginx's ETag: `"mtime-size"` in hex.
+fn etag(meta: &std::fs::Metadata) -> String {
+    format!("\"{:x}-{:x}\"", meta.mtime(), meta.len())
+}
+
+fn etag_matches(list: &[u8], tag: &str) -> bool {
+    let list = String::from_utf8_lossy(list);
+    list.split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/") == tag)
+}
+
+/// A regular file, honouring If-None-Match, If-Modified-Since and a single Range.
+fn file_response(file: File, meta: &std::fs::Metadata, name: &str, head: &RequestHead) -> Response {
+    let size = meta.len();
+    let tag = etag(meta);
+    let mtime = meta.mtime();
+    let last_modified = http_date(mtime);
+    let not_modified = match head.header("if-none-match") {
+        Some(inm) => etag_matches(inm, &tag),
+        None => head
+            .header("if-modified-since")
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(parse_http_date)
+            .is_some_and(|since| mtime <= since),
+    };
+    if not_modified {
+        return Response::new(304, Body::Empty)
+            .header("ETag", &tag)
+            .header("Last-Modified", &last_modified);
+    }
+    let mut status = 200;
+    let (mut offset, mut len) = (0, size);
+    let mut content_range = None;
+    let range_applies = head.header("range").is_some()
+        && match head.header("if-range") {
+            None => true,
+            Some(v) => v == tag.as_bytes() || v == last_modified.as_bytes(),
+        };
+    if range_applies && let Some(r) = head.header("range") {
+        match parse_range(r, size) {
+            RangeSpec::None => {}
+            RangeSpec::Unsatisfiable => {
+                return Response::text(416, "text/html; charset=utf-8", error_page(416))
+                    .header("Content-Range", &format!("bytes */{size}"));
+            }
+            RangeSpec::Single(a, b) => {
+                status = 206;
+                offset = a;
+                len = b - a + 1;
+                content_range = Some(format!("bytes {a}-{b}/{size}"));
+            }
+        }
+    }
+    let mut r = Response::new(status, Body::File { file, offset, len })
+        .header("Content-Type", content_type(name))
+        .header("Last-Modified", &last_modified)
+        .header("ETag", &tag)
+        .header("Accept-Ranges", "bytes");
+    if let Some(cr) = content_range {
+        r = r.header("Content-Range", &cr);
+    }
+    r
+}
+
+enum RangeSpec {
+    /// Ignore the header (malformed, or several ranges): serve the whole file.
+    None,
+    Unsatisfiable,
+    /// Inclusive byte positions.
+    Single(u64, u64),
+}
+
+/// `bytes=a-b`, `bytes=a-`, `bytes=-n` (RFC 9110 §14.1.2). Several ranges are answered
+/// with the whole representation, which the RFC allows.
+fn parse_range(v: &[u8], size: u64) -> RangeSpec {
+    let Ok(v) = std::str::from_utf8(v) else {
+        return RangeSpec::None;
+    };
+    let Some(spec) = v.trim().strip_prefix("bytes=") else {
+        return RangeSpec::None;
+    };
+    if spec.contains(',') {
+        return RangeSpec::None;
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return RangeSpec::None;
+    };
+    let num = |s: &str| -> Option<u64> {
+        if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
+            None
+        } else {
+            s.parse().ok()
+        }
+    };
+    match (a.is_empty(), b.is_empty()) {
+        (true, true) => RangeSpec::None,
+        (true, false) => match num(b) {
+            Some(0) => RangeSpec::Unsatisfiable,
+            Some(n) if size == 0 => {
+                let _ = n;
+                RangeSpec::Unsatisfiable
+            }
+            Some(n) => RangeSpec::Single(size.saturating_sub(n), size - 1),
+            None => RangeSpec::None,
+        },
+        (false, _) => {
+            let Some(start) = num(a) else {
+                return RangeSpec::None;
+            };
+            let end = if b.is_empty() {
+                size.saturating_sub(1)
+            } else {
+                match num(b) {
+                    Some(e) if e >= start => e.min(size.saturating_sub(1)),
+                    _ => return RangeSpec::None,
+                }
+            };
+            if start >= size {
+                RangeSpec::Unsatisfiable
+            } else {
+                RangeSpec::Single(start, end)
+            }
+        }
+    }
+}
+
+/// The HTML listing of a directory: escaped names, directories first, sizes, dates.
+fn autoindex(
+    ctx: &mut HandlerCtx,
+    table: &RoutingTable,
+    route: &Route,
+    head: &RequestHead,
+    base: &std::path::Path,
+    rel: &str,
+) -> Response {
+    let dir = base.join(rel.trim_start_matches('/'));
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) => return error(ctx, table, Some(route), io_status(&e)),
+    };
+    let mut rows: Vec<(bool, String, u64, i64)> = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        // Follow symlinks for the size and kind, as a browser user would expect.
+        let Ok(m) = std::fs::metadata(e.path()) else {
+            continue;
+        };
+        rows.push((m.is_dir(), name, m.len(), m.mtime()));
+    }
+    rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let title = html_escape(&head.path);
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Index of {title}</title>\n<style>\nbody{{font-family:system-ui,sans-serif;margin:2em auto;max-width:56em;padding:0 1em;color:#222}}\nh1{{font-weight:600;font-size:1.4em}}\ntable{{border-collapse:collapse;width:100%}}\nth,td{{text-align:left;padding:.35em .6em;border-bottom:1px solid #eee}}\nth{{color:#666;font-weight:500}}\ntd.s,th.s{{text-align:right;font-variant-numeric:tabular-nums}}\ntd.d{{color:#666;white-space:nowrap}}\na{{color:#0645ad;text-decoration:none}}a:hover{{text-decoration:underline}}\n</style></head>\n<body>\n<h1>Index of {title}</h1>\n<table>\n<tr><th>Name</th><th class=\"s\">Size</th><th>Modified</th></tr>\n"
+    );
+    if head.path != "/" {
+        html.push_str("<tr><td><a href=\"../\">../</a></td><td class=\"s\">-</td><td class=\"d\"></td></tr>\n");
+    }
+    for (is_dir, name, size, mtime) in rows {
+        let slash = if is_dir { "/" } else { "" };
+        let href = url_encode_path(&name).replace('/', "%2F");
+        let size = if is_dir {
+            "-".to_string()
+        } else {
+            human_size(size)
+        };
+        let date = http_date(mtime);
+        let date = date.get(5..22).unwrap_or(&date);
+        html.push_str(&format!(
+            "<tr><td><a href=\"{href}{slash}\">{}{slash}</a></td><td class=\"s\">{size}</td><td class=\"d\">{date}</td></tr>\n",
+            html_escape(&name)
+        ));
+    }
+    html.push_str("</table>\n<hr>\n<p style=\"color:#777\">webserv</p>\n</body>\n</html>\n");
+    Response::text(200, "text/html; charset=utf-8", html)
+}
+
+fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// DELETE: file → 204; missing → 404; directory → 409; permission → 403. Never
+/// recursive, never outside the root.
+pub fn delete(
+    ctx: &mut HandlerCtx,
+    table: &RoutingTable,
+    route: &Route,
+    head: &RequestHead,
+) -> Response {
+    let settings: &Effective = table.settings(route);
+    let (base, rel) = fs_target(settings, &head.path);
+    let file = match ctx.roots.open(base, rel) {
+        Ok(f) => f,
+        Err(e) => return error(ctx, table, Some(route), io_status(&e)),
+    };
+    match file.metadata() {
+        Ok(m) if m.is_dir() => return error(ctx, table, Some(route), 409),
+        Ok(_) => {}
+        Err(_) => return error(ctx, table, Some(route), 500),
+    }
+    drop(file);
+    // The open above proved the path resolves beneath the root; unlink the same name.
+    let path = base.join(rel.trim_start_matches('/'));
+    match std::fs::remove_file(&path) {
+        Ok(()) => Response::new(204, Body::Empty),
+        Err(e) => error(ctx, table, Some(route), io_status(&e)),
+    }
+}
+
+/// Whether a method is one the handlers implement (others are 501).
+pub fn implemented(m: Method) -> bool {
+    matches!(
+        m,
+        Method::Get | Method::Head | Method::Post | Method::Put | Method::Delete | Method::Options
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(v: &str, size: u64) -> Option<(u64, u64)> {
+        match parse_range(v.as_bytes(), size) {
+            RangeSpec::Single(a, b) => Some((a, b)),
+            RangeSpec::Unsatisfiable => Some((u64::MAX, u64::MAX)),
+            RangeSpec::None => None,
+        }
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(range("bytes=-200", 100), Some((0, 99)));
+        assert_eq!(range("bytes=50-500", 100), Some((50, 99)));
+        assert_eq!(range("bytes=100-", 100), Some((u64::MAX, u64::MAX)));
+        assert_eq!(range("bytes=-0", 100), Some((u64::MAX, u64::MAX)));
+        assert_eq!(range("bytes=0-1,5-6", 100), None);
+        assert_eq!(range("bytes=9-1", 100), None);
+        assert_eq!(range("items=0-1", 100), None);
+        assert_eq!(range("bytes=a-b", 100), None);
+    }
+
+    #[test]
+    fn etags() {
+        assert!(etag_matches(b"\"a\", \"b\"", "\"b\""));
+        assert!(etag_matches(b"W/\"b\"", "\"b\""));
+        assert!(etag_matches(b"*", "\"b\""));
+        assert!(!etag_matches(b"\"c\"", "\"b\""));
+    }
+}

@@ -1,0 +1,163 @@
+//! Access and error logs, written by one logger thread so that no worker ever blocks on a
+//! disk or a pipe: workers format a line and hand it over a channel.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Mutex, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::confc::model::LogTarget;
+
+enum Msg {
+    Line(LogTarget, String),
+    Flush(Sender<()>),
+}
+
+struct Logger {
+    tx: Mutex<Sender<Msg>>,
+    /// Least severe error-log level written (index into LOG_LEVELS).
+    level: std::sync::atomic::AtomicUsize,
+    error_target: Mutex<LogTarget>,
+}
+
+static LOGGER: OnceLock<Logger> = OnceLock::new();
+
+fn logger() -> &'static Logger {
+    LOGGER.get_or_init(|| {
+        let (tx, rx) = channel();
+        std::thread::Builder::new()
+            .name("webserv-log".into())
+            .spawn(move || writer(rx))
+            .expect("spawn logger thread");
+        Logger {
+            tx: Mutex::new(tx),
+            level: std::sync::atomic::AtomicUsize::new(3),
+            error_target: Mutex::new(LogTarget::Stderr),
+        }
+    })
+}
+
+fn writer(rx: Receiver<Msg>) {
+    let mut files: HashMap<PathBuf, BufWriter<File>> = HashMap::new();
+    let mut stdout = BufWriter::new(std::io::stdout());
+    let mut stderr = std::io::stderr();
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Line(target, line) => match target {
+                    LogTarget::Off => {}
+                    LogTarget::Stdout => {
+                        let _ = stdout.write_all(line.as_bytes());
+                    }
+                    LogTarget::Stderr => {
+                        let _ = stderr.write_all(line.as_bytes());
+                    }
+                    LogTarget::File(p) => {
+                        if !files.contains_key(&p) {
+                            match OpenOptions::new().create(true).append(true).open(&p) {
+                                Ok(f) => {
+                                    files.insert(p.clone(), BufWriter::new(f));
+                                }
+                                Err(e) => {
+                                    let _ = writeln!(
+                                        stderr,
+                                        "webserv: cannot open log {}: {e}",
+                                        p.display()
+                                    );
+                                    continue;
+                                }
+                            }
+                        }
+                        if let Some(f) = files.get_mut(&p) {
+                            let _ = f.write_all(line.as_bytes());
+                        }
+                    }
+                },
+                Msg::Flush(done) => {
+                    let _ = stdout.flush();
+                    for f in files.values_mut() {
+                        let _ = f.flush();
+                    }
+                    let _ = done.send(());
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        // The channel is drained: write out what is buffered.
+        let _ = stdout.flush();
+        for f in files.values_mut() {
+            let _ = f.flush();
+        }
+    }
+}
+
+/// Sets the error log destination and level (from the table's main settings).
+pub fn configure(target: LogTarget, level: usize) {
+    let l = logger();
+    l.level.store(level, std::sync::atomic::Ordering::Relaxed);
+    if let Ok(mut t) = l.error_target.lock() {
+        *t = target;
+    }
+}
+
+/// Hands a finished line (with its newline) to the logger thread.
+pub fn write(target: &LogTarget, line: String) {
+    if *target == LogTarget::Off {
+        return;
+    }
+    if let Ok(tx) = logger().tx.lock() {
+        let _ = tx.send(Msg::Line(target.clone(), line));
+    }
+}
+
+/// An error-log line at a level (index into LOG_LEVELS: 0 debug … 7 emerg).
+pub fn error_log(level: usize, msg: &str) {
+    let l = logger();
+    if level < l.level.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let target = l
+        .error_target
+        .lock()
+        .map(|t| t.clone())
+        .unwrap_or(LogTarget::Stderr);
+    let name = crate::confc::model::LOG_LEVELS
+        .get(level)
+        .copied()
+        .unwrap_or("error");
+    write(
+        &target,
+        format!("{} [{name}] {msg}\n", local_time(now_secs())),
+    );
+}
+
+/// Waits until everything sent so far is written (at shutdown, and in tests).
+pub fn flush() {
+    let (tx, rx) = channel();
+    if let Ok(s) = logger().tx.lock() {
+        let _ = s.send(Msg::Flush(tx));
+    }
+    let _ = rx.recv_timeout(std::time::Duration::from_secs(2));
+}
+
+pub fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `25/Nov/2026:22:00:00 +0000`, the combined log format's time (in UTC).
+pub fn local_time(unix: i64) -> String {
+    let d = super::http::response::http_date(unix);
+    // "Wed, 25 Nov 2026 22:00:00 GMT" → "25/Nov/2026:22:00:00 +0000"
+    let p: Vec<&str> = d.split(' ').collect();
+    if p.len() == 6 {
+        format!("{}/{}/{}:{} +0000", p[1], p[2], p[3], p[4])
+    } else {
+        d
+    }
+}

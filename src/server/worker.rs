@@ -1,0 +1,356 @@
+//! One worker thread: a mio `Poll`, the shared listeners, a slab of connections and one
+//! timer heap that feeds the poll timeout. Everything is non-blocking and drained to
+//! `WouldBlock`; nothing waits without a deadline.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+
+use super::conn::{Conn, Next, Pool, WorkerCtx};
+use super::handlers::HandlerCtx;
+use super::http::request::HeadLimits;
+use super::http::response::DateCache;
+use super::{Shared, log};
+
+/// Token of the waker that signals shutdown and reloads.
+pub const WAKER: Token = Token(usize::MAX);
+/// Connection tokens start here; listeners use the tokens below.
+const CONN_BASE: usize = 1 << 16;
+/// After EMFILE, accepting pauses this long instead of spinning.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Longest in-flight responses may take after SIGTERM.
+pub const GRACE: Duration = Duration::from_secs(10);
+
+/// A listening socket shared by all workers, and the port the config gave it.
+pub struct Listener {
+    pub sock: TcpListener,
+    /// The configured port (differs from the bound one only with ephemeral test binds).
+    pub config_port: u16,
+    /// The bound IP, when it is not a wildcard (then `getsockname` is not needed).
+    pub fixed_ip: Option<std::net::IpAddr>,
+}
+
+struct Slot {
+    conn: Conn,
+    generation: u32,
+    /// The deadline the timer heap holds for this connection, if any.
+    armed: Option<Instant>,
+}
+
+pub struct Worker {
+    poll: Poll,
+    listeners: Vec<Listener>,
+    shared: Arc<Shared>,
+    ctx: WorkerCtx,
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    generations: Vec<u32>,
+    live: usize,
+    timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
+    generation_seen: u64,
+    max_conns: usize,
+    accept_paused_until: Option<Instant>,
+    accept_blocked_by_cap: bool,
+}
+
+impl Worker {
+    pub fn new(
+        poll: Poll,
+        mut listeners: Vec<Listener>,
+        shared: Arc<Shared>,
+    ) -> io::Result<Worker> {
+        for (i, l) in listeners.iter_mut().enumerate() {
+            poll.registry()
+                .register(&mut l.sock, Token(i), Interest::READABLE)?;
+        }
+        let table = shared.table();
+        let max_conns = table.main.worker_connections.value.max(1);
+        let generation_seen = shared.generation.load(Ordering::Acquire);
+        Ok(Worker {
+            poll,
+            listeners,
+            shared,
+            ctx: WorkerCtx {
+                table,
+                handlers: HandlerCtx::default(),
+                date: DateCache::default(),
+                pool: Pool::default(),
+                limits: HeadLimits::default(),
+                shutting_down: false,
+            },
+            slots: Vec::new(),
+            free: Vec::new(),
+            generations: Vec::new(),
+            live: 0,
+            timers: BinaryHeap::new(),
+            generation_seen,
+            max_conns,
+            accept_paused_until: None,
+            accept_blocked_by_cap: false,
+        })
+    }
+
+    /// Runs until shutdown completes.
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut shutdown_deadline: Option<Instant> = None;
+        loop {
+            let timeout = self.next_timeout();
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout))
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                log::error_log(4, &format!("poll failed: {e}"));
+                return;
+            }
+            let now = Instant::now();
+            for ev in events.iter() {
+                match ev.token() {
+                    WAKER => {}
+                    Token(i) if i < CONN_BASE => {
+                        if !self.ctx.shutting_down {
+                            self.accept(i, now);
+                        }
+                    }
+                    Token(t) => {
+                        let slot = t - CONN_BASE;
+                        if let Some(Some(s)) = self.slots.get_mut(slot) {
+                            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                                s.conn.readable = true;
+                            }
+                            if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+                                s.conn.writable = true;
+                            }
+                            self.drive(slot, now);
+                        }
+                    }
+                }
+            }
+            self.check_shared(now, &mut shutdown_deadline);
+            self.expire(now);
+            if let Some(until) = self.accept_paused_until
+                && now >= until
+            {
+                self.accept_paused_until = None;
+                self.accept_all(now);
+            }
+            if let Some(d) = shutdown_deadline
+                && (self.live == 0 || now >= d)
+            {
+                return;
+            }
+        }
+    }
+
+    fn next_timeout(&self) -> Duration {
+        let now = Instant::now();
+        let mut t = Duration::from_secs(1);
+        if let Some(Reverse((at, _, _))) = self.timers.peek() {
+            t = t.min(at.saturating_duration_since(now));
+        }
+        if let Some(until) = self.accept_paused_until {
+            t = t.min(until.saturating_duration_since(now));
+        }
+        t
+    }
+
+    /// Reload and shutdown requests from the main thread.
+    fn check_shared(&mut self, now: Instant, shutdown_deadline: &mut Option<Instant>) {
+        let generation = self.shared.generation.load(Ordering::Acquire);
+        if generation != self.generation_seen {
+            self.generation_seen = generation;
+            self.ctx.table = self.shared.table();
+            self.ctx.handlers.roots.clear();
+            self.max_conns = self.ctx.table.main.worker_connections.value.max(1);
+        }
+        if self.shared.shutdown.load(Ordering::Acquire) && shutdown_deadline.is_none() {
+            *shutdown_deadline = Some(now + GRACE);
+            self.ctx.shutting_down = true;
+            for l in &mut self.listeners {
+                let _ = self.poll.registry().deregister(&mut l.sock);
+            }
+            self.listeners.clear();
+        }
+        if self.ctx.shutting_down {
+            let idle: Vec<usize> = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.as_ref().filter(|s| s.conn.is_idle()).map(|_| i))
+                .collect();
+            for i in idle {
+                self.close(i);
+            }
+        }
+    }
+
+    fn accept_all(&mut self, now: Instant) {
+        for i in 0..self.listeners.len() {
+            self.accept(i, now);
+        }
+    }
+
+    fn accept(&mut self, li: usize, now: Instant) {
+        if self.accept_paused_until.is_some() {
+            return;
+        }
+        loop {
+            if self.live >= self.max_conns && !self.evict_idle() {
+                // Backpressure: leave the rest in the kernel's queue until one closes.
+                self.accept_blocked_by_cap = true;
+                return;
+            }
+            let Some(l) = self.listeners.get(li) else {
+                return;
+            };
+            match l.sock.accept() {
+                Ok((sock, peer)) => {
+                    let ip = match l.fixed_ip {
+                        Some(ip) => ip,
+                        None => sock.local_addr().map(|a| a.ip()).unwrap_or(peer.ip()),
+                    };
+                    let local = SocketAddr::new(ip, l.config_port);
+                    let _ = sock.set_nodelay(true);
+                    self.add(sock, peer, local, now);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let code = e.raw_os_error();
+                    if code == Some(libc::EMFILE) || code == Some(libc::ENFILE) {
+                        // Out of descriptors: free an idle one and back off instead of spinning.
+                        self.evict_idle();
+                        self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
+                        log::error_log(4, "accept: too many open files; pausing accepts for 100ms");
+                        return;
+                    }
+                    if matches!(code, Some(libc::ECONNABORTED) | Some(libc::EPROTO)) {
+                        continue;
+                    }
+                    log::error_log(4, &format!("accept failed: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Closes one idle keep-alive connection to make room. False when none is idle.
+    fn evict_idle(&mut self) -> bool {
+        let victim = self
+            .slots
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|s| s.conn.is_idle()));
+        match victim {
+            Some(i) => {
+                self.close(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn add(
+        &mut self,
+        mut sock: mio::net::TcpStream,
+        peer: SocketAddr,
+        local: SocketAddr,
+        now: Instant,
+    ) {
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                self.generations.push(0);
+                self.slots.len() - 1
+            }
+        };
+        if self
+            .poll
+            .registry()
+            .register(
+                &mut sock,
+                Token(CONN_BASE + slot),
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .is_err()
+        {
+            self.free.push(slot);
+            return;
+        }
+        let conn = Conn::new(sock, peer, local, now, &self.ctx);
+        self.generations[slot] = self.generations[slot].wrapping_add(1);
+        self.slots[slot] = Some(Slot {
+            conn,
+            generation: self.generations[slot],
+            armed: None,
+        });
+        self.live += 1;
+        self.arm(slot);
+    }
+
+    fn drive(&mut self, slot: usize, now: Instant) {
+        let Some(Some(s)) = self.slots.get_mut(slot) else {
+            return;
+        };
+        match s.conn.drive(&mut self.ctx, now) {
+            Next::Wait => self.arm(slot),
+            Next::Close => self.close(slot),
+        }
+    }
+
+    /// Makes sure the timer heap will wake us by the connection's deadline.
+    fn arm(&mut self, slot: usize) {
+        let Some(Some(s)) = self.slots.get_mut(slot) else {
+            return;
+        };
+        let d = s.conn.deadline;
+        if s.armed.is_none_or(|a| d < a) {
+            s.armed = Some(d);
+            self.timers.push(Reverse((d, slot, s.generation)));
+        }
+    }
+
+    fn expire(&mut self, now: Instant) {
+        while let Some(Reverse((at, slot, generation))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(Some(s)) = self.slots.get_mut(slot) else {
+                continue;
+            };
+            if s.generation != generation || s.armed != Some(at) {
+                continue; // stale entry
+            }
+            s.armed = None;
+            if s.conn.deadline <= now {
+                match s.conn.on_timeout(&mut self.ctx, now) {
+                    Next::Wait => self.arm(slot),
+                    Next::Close => self.close(slot),
+                }
+            } else {
+                self.arm(slot);
+            }
+        }
+    }
+
+    fn close(&mut self, slot: usize) {
+        let Some(mut s) = self.slots.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut s.conn.sock);
+        s.conn.release(&mut self.ctx);
+        self.free.push(slot);
+        self.live -= 1;
+        if self.accept_blocked_by_cap && !self.ctx.shutting_down {
+            self.accept_blocked_by_cap = false;
+            self.accept_all(Instant::now());
+        }
+    }
+}
