@@ -32,7 +32,7 @@ pub fn setting_rows(e: &Effective) -> Vec<(&'static str, String, Origin)> {
             "return",
             match &e.ret.value {
                 Some(r) => match &r.text {
-                    Some(t) => format!("{} {}", r.code, t),
+                    Some(t) => format!("{} {}", r.code, escape_controls(t)),
                     None => r.code.to_string(),
                 },
                 None => "-".into(),
@@ -124,6 +124,19 @@ pub fn setting_rows(e: &Effective) -> Vec<(&'static str, String, Origin)> {
             e.access_log.origin,
         ),
     ]
+}
+
+/// A `return` body may hold `\n` and friends: keep each setting on one line.
+fn escape_controls(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn settings_text(t: &RoutingTable, e: &Effective, indent: &str, out: &mut String) {

@@ -39,6 +39,11 @@ pub struct Settings {
     pub client_body_timeout: Option<Set<Duration>>,
     pub send_timeout: Option<Set<Duration>>,
     pub access_log: Option<Set<LogTarget>>,
+    /// The `error_page` directive of each entry of `error_pages` (the list's own span is
+    /// the first directive's), so diagnostics point at the right line.
+    pub error_page_spans: Vec<Span>,
+    /// The `cgi` directive of each entry of `cgi`, likewise.
+    pub cgi_spans: Vec<Span>,
 }
 
 /// The `main` context.
@@ -139,7 +144,7 @@ fn walk(items: &[Directive], scope: &mut Scope, cx: &mut Cx) {
     let ctx = scope.ctx();
     let mut seen: HashMap<&'static str, Span> = HashMap::new();
     for d in items {
-        let Some(spec) = check(d, ctx, &mut seen, cx.diags) else {
+        let Some(spec) = check(d, ctx, &mut seen, cx.sources, cx.diags) else {
             continue;
         };
         match spec.apply {
@@ -192,6 +197,7 @@ fn check(
     d: &Directive,
     ctx: Ctx,
     seen: &mut HashMap<&'static str, Span>,
+    sources: &SourceMap,
     diags: &mut Diags,
 ) -> Option<&'static schema::Spec> {
     let name = d.name.text.as_str();
@@ -206,9 +212,14 @@ fn check(
             .iter()
             .filter(|s| s.contexts.contains(&ctx))
             .map(|s| s.name);
+        // nginx's wrapper blocks: the most common thing pasted from an nginx config.
+        let wrapper = matches!(name, "http" | "events" | "stream") && d.block().is_some();
         diag = match did_you_mean(name, in_ctx)
             .or_else(|| did_you_mean(name, DIRECTIVES.iter().map(|s| s.name)))
         {
+            _ if wrapper => diag.help(format!(
+                "webserv has no `{name} {{ }}` block: write `server {{ }}` blocks at the top level of the file"
+            )),
             Some(s) => diag.help(format!("did you mean `{s}`?")),
             None => diag.help(format!(
                 "directives allowed in {} context: {}",
@@ -273,6 +284,22 @@ fn check(
         _ => {}
     }
     let n = d.args.len();
+    // Too many arguments, and the first extra one starts a new line: the `;` of this
+    // directive is missing and the next line was read into it (the parser splits only at
+    // known directive names, so `root /x` ⏎ `frobnicate on;` lands here).
+    if n > spec.max_args && spec.max_args > 0 {
+        let last = d.args[spec.max_args - 1].span;
+        let extra = &d.args[spec.max_args];
+        if sources.line(extra.span) > sources.line(last) {
+            diags.push(
+                Diag::new(Code::MissingSemicolon, last.after(), "missing `;`")
+                    .label("expected `;` here")
+                    .with(extra.span, format!("read as another argument of `{name}`"))
+                    .help("end each simple directive with `;`"),
+            );
+            return None;
+        }
+    }
     if n < spec.min_args || n > spec.max_args {
         let expected = match (spec.min_args, spec.max_args) {
             (0, 0) => "no arguments".to_string(),

@@ -62,14 +62,8 @@ pub fn resolve(
     for (id, sc) in main.servers.iter().enumerate() {
         servers.push(b.server(id, sc, &base));
     }
-    if let Some(ep) = &main.settings.error_pages {
-        for id in 0..servers.len() {
-            b.error_pages.push((
-                id,
-                ep.value.iter().map(|p| p.uri.clone()).collect(),
-                ep.span,
-            ));
-        }
+    for id in 0..servers.len() {
+        b.note_error_pages(id, &main.settings);
     }
     let groups = b.groups(main, &servers);
     let binds = binds(&groups);
@@ -160,13 +154,14 @@ impl Builder<'_> {
         }
     }
 
+    /// One entry per `error_page` directive, with that directive's span.
     fn note_error_pages(&mut self, server: ServerId, s: &Settings) {
         if let Some(ep) = &s.error_pages {
-            self.error_pages.push((
-                server,
-                ep.value.iter().map(|p| p.uri.clone()).collect(),
-                ep.span,
-            ));
+            for (i, page) in ep.value.iter().enumerate() {
+                let span = s.error_page_spans.get(i).copied().unwrap_or(ep.span);
+                self.error_pages
+                    .push((server, vec![page.uri.clone()], span));
+            }
         }
     }
 
@@ -194,7 +189,14 @@ impl Builder<'_> {
                         Diag::new(
                             Code::DuplicateLocation,
                             lc.span,
-                            format!("duplicate location `{}`", lc.pattern),
+                            format!(
+                                "duplicate location `{}`",
+                                if lc.modifier == Modifier::Exact {
+                                    format!("= {}", lc.pattern)
+                                } else {
+                                    lc.pattern.clone()
+                                }
+                            ),
                         )
                         .label("defined again here")
                         .with(*first, "first defined here")
@@ -244,26 +246,32 @@ impl Builder<'_> {
     /// nests inside an exact location.
     fn nested_ok(&mut self, parent: &LocationConf, lc: &LocationConf) -> bool {
         let msg = if parent.modifier == Modifier::Exact {
-            Some("a location cannot be nested inside an exact (`=`) location".to_string())
+            Some((
+                "a location cannot be nested inside an exact (`=`) location".to_string(),
+                "an exact location matches one path and has no nested locations; move this one out",
+            ))
         } else if parent.modifier.is_prefix()
             && !lc.modifier.is_regex()
             && !lc.pattern.starts_with(&parent.pattern)
         {
-            Some(format!(
-                "location `{}` is outside its parent `{}`",
-                lc.pattern, parent.pattern
+            Some((
+                format!(
+                    "location `{}` is outside its parent `{}`",
+                    lc.pattern, parent.pattern
+                ),
+                "a nested prefix must start with the parent's prefix; move the location out",
             ))
         } else {
             None
         };
         match msg {
             None => true,
-            Some(m) => {
+            Some((m, help)) => {
                 self.diags.push(
                     Diag::new(Code::NestedOutside, lc.pattern_span, m)
                         .label("no request can reach it through the parent")
                         .with(parent.pattern_span, "parent location")
-                        .help("a nested prefix must start with the parent's prefix; move the location out"),
+                        .help(help),
                 );
                 false
             }
@@ -305,7 +313,7 @@ impl Builder<'_> {
         let mut by_addr: HashMap<ListenAddr, usize> = HashMap::new();
         let mut default_span: HashMap<ListenAddr, Span> = HashMap::new();
         // (group, name) → the span that registered it.
-        let mut name_spans: HashMap<(usize, String), Span> = HashMap::new();
+        let mut name_spans: HashMap<(usize, String), (Span, ServerId)> = HashMap::new();
         let mut reported: HashSet<(Span, Span)> = HashSet::new();
         for (sid, (sc, vs)) in main.servers.iter().zip(servers).enumerate() {
             let mut listens: Vec<(ListenAddr, bool, Span)> = sc
@@ -353,18 +361,27 @@ impl Builder<'_> {
                 };
                 for (name, nspan) in names {
                     let key = (gi, name.display());
-                    if let Some(first) = name_spans.get(&key) {
-                        if first != &nspan && reported.insert((*first, nspan)) {
-                            self.diags.push(
+                    if let Some(&(first, first_sid)) = name_spans.get(&key) {
+                        // A name repeated within one server changes nothing.
+                        if first_sid != sid && first != nspan && reported.insert((first, nspan)) {
+                            // A server without `server_name` has the empty name: say so
+                            // instead of printing empty backquotes.
+                            let d = if key.1.is_empty() {
+                                Diag::new(Code::DuplicateServer, nspan, format!("two servers on {addr} have the empty server name"))
+                                    .label("this server has no name either")
+                                    .with(first, "this server has no name")
+                                    .help("give each server on one address its own `server_name`; requests would only ever reach the first")
+                            } else {
                                 Diag::new(Code::DuplicateServer, nspan, format!("server name `{}` is already used on {addr}", key.1))
                                     .label("same name again")
-                                    .with(*first, "first used here")
-                                    .help("two servers on one address need different names; requests would only ever reach the first"),
-                            );
+                                    .with(first, "first used here")
+                                    .help("two servers on one address need different names; requests would only ever reach the first")
+                            };
+                            self.diags.push(d);
                         }
                         continue;
                     }
-                    name_spans.insert(key, nspan);
+                    name_spans.insert(key, (nspan, sid));
                     insert_name(&mut g.names, name, sid);
                 }
             }
@@ -543,14 +560,14 @@ fn fs_lints(main: &MainConf, _table: &RoutingTable, diags: &mut Diags) {
             }
         }
         if let Some(c) = &s.cgi {
-            for rule in &c.value {
+            for (n, rule) in c.value.iter().enumerate() {
                 if let Some(i) = &rule.interpreter
                     && !executable(i)
                 {
                     diags.push(
                         Diag::new(
                             Code::CgiInterpreter,
-                            c.span,
+                            s.cgi_spans.get(n).copied().unwrap_or(c.span),
                             format!(
                                 "CGI interpreter `{}` is missing or not executable",
                                 i.display()

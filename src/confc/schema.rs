@@ -658,6 +658,7 @@ fn set_error_page(s: &mut Settings, d: &Directive, cx: &mut Cx) {
         Some(p) => p.value.push(page),
         None => s.error_pages = set(vec![page], d),
     }
+    s.error_page_spans.push(d.head_span());
 }
 
 fn set_body_size(s: &mut Settings, d: &Directive, cx: &mut Cx) {
@@ -706,13 +707,18 @@ fn set_cgi(s: &mut Settings, d: &Directive, cx: &mut Cx) {
     };
     match &mut s.cgi {
         Some(p) => {
-            if let Some(old) = p.value.iter_mut().find(|r| r.extension == rule.extension) {
-                *old = rule;
+            if let Some(i) = p.value.iter().position(|r| r.extension == rule.extension) {
+                p.value[i] = rule;
+                s.cgi_spans[i] = d.head_span();
             } else {
                 p.value.push(rule);
+                s.cgi_spans.push(d.head_span());
             }
         }
-        None => s.cgi = set(vec![rule], d),
+        None => {
+            s.cgi = set(vec![rule], d);
+            s.cgi_spans = vec![d.head_span()];
+        }
     }
 }
 

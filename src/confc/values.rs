@@ -155,11 +155,22 @@ pub fn flag(s: &str) -> Result<bool, Bad> {
     match s {
         "on" => Ok(true),
         "off" => Ok(false),
-        _ => Err(bad(
-            Code::BadFlag,
-            format!("`{s}` is not `on` or `off`"),
-            "write `on` or `off`",
-        )),
+        _ => {
+            // Words people carry over from other config languages, then typos.
+            let guess = match s.to_ascii_lowercase().as_str() {
+                "on" | "yes" | "true" | "1" | "enable" | "enabled" => Some("on"),
+                "off" | "no" | "false" | "0" | "disable" | "disabled" | "none" => Some("off"),
+                _ => super::diag::did_you_mean(s, ["on", "off"]),
+            };
+            Err(bad(
+                Code::BadFlag,
+                format!("`{s}` is not `on` or `off`"),
+                match guess {
+                    Some(g) => format!("did you mean `{g}`? write `on` or `off`"),
+                    None => "write `on` or `off`".to_string(),
+                },
+            ))
+        }
     }
 }
 
@@ -296,11 +307,13 @@ pub fn server_name(s: &str) -> Result<ServerName, Bad> {
 
 /// First line of a (possibly multi-line) error message.
 pub fn first_line(s: &str) -> String {
-    s.lines()
+    let line = s
+        .lines()
         .rfind(|l| !l.trim().is_empty())
         .unwrap_or(s)
-        .trim()
-        .to_string()
+        .trim();
+    // The regex crate prefixes its last line with `error: `; our message says that already.
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
 }
 
 #[cfg(test)]

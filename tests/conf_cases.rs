@@ -1,0 +1,306 @@
+//! Data-driven snapshot tests of the config compiler.
+//!
+//! Every `tests/conf_cases/**/<case>.conf` (except under directories whose name starts with
+//! `_`, which hold included fragments and fixtures) is compiled with the default options:
+//!
+//! - with diagnostics, `<case>.stderr` holds them rendered in human format (graphics, no
+//!   colour, width 100);
+//! - without, `<case>.routes` holds `webserv routes` text;
+//! - `<case>.explain`, when present, is hand-written: one `URL[@addr:port] => expected` per
+//!   line, where `expected` is a location as displayed (`~* \.jpg$`), `none`, or
+//!   `server #N`; the harness compares it with the `location` / `server` line of
+//!   `webserv explain`.
+//!
+//! `BLESS=1 cargo test --test conf_cases` rewrites `.stderr` / `.routes` (never `.explain`).
+//! The test also fails when a diagnostic code has no case producing it, or a directive
+//! appears in no valid case.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use webserv::confc::diag::{Code, Diags};
+use webserv::confc::render::{Format, HumanStyle, render};
+use webserv::confc::schema::{DIRECTIVES, is_directive};
+use webserv::confc::{CompileOptions, Compiled, ast, compile_file, parse};
+use webserv::report;
+
+const ROOT: &str = "tests/conf_cases";
+const MIN_CASES: usize = 100;
+
+fn cases(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().unwrap_or_default().to_string_lossy();
+        if p.is_dir() {
+            if !name.starts_with('_') {
+                cases(&p, out);
+            }
+        } else if name.ends_with(".conf") {
+            out.push(p);
+        }
+    }
+}
+
+fn rendered(c: &Compiled) -> String {
+    render(
+        Format::Human,
+        &[(&c.sources, &c.diags.list[..])],
+        HumanStyle {
+            graphics: true,
+            color: false,
+            width: 100,
+        },
+    )
+}
+
+/// A line diff (longest common subsequence), `-` expected, `+` actual.
+fn diff(expected: &str, actual: &str) -> String {
+    let a: Vec<&str> = expected.lines().collect();
+    let b: Vec<&str> = actual.lines().collect();
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut out = String::new();
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push_str(&format!("     {}\n", a[i]));
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push_str(&format!("   + {}\n", b[j]));
+            j += 1;
+        } else {
+            out.push_str(&format!("   - {}\n", a[i]));
+            i += 1;
+        }
+    }
+    if expected.ends_with('\n') != actual.ends_with('\n') {
+        out.push_str("   (the files differ in their final newline)\n");
+    }
+    out
+}
+
+/// Directive names of a file, found by parsing it (not by matching text).
+fn directive_names(text: &str, out: &mut BTreeSet<String>) {
+    fn walk(items: &[ast::Directive], out: &mut BTreeSet<String>) {
+        for d in items {
+            out.insert(d.name.text.clone());
+            if let Some(b) = d.block() {
+                walk(&b.items, out);
+            }
+        }
+    }
+    let mut diags = Diags::default();
+    let items = parse::parse(0, text, &is_directive, &mut diags);
+    walk(&items, out);
+}
+
+/// Checks `<case>.explain` against `webserv explain`; returns the mismatches.
+fn check_explain(c: &Compiled, spec_path: &Path) -> Vec<String> {
+    let spec = fs::read_to_string(spec_path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", spec_path.display()));
+    let Some(table) = &c.table else {
+        return vec!["the config has errors, so nothing can be explained".into()];
+    };
+    let mut bad = Vec::new();
+    let mut checked = 0;
+    for (n, line) in spec.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((target, expected)) = line.split_once(" => ") else {
+            bad.push(format!("line {}: expected `URL => location`", n + 1));
+            continue;
+        };
+        let (url, listen) = match target.trim().rsplit_once('@') {
+            Some((u, addr)) => match addr.parse() {
+                Ok(a) => (u, Some(a)),
+                Err(e) => {
+                    bad.push(format!("line {}: bad address `{addr}`: {e}", n + 1));
+                    continue;
+                }
+            },
+            None => (target.trim(), None),
+        };
+        let expected = expected.trim();
+        checked += 1;
+        let out = match report::explain(table, url, "GET", listen) {
+            Ok(o) => o,
+            Err(e) => {
+                bad.push(format!("{target}: explain failed: {e}"));
+                continue;
+            }
+        };
+        let actual = if let Some(want) = expected.strip_prefix("server ") {
+            // `server    #1 "a.example.com" (file:line)`
+            let line = out
+                .lines()
+                .find_map(|l| l.strip_prefix("server    "))
+                .unwrap_or("");
+            let id = line.split(' ').next().unwrap_or("");
+            if id == want {
+                continue;
+            }
+            format!("server {line}")
+        } else {
+            // `location  ~* \.jpg$ (file:line)` or `location  none matched: ...`
+            let line = out
+                .lines()
+                .find_map(|l| l.strip_prefix("location  "))
+                .unwrap_or("");
+            let shown = if line.starts_with("none matched") {
+                "none"
+            } else {
+                line.rfind(" (").map_or(line, |i| &line[..i])
+            };
+            if shown == expected {
+                continue;
+            }
+            shown.to_string()
+        };
+        bad.push(format!(
+            "{target}\n       expected: {expected}\n       actual:   {actual}\n       explain output (up to the settings):\n{}",
+            out.lines()
+                .take_while(|l| *l != "settings")
+                .map(|l| format!("         | {l}\n"))
+                .collect::<String>()
+        ));
+    }
+    if checked == 0 {
+        bad.push("no `URL => expected` line".into());
+    }
+    bad
+}
+
+#[test]
+fn conf_cases() {
+    let bless = std::env::var_os("BLESS").is_some_and(|v| v == "1");
+    let mut list = Vec::new();
+    cases(Path::new(ROOT), &mut list);
+
+    let mut failures: Vec<String> = Vec::new();
+    let mut codes_seen: BTreeSet<&'static str> = BTreeSet::new();
+    let mut directives_valid: BTreeSet<String> = BTreeSet::new();
+    let mut blessed = 0;
+
+    for conf in &list {
+        let c = compile_file(conf, &CompileOptions::default())
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", conf.display()));
+        codes_seen.extend(c.diags.list.iter().map(|d| d.code.slug()));
+
+        let (snapshot, stale, actual) = if c.diags.list.is_empty() {
+            let table = c.table.as_ref().expect("no diagnostics means a table");
+            for (_, f) in c.sources.files() {
+                directive_names(&f.text, &mut directives_valid);
+            }
+            (
+                conf.with_extension("routes"),
+                conf.with_extension("stderr"),
+                report::routes_text(table),
+            )
+        } else {
+            (
+                conf.with_extension("stderr"),
+                conf.with_extension("routes"),
+                rendered(&c),
+            )
+        };
+
+        if bless {
+            if fs::read_to_string(&snapshot).ok().as_deref() != Some(actual.as_str()) {
+                fs::write(&snapshot, &actual)
+                    .unwrap_or_else(|e| panic!("cannot write {}: {e}", snapshot.display()));
+                blessed += 1;
+            }
+            if stale.exists() {
+                fs::remove_file(&stale)
+                    .unwrap_or_else(|e| panic!("cannot remove {}: {e}", stale.display()));
+            }
+        } else {
+            match fs::read_to_string(&snapshot) {
+                Ok(expected) if expected == actual => {}
+                Ok(expected) => failures.push(format!(
+                    "{}: output differs (- snapshot, + actual):\n{}",
+                    snapshot.display(),
+                    diff(&expected, &actual)
+                )),
+                Err(_) => failures.push(format!(
+                    "{}: missing snapshot (BLESS=1 writes it); actual output:\n{}",
+                    snapshot.display(),
+                    actual
+                        .lines()
+                        .map(|l| format!("     {l}\n"))
+                        .collect::<String>()
+                )),
+            }
+            if stale.exists() {
+                failures.push(format!(
+                    "{}: stale snapshot (the case now produces {})",
+                    stale.display(),
+                    snapshot.display()
+                ));
+            }
+        }
+
+        let explain = conf.with_extension("explain");
+        if explain.exists() {
+            for m in check_explain(&c, &explain) {
+                failures.push(format!("{}: {m}", explain.display()));
+            }
+        }
+    }
+
+    if list.len() < MIN_CASES {
+        failures.push(format!(
+            "only {} cases under {ROOT}, expected at least {MIN_CASES}",
+            list.len()
+        ));
+    }
+    let missing_codes: Vec<&str> = Code::ALL
+        .iter()
+        .map(|c| c.slug())
+        .filter(|s| !codes_seen.contains(s))
+        .collect();
+    if !missing_codes.is_empty() {
+        failures.push(format!(
+            "no case produces these diagnostic codes: {}",
+            missing_codes.join(", ")
+        ));
+    }
+    let missing_directives: Vec<&str> = DIRECTIVES
+        .iter()
+        .map(|s| s.name)
+        .filter(|n| !directives_valid.contains(*n))
+        .collect();
+    if !missing_directives.is_empty() {
+        failures.push(format!(
+            "these directives appear in no valid case: {}",
+            missing_directives.join(", ")
+        ));
+    }
+
+    if bless {
+        eprintln!("blessed {blessed} snapshot(s) of {} cases", list.len());
+    }
+    assert!(
+        failures.is_empty(),
+        "{} conf case failure(s) ({} cases):\n\n{}",
+        failures.len(),
+        list.len(),
+        failures.join("\n\n")
+    );
+}
