@@ -23,7 +23,11 @@ fn directives() -> String {
             s.syntax,
             ctx.join(", "),
             s.default.map_or("none".to_string(), |d| format!("`{d}`")),
-            if flags.is_empty() { String::new() } else { format!("; {}", flags.join(", ")) },
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", flags.join(", "))
+            },
             s.doc
         ));
     }
@@ -40,7 +44,8 @@ fn example(code: Code) -> Option<String> {
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "stderr")
-                && std::fs::read_to_string(&p).is_ok_and(|t| t.lines().any(|l| l.trim() == code.slug()))
+                && std::fs::read_to_string(&p)
+                    .is_ok_and(|t| t.lines().any(|l| l.trim() == code.slug()))
             {
                 found.push(p.with_extension("conf").display().to_string());
             }
@@ -53,9 +58,19 @@ fn example(code: Code) -> Option<String> {
 fn codes() -> String {
     let mut out = String::from("| code | severity | meaning | example |\n|---|---|---|---|\n");
     for &c in Code::ALL {
-        let sev = if c.severity() == Severity::Error { "error" } else { "warning" };
-        let ex = example(c).map_or("—".to_string(), |p| format!("[{}]({p})", p.trim_start_matches("tests/conf_cases/")));
-        out.push_str(&format!("| `{}` | {sev} | {} | {ex} |\n", c.slug(), c.title().replace('|', "\\|")));
+        let sev = if c.severity() == Severity::Error {
+            "error"
+        } else {
+            "warning"
+        };
+        let ex = example(c).map_or("—".to_string(), |p| {
+            format!("[{}]({p})", p.trim_start_matches("tests/conf_cases/"))
+        });
+        out.push_str(&format!(
+            "| `{}` | {sev} | {} | {ex} |\n",
+            c.slug(),
+            c.title().replace('|', "\\|")
+        ));
     }
     out
 }
@@ -72,7 +87,11 @@ fn splice(text: &str, name: &str, body: &str) -> String {
 #[test]
 fn readme_reference_matches_the_tables() {
     let readme = std::fs::read_to_string("README.md").expect("README.md");
-    let want = splice(&splice(&readme, "directives", &directives()), "codes", &codes());
+    let want = splice(
+        &splice(&readme, "directives", &directives()),
+        "codes",
+        &codes(),
+    );
     if std::env::var_os("BLESS").is_some() {
         std::fs::write("README.md", &want).expect("write README.md");
         return;
