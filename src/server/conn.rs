@@ -21,6 +21,7 @@ use super::http::request::{
 use super::http::response::{self as resp, DateCache};
 use super::log;
 use super::router::Route;
+use super::upload::Upload;
 use crate::confc::model::LogTarget;
 use crate::confc::table::RoutingTable;
 
@@ -84,17 +85,42 @@ pub struct WorkerCtx {
 pub enum Phase {
     /// Waiting for (the rest of) a request head. `idle` when no byte of it has come yet.
     Head { idle: bool },
-    /// Reading and dropping a request body the handler does not use.
-    Discard,
+    /// Reading a request body into its sink (dropped, or an upload).
+    Body,
     /// Writing the response.
     Send,
     /// Write side shut; reading until EOF so the peer sees the response, not a reset.
     Linger,
 }
 
-enum Discarder {
+enum Framing {
     Length(u64),
     Chunked(ChunkedDecoder),
+}
+
+/// Where request body bytes go.
+enum Sink {
+    /// Dropped; the response is already queued.
+    Discard,
+    /// Streamed into temporary files; the response comes when the body is complete.
+    Upload(Box<Upload>),
+}
+
+/// A request body being read.
+struct BodyIn {
+    framing: Framing,
+    /// `client_max_body_size` (0 = none), enforced on the decoded length as it streams.
+    limit: u64,
+    received: u64,
+    sink: Sink,
+    /// The route, for error pages of failures found while reading.
+    route: Option<Route>,
+}
+
+/// A handler that consumes the request body before it answers (`dispatch` returns
+/// `Ok` with one; `Err` with a finished response).
+enum Consumer {
+    Upload(Box<Upload>),
 }
 
 /// What `drive` tells the worker.
@@ -128,7 +154,9 @@ pub struct Conn {
     wbuf: Vec<u8>,
     wpos: usize,
     file: Option<(std::fs::File, u64, u64)>,
-    discard: Option<Discarder>,
+    body: Option<BodyIn>,
+    /// De-chunked body bytes on their way to a sink.
+    scratch: Vec<u8>,
     keep_alive: bool,
     status: u16,
     sent_body: u64,
@@ -158,7 +186,8 @@ impl Conn {
             wbuf: Vec::new(),
             wpos: 0,
             file: None,
-            discard: None,
+            body: None,
+            scratch: Vec::new(),
             keep_alive: true,
             status: 0,
             sent_body: 0,
@@ -239,16 +268,25 @@ impl Conn {
                         Err(_) => return Next::Close,
                     }
                 }
-                Phase::Discard => {
+                Phase::Body => {
+                    // An interim `100 Continue` goes out before the body is read. (A
+                    // final response queued before a discarded body waits: a framing
+                    // error in the body still replaces it.)
+                    let interim = matches!(&self.body, Some(b) if !matches!(b.sink, Sink::Discard));
+                    if interim && self.wpos < self.wbuf.len() {
+                        match self.flush() {
+                            Ok(_) => {}
+                            Err(_) => return Next::Close,
+                        }
+                    }
                     if self.rend > self.rstart {
-                        let done = self.discard_buffered();
-                        match done {
+                        match self.consume_body() {
                             Err(status) => {
                                 self.abort_with(ctx, status);
                                 continue;
                             }
                             Ok(true) => {
-                                self.phase = Phase::Send;
+                                self.body_done(ctx);
                                 self.deadline = now + send_timeout(ctx, self.local);
                                 continue;
                             }
@@ -336,38 +374,64 @@ impl Conn {
         Ok(n)
     }
 
-    /// Consumes buffered body bytes. `Ok(true)` when the body is complete.
-    fn discard_buffered(&mut self) -> Result<bool, u16> {
+    /// Feeds buffered body bytes to the sink. `Ok(true)` when the body is complete.
+    fn consume_body(&mut self) -> Result<bool, u16> {
+        let Some(body) = self.body.as_mut() else {
+            return Ok(true);
+        };
         let avail = &self.rbuf[self.rstart..self.rend];
-        match self.discard.as_mut() {
-            Some(Discarder::Length(rem)) => {
-                let take = (*rem).min(avail.len() as u64);
-                *rem -= take;
-                self.rstart += take as usize;
-                Ok(*rem == 0)
+        let (data, used, done): (&[u8], usize, bool) = match &mut body.framing {
+            Framing::Length(rem) => {
+                let take = (*rem).min(avail.len() as u64) as usize;
+                *rem -= take as u64;
+                (&avail[..take], take, *rem == 0)
             }
-            Some(Discarder::Chunked(dec)) => {
-                let mut sink = Vec::new();
-                let (used, done) = dec.decode(avail, &mut sink).map_err(|e| e.status)?;
-                self.rstart += used;
-                if dec.total_decoded() > DISCARD_MAX {
-                    return Err(413);
+            Framing::Chunked(dec) => {
+                self.scratch.clear();
+                let (used, done) = dec.decode(avail, &mut self.scratch).map_err(|e| e.status)?;
+                (&self.scratch[..], used, done)
+            }
+        };
+        body.received += data.len() as u64;
+        if body.limit != 0 && body.received > body.limit {
+            return Err(413);
+        }
+        if let Sink::Upload(up) = &mut body.sink {
+            up.write(data)?;
+        }
+        self.rstart += used;
+        Ok(done)
+    }
+
+    /// The whole body arrived: the sink's response (if it had none yet) goes out.
+    fn body_done(&mut self, ctx: &mut WorkerCtx) {
+        self.phase = Phase::Send;
+        let Some(body) = self.body.take() else { return };
+        if let Sink::Upload(up) = body.sink {
+            let head_only = false;
+            match up.finish() {
+                Ok(r) => self.queue(ctx, r, head_only, Version::Http11),
+                Err(status) => {
+                    let table = ctx.table.clone();
+                    let r = handlers::error(&mut ctx.handlers, &table, body.route.as_ref(), status);
+                    self.queue(ctx, r, head_only, Version::Http11);
                 }
-                Ok(done)
             }
-            None => Ok(true),
         }
     }
 
-    /// A framing error while discarding a body: replace the queued response and close.
+    /// A failure while reading a body: drop the sink (an upload removes its temporary
+    /// files), replace any queued response and close.
     fn abort_with(&mut self, ctx: &mut WorkerCtx, status: u16) {
-        self.discard = None;
+        let route = self.body.take().and_then(|b| b.route);
         self.file = None;
         self.wbuf.clear();
         self.wpos = 0;
         self.log = None;
-        self.respond_error(ctx, None, status);
-        self.keep_alive = false;
+        let table = ctx.table.clone();
+        let mut r = handlers::error(&mut ctx.handlers, &table, route.as_ref(), status);
+        r.close = true;
+        self.queue(ctx, r, false, Version::Http11);
         self.phase = Phase::Send;
     }
 
@@ -479,17 +543,46 @@ impl Conn {
             });
         }
         let limit = settings.client_max_body_size.value;
-        // The request body: refuse it when too large (before reading it), else drop it
-        // after the response is decided, to keep the connection.
+        // The request body: refuse it when too large (before reading it), else read it
+        // into its sink: an upload, or nothing (to keep the connection).
         let framing = head.body;
         if matches!(framing, BodyFraming::Length(n) if limit != 0 && n > limit) {
             self.respond_error(ctx, route.as_ref(), 413);
             return;
         }
-        let response = self.dispatch(ctx, &table, route.as_ref(), &head);
-        let has_body = match framing {
-            BodyFraming::None | BodyFraming::Length(0) => false,
-            BodyFraming::Length(_) | BodyFraming::Chunked => true,
+        let has_body = !matches!(framing, BodyFraming::None | BodyFraming::Length(0));
+        let new_framing = || match framing {
+            BodyFraming::Length(n) => Framing::Length(n),
+            _ => Framing::Chunked(ChunkedDecoder::new()),
+        };
+        let response = match self.dispatch(ctx, &table, route.as_ref(), &head) {
+            Err(r) => r,
+            Ok(Consumer::Upload(up)) => {
+                self.wbuf.clear();
+                self.wpos = 0;
+                if head.expect == Expect::Continue {
+                    if self.wbuf.capacity() == 0 {
+                        self.wbuf = ctx.pool.wbuf();
+                    }
+                    self.wbuf
+                        .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                }
+                self.body = Some(BodyIn {
+                    framing: new_framing(),
+                    limit,
+                    received: 0,
+                    sink: Sink::Upload(up),
+                    route,
+                });
+                if has_body {
+                    self.phase = Phase::Body;
+                    self.deadline = now + body_timeout(ctx, self.local);
+                } else {
+                    self.body_done(ctx);
+                    self.deadline = now + send_timeout(ctx, self.local);
+                }
+                return;
+            }
         };
         if has_body {
             let discardable = head.expect != Expect::Continue
@@ -498,12 +591,20 @@ impl Conn {
                     _ => true,
                 };
             if discardable && self.keep_alive {
-                self.discard = Some(match framing {
-                    BodyFraming::Length(n) => Discarder::Length(n),
-                    _ => Discarder::Chunked(ChunkedDecoder::new()),
+                let cap = if limit == 0 {
+                    DISCARD_MAX
+                } else {
+                    limit.min(DISCARD_MAX)
+                };
+                self.body = Some(BodyIn {
+                    framing: new_framing(),
+                    limit: cap,
+                    received: 0,
+                    sink: Sink::Discard,
+                    route,
                 });
                 self.queue(ctx, response, head.method == Method::Head, head.version);
-                self.phase = Phase::Discard;
+                self.phase = Phase::Body;
                 self.deadline = now + body_timeout(ctx, self.local);
                 return;
             }
@@ -520,41 +621,66 @@ impl Conn {
         table: &RoutingTable,
         route: Option<&Route>,
         head: &RequestHead,
-    ) -> Response {
+    ) -> Result<Consumer, Response> {
         let Some(route) = route else {
             // `OPTIONS *`: what the server as a whole supports.
-            return Response::new(200, Body::Empty)
-                .header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+            return Err(Response::new(200, Body::Empty)
+                .header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS"));
+        };
+        let err = |ctx: &mut WorkerCtx, status| {
+            Err(handlers::error(
+                &mut ctx.handlers,
+                table,
+                Some(route),
+                status,
+            ))
         };
         if head.expect == Expect::Unsupported {
-            return handlers::error(&mut ctx.handlers, table, Some(route), 417);
+            return err(ctx, 417);
         }
         if let Some(r) = &table.servers[route.server].settings.ret.value {
-            return handlers::answer_return(r);
+            return Err(handlers::answer_return(r));
         }
         let settings = table.settings(route);
         if head.method == Method::Other || !handlers::implemented(head.method) {
-            return handlers::error(&mut ctx.handlers, table, Some(route), 501);
+            return err(ctx, 501);
         }
         let allowed = settings.allow_methods.value;
         if head.method != Method::Options && !allowed.contains_name(head.method.as_str()) {
-            return handlers::error(&mut ctx.handlers, table, Some(route), 405)
-                .header("Allow", &handlers::allow_header(allowed));
+            return Err(handlers::error(&mut ctx.handlers, table, Some(route), 405)
+                .header("Allow", &handlers::allow_header(allowed)));
         }
         if let Some(r) = &settings.ret.value {
-            return handlers::answer_return(r);
+            return Err(handlers::answer_return(r));
         }
         match head.method {
-            Method::Get | Method::Head => {
-                handlers::serve_static(&mut ctx.handlers, table, route, head)
-            }
-            Method::Delete => handlers::delete(&mut ctx.handlers, table, route, head),
+            Method::Get | Method::Head => Err(handlers::serve_static(
+                &mut ctx.handlers,
+                table,
+                route,
+                head,
+            )),
+            Method::Delete => Err(handlers::delete(&mut ctx.handlers, table, route, head)),
             Method::Options => {
-                Response::new(204, Body::Empty).header("Allow", &handlers::allow_header(allowed))
+                Err(Response::new(204, Body::Empty)
+                    .header("Allow", &handlers::allow_header(allowed)))
             }
-            // Uploads and CGI are not served yet: a static location has nothing to POST to.
-            _ => handlers::error(&mut ctx.handlers, table, Some(route), 405)
-                .header("Allow", &handlers::allow_header(allowed)),
+            Method::Post | Method::Put => {
+                if head.body == BodyFraming::None {
+                    return err(ctx, 411);
+                }
+                if settings.upload_store.value.is_none() {
+                    // Nothing here consumes a body: like nginx's static module, 405.
+                    return Err(handlers::error(&mut ctx.handlers, table, Some(route), 405)
+                        .header("Allow", &handlers::allow_header(allowed)));
+                }
+                let location = route.location.map(|l| &table.locations[l]);
+                match Upload::start(&settings.upload_store, location, head) {
+                    Ok(up) => Ok(Consumer::Upload(Box::new(up))),
+                    Err(status) => err(ctx, status),
+                }
+            }
+            _ => err(ctx, 501),
         }
     }
 

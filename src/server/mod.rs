@@ -6,7 +6,9 @@ pub mod fs;
 pub mod handlers;
 pub mod http;
 pub mod log;
+pub mod multipart;
 pub mod router;
+pub mod upload;
 pub mod worker;
 
 use std::io;
