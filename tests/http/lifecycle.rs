@@ -1,0 +1,306 @@
+//! The real binary: `run`, SIGTERM, SIGHUP reloads (good and broken), a busy port, and
+//! `run` without a file.
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::common::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_webserv");
+
+/// A free port on 127.0.0.1 (bound then released).
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A `webserv` child, killed on drop if still running; stderr collected in the
+/// background.
+struct Proc {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Proc {
+    fn spawn(args: &[&str], cwd: &Path) -> Proc {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn webserv");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Proc { child, stderr }
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
+        assert_eq!(rc, 0, "kill failed");
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits for exit with a deadline.
+    fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "webserv did not exit within {limit:?}; stderr: {}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until `addr` accepts connections (or the process dies).
+    fn wait_listening(&mut self, addr: SocketAddr) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            if let Some(st) = self.child.try_wait().unwrap() {
+                panic!("webserv exited ({st}) before listening: {}", self.stderr());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "webserv not listening on {addr}: {}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn conf(port: u16, text: &str) -> String {
+    format!(
+        "server {{\n    listen 127.0.0.1:{port};\n    root www;\n    location / {{\n        return 200 \"{text}\";\n    }}\n}}\n"
+    )
+}
+
+fn setup(text: &str) -> (TempDir, u16, SocketAddr) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("www")).unwrap();
+    let port = free_port();
+    std::fs::write(dir.path().join("site.conf"), conf(port, text)).unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    (dir, port, addr)
+}
+
+fn get_body(addr: SocketAddr) -> (u16, String) {
+    let mut c = Client::connect(addr);
+    c.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let r = c.read_response(false);
+    (r.status, r.text())
+}
+
+#[test]
+fn sigterm_exits_zero() {
+    let (dir, _port, addr) = setup("v1");
+    let mut p = Proc::spawn(&["run", "site.conf"], dir.path());
+    p.wait_listening(addr);
+    assert_eq!(get_body(addr), (200, "v1".to_string()));
+    p.signal(libc::SIGTERM);
+    let st = p.wait(Duration::from_secs(10));
+    assert_eq!(st.code(), Some(0), "stderr: {}", p.stderr());
+}
+
+#[test]
+fn sighup_reload_keeps_established_connections() {
+    let (dir, port, addr) = setup("v1");
+    let mut p = Proc::spawn(&["run", "site.conf"], dir.path());
+    p.wait_listening(addr);
+    let mut kept = Client::connect(addr);
+    kept.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = kept.read_response(false);
+    assert_eq!((r.status, r.text().as_str()), (200, "v1"));
+
+    std::fs::write(dir.path().join("site.conf"), conf(port, "v2")).unwrap();
+    p.signal(libc::SIGHUP);
+    let ok = wait_until(Duration::from_secs(5), || get_body(addr).1 == "v2");
+    assert!(ok, "config not reloaded; stderr: {}", p.stderr());
+
+    // The connection opened before the reload still works.
+    kept.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = kept
+        .try_read_response(false)
+        .expect("keep-alive connection dropped by the reload");
+    assert_eq!(r.status, 200);
+    assert!(r.text() == "v2" || r.text() == "v1", "{}", r.text());
+
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait(Duration::from_secs(10)).code(), Some(0));
+}
+
+#[test]
+fn sighup_with_broken_config_keeps_old_one() {
+    let (dir, _port, addr) = setup("v1");
+    let mut p = Proc::spawn(&["run", "site.conf"], dir.path());
+    p.wait_listening(addr);
+    assert_eq!(get_body(addr), (200, "v1".to_string()));
+
+    std::fs::write(dir.path().join("site.conf"), "server {\n    lisen 1;\n").unwrap();
+    p.signal(libc::SIGHUP);
+    let reported = wait_until(Duration::from_secs(5), || p.stderr().contains("failed"));
+    assert!(reported, "reload failure not reported: {}", p.stderr());
+    assert_eq!(get_body(addr), (200, "v1".to_string()));
+    assert!(p.child.try_wait().unwrap().is_none(), "server died");
+
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait(Duration::from_secs(10)).code(), Some(0));
+}
+
+#[test]
+fn second_instance_on_busy_port_exits_1() {
+    let (dir, port, addr) = setup("v1");
+    let mut first = Proc::spawn(&["run", "site.conf"], dir.path());
+    first.wait_listening(addr);
+    let out = Command::new(BIN)
+        .args(["run", "site.conf"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run second instance");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr:?}"
+    );
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{port}")),
+        "message does not name the address: {stderr:?}"
+    );
+    // The first instance is unharmed.
+    assert_eq!(get_body(addr), (200, "v1".to_string()));
+    first.signal(libc::SIGTERM);
+    assert_eq!(first.wait(Duration::from_secs(10)).code(), Some(0));
+}
+
+#[test]
+fn run_without_file_serves_cwd_with_autoindex() {
+    // Needs 127.0.0.1:8080; skipped when something else holds it.
+    match TcpListener::bind("127.0.0.1:8080") {
+        Ok(l) => drop(l),
+        Err(_) => {
+            eprintln!("skipping run_without_file_serves_cwd_with_autoindex: 8080 is busy");
+            return;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), b"hello from cwd\n").unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+    let mut p = Proc::spawn(&["run"], dir.path());
+    p.wait_listening(addr);
+
+    let mut c = Client::connect(addr);
+    c.write(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let r = c.read_response(false);
+    assert_eq!(r.status, 200);
+    assert!(r.h("content-type").starts_with("text/html"));
+    let html = r.text();
+    assert!(html.contains("hello.txt"), "{html}");
+    assert!(html.contains("sub/"), "{html}");
+    c.write(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let r = c.read_response(false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"hello from cwd\n");
+    drop(c);
+
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait(Duration::from_secs(10)).code(), Some(0));
+}
+
+#[test]
+fn sigint_exits_zero_promptly_despite_idle_keep_alive() {
+    let (dir, _port, addr) = setup("v1");
+    let mut p = Proc::spawn(&["run", "site.conf"], dir.path());
+    p.wait_listening(addr);
+    // An idle keep-alive connection (keepalive_timeout defaults to 75 s) must not hold
+    // the shutdown up.
+    let mut idle = Client::connect(addr);
+    idle.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(idle.read_response(false).status, 200);
+    let start = Instant::now();
+    p.signal(libc::SIGINT);
+    let st = p.wait(Duration::from_secs(5));
+    assert_eq!(st.code(), Some(0), "stderr: {}", p.stderr());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "shutdown took {:?}",
+        start.elapsed()
+    );
+    // The idle connection was closed, not left dangling.
+    assert!(idle.wait_closed(Duration::from_secs(1)).is_some());
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_download_finish() {
+    let (dir, _port, addr) = setup("v1");
+    let data = random_bytes(8 * 1024 * 1024, 99);
+    std::fs::write(dir.path().join("www/big.bin"), &data).unwrap();
+    std::fs::write(
+        dir.path().join("site.conf"),
+        format!("server {{\n    listen {addr};\n    root www;\n}}\n"),
+    )
+    .unwrap();
+    let mut p = Proc::spawn(&["run", "site.conf"], dir.path());
+    p.wait_listening(addr);
+    let mut c = Client::connect(addr);
+    c.write(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    // Read a little so the response is under way, then ask the server to stop.
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut c.sock, &mut first).unwrap();
+    assert_eq!(&first[..12], b"HTTP/1.1 200");
+    p.signal(libc::SIGTERM);
+    let rest = c.read_to_close();
+    let mut all = first.to_vec();
+    all.extend_from_slice(&rest);
+    let body_at = find(&all, b"\r\n\r\n").expect("head") + 4;
+    assert!(
+        all[body_at..] == data[..],
+        "download cut short by graceful shutdown: got {} of {} bytes",
+        all.len() - body_at,
+        data.len()
+    );
+    assert_eq!(p.wait(Duration::from_secs(10)).code(), Some(0));
+}

@@ -1,0 +1,13 @@
+//! Integration tests of the HTTP server: a site per test in a temporary directory,
+//! served in-process on ephemeral ports (or by the real binary in `lifecycle`), driven by
+//! raw TCP clients that write exact bytes.
+
+mod access_log;
+mod common;
+mod framing;
+mod lifecycle;
+mod limits;
+mod methods;
+mod slow;
+mod static_files;
+mod vhosts;

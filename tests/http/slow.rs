@@ -1,0 +1,139 @@
+//! Slow and idle clients: header timeout, keep-alive timeout, slowloris.
+
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+const CONF: &str = r#"
+server {
+    listen 127.0.0.1:8080;
+    root www;
+    client_header_timeout 1s;
+    keepalive_timeout 1s;
+}
+"#;
+
+#[test]
+fn half_a_head_gets_408_or_close_after_header_timeout() {
+    let s = Site::new(CONF, &[("www/index.html", b"hi")]);
+    let mut c = s.connect();
+    let start = Instant::now();
+    c.write(b"GET / HTTP/1.1\r\nHo");
+    let took = c
+        .wait_closed(Duration::from_millis(2500))
+        .expect("connection still open 3 s after a 1 s header timeout");
+    let total = start.elapsed();
+    assert!(
+        total <= Duration::from_millis(2500),
+        "took {total:?} (close after {took:?})"
+    );
+    assert!(
+        total >= Duration::from_millis(900),
+        "closed too early: {total:?}"
+    );
+    let got = c.leftover();
+    assert!(
+        got.is_empty() || got.starts_with(b"HTTP/1.1 408 "),
+        "{:?}",
+        String::from_utf8_lossy(got)
+    );
+}
+
+#[test]
+fn idle_keep_alive_closed_after_keepalive_timeout() {
+    let s = Site::new(CONF, &[("www/index.html", b"hi")]);
+    let mut c = s.connect();
+    c.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(c.read_response(false).status, 200);
+    let start = Instant::now();
+    let took = c
+        .wait_closed(Duration::from_millis(2500))
+        .expect("idle connection still open after keepalive_timeout 1s");
+    assert!(took <= Duration::from_millis(2500), "{took:?}");
+    assert!(
+        start.elapsed() >= Duration::from_millis(800),
+        "closed too early: {:?}",
+        start.elapsed()
+    );
+    assert!(c.leftover().is_empty(), "{:?}", c.leftover());
+}
+
+#[test]
+fn slowloris_does_not_starve_normal_clients() {
+    let s = Site::new(
+        "server {\n    listen 127.0.0.1:8080;\n    root www;\n}\n",
+        &[("www/index.html", b"hi")],
+    );
+    let mut lorises = Vec::new();
+    for i in 0..50 {
+        let mut c = s.connect();
+        c.write(format!("GET /{i} HTTP/1.1\r\nHost: x\r\nX-Slow: ").as_bytes());
+        lorises.push(c);
+    }
+    // Dribble one more byte on each, as slowloris does.
+    for c in &mut lorises {
+        c.write(b"a");
+    }
+    let start = Instant::now();
+    let r = s.get("/");
+    let took = start.elapsed();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"hi");
+    assert!(
+        took < Duration::from_secs(1),
+        "normal client waited {took:?}"
+    );
+    drop(lorises);
+}
+
+#[test]
+fn dribbling_head_is_cut_off_by_header_timeout() {
+    // The header deadline runs from the first byte: sending a byte now and then must not
+    // extend it.
+    let s = Site::new(CONF, &[("www/index.html", b"hi")]);
+    let mut c = s.connect();
+    let start = Instant::now();
+    c.write(b"GET / HTTP/1.1\r\n");
+    let mut cut = false;
+    for i in 0..15 {
+        // Pacing the attacker, not synchronising: 150 ms between bytes.
+        std::thread::sleep(Duration::from_millis(150));
+        if c.try_write(format!("X-{i}: v\r\n").as_bytes()).is_err() {
+            cut = true;
+            break;
+        }
+        if start.elapsed() > Duration::from_millis(2500) {
+            break;
+        }
+    }
+    if !cut {
+        let left = Duration::from_millis(2500).saturating_sub(start.elapsed());
+        cut = c.wait_closed(left).is_some();
+    }
+    assert!(
+        cut,
+        "a dribbling client kept its head open past the header timeout"
+    );
+    assert!(
+        start.elapsed() <= Duration::from_millis(3000),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn slow_body_is_cut_off_by_body_timeout() {
+    let s = Site::new(
+        "server {\n    listen 127.0.0.1:8080;\n    root www;\n    client_body_timeout 1s;\n}\n",
+        &[("www/index.html", b"hi")],
+    );
+    let mut c = s.connect();
+    let start = Instant::now();
+    c.write(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345");
+    let took = c.wait_closed(Duration::from_millis(2500));
+    assert!(
+        took.is_some(),
+        "connection with a stalled body still open after 3 s"
+    );
+    assert!(start.elapsed() <= Duration::from_millis(3000));
+}
