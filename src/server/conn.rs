@@ -22,8 +22,12 @@ use super::http::response::{self as resp, DateCache};
 use super::log;
 use super::router::Route;
 use super::upload::Upload;
+
+mod cgi_io;
 use crate::confc::model::LogTarget;
 use crate::confc::table::RoutingTable;
+use cgi_io::{CgiRequest, CgiRun, Input};
+pub use cgi_io::{SUB_PIDFD, SUB_STDERR, SUB_STDIN, SUB_STDOUT};
 
 /// Read buffer size: room for the largest head the parser accepts (8 KiB request line
 /// + 16 KiB fields) plus pipelined bytes.
@@ -78,6 +82,10 @@ pub struct WorkerCtx {
     pub pool: Pool,
     pub limits: HeadLimits,
     pub shutting_down: bool,
+    /// For registering CGI pipes under the connection's tokens.
+    pub registry: mio::Registry,
+    /// Killed CGI children not reaped yet.
+    pub zombies: Vec<std::process::Child>,
 }
 
 /// Where a connection is in its request cycle.
@@ -87,6 +95,8 @@ pub enum Phase {
     Head { idle: bool },
     /// Reading a request body into its sink (dropped, or an upload).
     Body,
+    /// A CGI child runs: body to its stdin, its stdout to the client.
+    Cgi,
     /// Writing the response.
     Send,
     /// Write side shut; reading until EOF so the peer sees the response, not a reset.
@@ -104,6 +114,14 @@ enum Sink {
     Discard,
     /// Streamed into temporary files; the response comes when the body is complete.
     Upload(Box<Upload>),
+    /// A chunked body for a CGI, spooled to an unnamed temporary file so that the
+    /// script gets its de-chunked CONTENT_LENGTH (as nginx does).
+    Spool {
+        file: std::fs::File,
+        plan: Box<super::cgi::Plan>,
+        head_only: bool,
+        version: Version,
+    },
 }
 
 /// A request body being read.
@@ -121,6 +139,38 @@ struct BodyIn {
 /// `Ok` with one; `Err` with a finished response).
 enum Consumer {
     Upload(Box<Upload>),
+    Cgi(Box<super::cgi::Plan>),
+}
+
+/// An unnamed temporary file for a spooled request body (gone when closed).
+fn spool_file() -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::env::temp_dir();
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_TMPFILE)
+        .mode(0o600)
+        .open(&dir)
+    {
+        Ok(f) => Ok(f),
+        Err(_) => {
+            // No O_TMPFILE on this file system: create, then unlink at once.
+            let p = dir.join(format!(
+                ".webserv-body-{}-{:?}",
+                std::process::id(),
+                Instant::now()
+            ));
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&p)?;
+            let _ = std::fs::remove_file(&p);
+            Ok(f)
+        }
+    }
 }
 
 /// What `drive` tells the worker.
@@ -157,6 +207,11 @@ pub struct Conn {
     body: Option<BodyIn>,
     /// De-chunked body bytes on their way to a sink.
     scratch: Vec<u8>,
+    /// First of this connection's tokens (socket); CGI pipes use the next ones.
+    pub token_base: usize,
+    cgi: Option<Box<CgiRun>>,
+    /// Local CGI redirects followed for the current request.
+    redirects: u32,
     keep_alive: bool,
     status: u16,
     sent_body: u64,
@@ -168,6 +223,7 @@ impl Conn {
         sock: TcpStream,
         peer: SocketAddr,
         local: SocketAddr,
+        token_base: usize,
         now: Instant,
         ctx: &WorkerCtx,
     ) -> Conn {
@@ -188,6 +244,9 @@ impl Conn {
             file: None,
             body: None,
             scratch: Vec::new(),
+            token_base,
+            cgi: None,
+            redirects: 0,
             keep_alive: true,
             status: 0,
             sent_body: 0,
@@ -202,6 +261,10 @@ impl Conn {
 
     /// Returns the buffers to the pool (before the connection is dropped).
     pub fn release(&mut self, ctx: &mut WorkerCtx) {
+        if let Some(run) = self.cgi.take() {
+            run.abandon(ctx);
+        }
+        self.body = None;
         if !self.rbuf.is_empty() {
             ctx.pool.give_rbuf(std::mem::take(&mut self.rbuf));
         }
@@ -220,7 +283,15 @@ impl Conn {
                 self.deadline = now + send_timeout(ctx, self.local);
                 self.drive(ctx, now)
             }
+            Phase::Cgi => self.cgi_timeout(ctx, now),
             _ => Next::Close,
+        }
+    }
+
+    /// Readiness on one of the CGI pipe tokens.
+    pub fn cgi_ready(&mut self, sub: usize) {
+        if let Some(run) = self.cgi.as_mut() {
+            run.ready(sub);
         }
     }
 
@@ -286,7 +357,7 @@ impl Conn {
                                 continue;
                             }
                             Ok(true) => {
-                                self.body_done(ctx);
+                                self.body_done(ctx, now);
                                 self.deadline = now + send_timeout(ctx, self.local);
                                 continue;
                             }
@@ -302,6 +373,11 @@ impl Conn {
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                         Err(_) => return Next::Close,
+                    }
+                }
+                Phase::Cgi => {
+                    if let Some(next) = self.drive_cgi(ctx, now) {
+                        return next;
                     }
                 }
                 Phase::Send => match self.flush() {
@@ -396,17 +472,47 @@ impl Conn {
         if body.limit != 0 && body.received > body.limit {
             return Err(413);
         }
-        if let Sink::Upload(up) = &mut body.sink {
-            up.write(data)?;
+        match &mut body.sink {
+            Sink::Upload(up) => up.write(data)?,
+            Sink::Spool { file, .. } => file.write_all(data).map_err(|_| 500u16)?,
+            Sink::Discard => {}
         }
         self.rstart += used;
         Ok(done)
     }
 
     /// The whole body arrived: the sink's response (if it had none yet) goes out.
-    fn body_done(&mut self, ctx: &mut WorkerCtx) {
+    fn body_done(&mut self, ctx: &mut WorkerCtx, now: Instant) {
         self.phase = Phase::Send;
         let Some(body) = self.body.take() else { return };
+        if let Sink::Spool {
+            mut file,
+            plan,
+            head_only,
+            version,
+        } = body.sink
+        {
+            use std::io::Seek;
+            let route = body.route.expect("a CGI request has a route");
+            if file.rewind().is_err() {
+                self.queue_error(ctx, Some(&route), 500);
+                return;
+            }
+            let input = Input::Spool(file, body.received);
+            self.start_cgi(
+                ctx,
+                &plan,
+                CgiRequest {
+                    input,
+                    length: Some(body.received),
+                    route,
+                    head_only,
+                    version,
+                },
+                now,
+            );
+            return;
+        }
         if let Sink::Upload(up) = body.sink {
             let head_only = false;
             match up.finish() {
@@ -557,6 +663,67 @@ impl Conn {
         };
         let response = match self.dispatch(ctx, &table, route.as_ref(), &head) {
             Err(r) => r,
+            Ok(Consumer::Cgi(plan)) => {
+                let Some(route) = route else { return };
+                let head_only = head.method == Method::Head;
+                self.wbuf.clear();
+                self.wpos = 0;
+                if head.expect == Expect::Continue && has_body {
+                    if self.wbuf.capacity() == 0 {
+                        self.wbuf = ctx.pool.wbuf();
+                    }
+                    self.wbuf
+                        .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                }
+                match framing {
+                    BodyFraming::Chunked => {
+                        let Ok(file) = spool_file() else {
+                            self.queue_error(ctx, Some(&route), 500);
+                            return;
+                        };
+                        let sink = Sink::Spool {
+                            file,
+                            plan,
+                            head_only,
+                            version: head.version,
+                        };
+                        self.body = Some(BodyIn {
+                            framing: new_framing(),
+                            limit,
+                            received: 0,
+                            sink,
+                            route: Some(route),
+                        });
+                        self.phase = Phase::Body;
+                        self.deadline = now + body_timeout(ctx, self.local);
+                    }
+                    BodyFraming::Length(n) => self.start_cgi(
+                        ctx,
+                        &plan,
+                        CgiRequest {
+                            input: Input::Socket(n),
+                            length: None,
+                            route,
+                            head_only,
+                            version: head.version,
+                        },
+                        now,
+                    ),
+                    BodyFraming::None => self.start_cgi(
+                        ctx,
+                        &plan,
+                        CgiRequest {
+                            input: Input::Socket(0),
+                            length: None,
+                            route,
+                            head_only,
+                            version: head.version,
+                        },
+                        now,
+                    ),
+                }
+                return;
+            }
             Ok(Consumer::Upload(up)) => {
                 self.wbuf.clear();
                 self.wpos = 0;
@@ -578,7 +745,7 @@ impl Conn {
                     self.phase = Phase::Body;
                     self.deadline = now + body_timeout(ctx, self.local);
                 } else {
-                    self.body_done(ctx);
+                    self.body_done(ctx, now);
                     self.deadline = now + send_timeout(ctx, self.local);
                 }
                 return;
@@ -653,6 +820,24 @@ impl Conn {
         if let Some(r) = &settings.ret.value {
             return Err(handlers::answer_return(r));
         }
+        if matches!(head.method, Method::Post | Method::Put) && head.body == BodyFraming::None {
+            return err(ctx, 411);
+        }
+        if head.method != Method::Options {
+            match super::cgi::plan(
+                &mut ctx.handlers.roots,
+                table,
+                route,
+                settings,
+                head,
+                self.peer,
+                self.local,
+            ) {
+                Ok(Some(plan)) => return Ok(Consumer::Cgi(Box::new(plan))),
+                Ok(None) => {}
+                Err(status) => return err(ctx, status),
+            }
+        }
         match head.method {
             Method::Get | Method::Head => Err(handlers::serve_static(
                 &mut ctx.handlers,
@@ -666,9 +851,6 @@ impl Conn {
                     .header("Allow", &handlers::allow_header(allowed)))
             }
             Method::Post | Method::Put => {
-                if head.body == BodyFraming::None {
-                    return err(ctx, 411);
-                }
                 if settings.upload_store.value.is_none() {
                     // Nothing here consumes a body: like nginx's static module, 405.
                     return Err(handlers::error(&mut ctx.handlers, table, Some(route), 405)

@@ -1,6 +1,7 @@
 //! The event-loop HTTP/1.1 server: `RoutingTable` → bytes on sockets. It never sees config
 //! text: `run_cli` compiles, `start` binds and spawns the workers.
 
+pub mod cgi;
 pub mod conn;
 pub mod fs;
 pub mod handlers;

@@ -23,6 +23,8 @@ use super::{Shared, log};
 pub const WAKER: Token = Token(usize::MAX);
 /// Connection tokens start here; listeners use the tokens below.
 const CONN_BASE: usize = 1 << 16;
+/// Tokens per connection: the socket, then CGI stdin, stdout, stderr and pidfd.
+const SUBTOKENS: usize = 8;
 /// After EMFILE, accepting pauses this long instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest in-flight responses may take after SIGTERM.
@@ -73,6 +75,7 @@ impl Worker {
         let table = shared.table();
         let max_conns = table.main.worker_connections.value.max(1);
         let generation_seen = shared.generation.load(Ordering::Acquire);
+        let registry = poll.registry().try_clone()?;
         Ok(Worker {
             poll,
             listeners,
@@ -84,6 +87,8 @@ impl Worker {
                 pool: Pool::default(),
                 limits: HeadLimits::default(),
                 shutting_down: false,
+                registry,
+                zombies: Vec::new(),
             },
             slots: Vec::new(),
             free: Vec::new(),
@@ -119,13 +124,18 @@ impl Worker {
                         }
                     }
                     Token(t) => {
-                        let slot = t - CONN_BASE;
+                        let (slot, sub) =
+                            ((t - CONN_BASE) / SUBTOKENS, (t - CONN_BASE) % SUBTOKENS);
                         if let Some(Some(s)) = self.slots.get_mut(slot) {
-                            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                                s.conn.readable = true;
-                            }
-                            if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-                                s.conn.writable = true;
+                            if sub != 0 {
+                                s.conn.cgi_ready(sub);
+                            } else {
+                                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                                    s.conn.readable = true;
+                                }
+                                if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+                                    s.conn.writable = true;
+                                }
                             }
                             self.drive(slot, now);
                         }
@@ -133,6 +143,12 @@ impl Worker {
                 }
             }
             self.check_shared(now, &mut shutdown_deadline);
+            if !self.ctx.zombies.is_empty() {
+                // Killed CGI children: reap the ones that are gone.
+                self.ctx
+                    .zombies
+                    .retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_)) | Err(_)));
+            }
             self.expire(now);
             if let Some(until) = self.accept_paused_until
                 && now >= until
@@ -283,7 +299,14 @@ impl Worker {
             self.free.push(slot);
             return;
         }
-        let conn = Conn::new(sock, peer, local, now, &self.ctx);
+        let conn = Conn::new(
+            sock,
+            peer,
+            local,
+            CONN_BASE + slot * SUBTOKENS,
+            now,
+            &self.ctx,
+        );
         self.generations[slot] = self.generations[slot].wrapping_add(1);
         self.slots[slot] = Some(Slot {
             conn,

@@ -1,0 +1,375 @@
+//! CGI/1.1 (RFC 3875): choosing the script, building the environment, spawning the
+//! child with non-blocking pipes, and parsing its output head. The connection
+//! (`conn.rs`) drives the pipes in the event loop.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use mio::unix::pipe;
+
+use super::fs::Roots;
+use super::http::request::{BodyFraming, RequestHead, Version};
+use super::router::{Route, fs_target};
+use crate::confc::table::{Effective, RoutingTable};
+
+/// Everything needed to start one CGI request.
+pub struct Plan {
+    pub program: PathBuf,
+    pub args: Vec<PathBuf>,
+    pub cwd: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+}
+
+/// Finds the CGI script in a request path: the first path segment (left to right) whose
+/// name has a `cgi` extension of the location. `Ok(None)`: not a CGI request. `Err`:
+/// a status (404 missing script, 403 outside the root).
+#[allow(clippy::too_many_arguments)]
+pub fn plan(
+    roots: &mut Roots,
+    table: &RoutingTable,
+    route: &Route,
+    settings: &Effective,
+    head: &RequestHead,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> Result<Option<Plan>, u16> {
+    if settings.cgi.value.is_empty() {
+        return Ok(None);
+    }
+    let path = head.path.as_str();
+    // Candidate ends: after each segment that carries a CGI extension.
+    let mut split = None;
+    let mut start = 1;
+    loop {
+        let end = path[start..].find('/').map_or(path.len(), |i| start + i);
+        let seg = &path[start..end];
+        if let Some(rule) = settings.cgi_for(seg) {
+            split = Some((end, rule.clone()));
+            break;
+        }
+        if end >= path.len() {
+            break;
+        }
+        start = end + 1;
+    }
+    let Some((end, rule)) = split else {
+        return Ok(None);
+    };
+    let script_uri = &path[..end];
+    let path_info = &path[end..];
+    let (base, rel) = fs_target(settings, script_uri);
+    let file = roots.open(base, rel).map_err(|e| match e.kind() {
+        io::ErrorKind::PermissionDenied => 403u16,
+        _ => 404u16,
+    })?;
+    match file.metadata() {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err(403),
+        Err(_) => return Err(404),
+    }
+    let script = base.join(rel.trim_start_matches('/'));
+    let script = std::fs::canonicalize(&script).unwrap_or(script);
+    let cwd = script
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let (program, args) = match &rule.interpreter {
+        Some(i) => (i.clone(), vec![script.clone()]),
+        None => (script.clone(), Vec::new()),
+    };
+    let server = &table.servers[route.server];
+    let server_name = head
+        .effective_host()
+        .map(str::to_string)
+        .or_else(|| {
+            server
+                .names
+                .first()
+                .filter(|n| !n.is_empty() && !n.contains('*') && !n.starts_with('~'))
+                .cloned()
+        })
+        .unwrap_or_else(|| local.ip().to_string());
+    let mut env: Vec<(String, String)> = vec![
+        ("GATEWAY_INTERFACE".into(), "CGI/1.1".into()),
+        (
+            "SERVER_PROTOCOL".into(),
+            match head.version {
+                Version::Http10 => "HTTP/1.0".into(),
+                Version::Http11 => "HTTP/1.1".into(),
+            },
+        ),
+        (
+            "SERVER_SOFTWARE".into(),
+            format!("webserv/{}", env!("CARGO_PKG_VERSION")),
+        ),
+        ("SERVER_NAME".into(), server_name),
+        ("SERVER_PORT".into(), local.port().to_string()),
+        ("REQUEST_METHOD".into(), head.method_str().to_string()),
+        ("REQUEST_URI".into(), head.target().to_string()),
+        (
+            "QUERY_STRING".into(),
+            head.query.clone().unwrap_or_default(),
+        ),
+        ("SCRIPT_NAME".into(), script_uri.to_string()),
+        ("SCRIPT_FILENAME".into(), script.display().to_string()),
+        ("REMOTE_ADDR".into(), peer.ip().to_string()),
+        ("REMOTE_PORT".into(), peer.port().to_string()),
+        ("REDIRECT_STATUS".into(), "200".into()),
+        ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
+    ];
+    if !path_info.is_empty() {
+        env.push(("PATH_INFO".into(), path_info.to_string()));
+        let (b, r) = fs_target(settings, path_info);
+        let translated = b.join(r.trim_start_matches('/'));
+        let translated = std::path::absolute(&translated).unwrap_or(translated);
+        env.push(("PATH_TRANSLATED".into(), translated.display().to_string()));
+    }
+    if let Some(ct) = head.header("content-type") {
+        env.push((
+            "CONTENT_TYPE".into(),
+            String::from_utf8_lossy(ct).into_owned(),
+        ));
+    }
+    if let BodyFraming::Length(n) = head.body {
+        env.push(("CONTENT_LENGTH".into(), n.to_string()));
+    }
+    // HTTP_* meta-variables: duplicates joined with ", "; never Proxy (httpoxy) or
+    // Authorization; names with `_` dropped (they would collide with `-`).
+    let mut http: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in head.headers() {
+        let lower = name.to_ascii_lowercase();
+        if name.contains('_')
+            || matches!(
+                lower.as_str(),
+                "proxy" | "authorization" | "content-type" | "content-length"
+            )
+        {
+            continue;
+        }
+        let key = format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_"));
+        let v = String::from_utf8_lossy(value).into_owned();
+        http.entry(key)
+            .and_modify(|e| {
+                e.push_str(", ");
+                e.push_str(&v);
+            })
+            .or_insert(v);
+    }
+    env.extend(http);
+    Ok(Some(Plan {
+        program,
+        args,
+        cwd,
+        env,
+        timeout: settings.cgi_timeout.value,
+    }))
+}
+
+fn set_nonblocking(fd: i32) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own, with valid commands.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// A running CGI child and its pipe ends (all non-blocking, CLOEXEC).
+pub struct Proc {
+    pub child: Child,
+    pub stdin: Option<pipe::Sender>,
+    pub stdout: Option<pipe::Receiver>,
+    pub stderr: Option<pipe::Receiver>,
+    /// Readable when the child has exited (pidfd_open), where the kernel has it.
+    pub pidfd: Option<OwnedFd>,
+}
+
+/// Starts the child in its own process group (so a timeout kills everything it started).
+/// `content_length` overrides CONTENT_LENGTH (the de-chunked length of a spooled body).
+pub fn spawn(plan: &Plan, content_length: Option<u64>) -> io::Result<Proc> {
+    let mut cmd = Command::new(&plan.program);
+    cmd.args(&plan.args)
+        .env_clear()
+        .envs(
+            plan.env
+                .iter()
+                .filter(|(k, _)| !(content_length.is_some() && k == "CONTENT_LENGTH"))
+                .map(|(k, v)| (k, v)),
+        )
+        .current_dir(&plan.cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    if let Some(n) = content_length {
+        cmd.env("CONTENT_LENGTH", n.to_string());
+    }
+    let mut child = cmd.spawn()?;
+    let stdin = child.stdin.take().map(|s| {
+        let _ = set_nonblocking(s.as_raw_fd());
+        pipe::Sender::from(s)
+    });
+    let stdout = child.stdout.take().map(|s| {
+        let _ = set_nonblocking(s.as_raw_fd());
+        pipe::Receiver::from(s)
+    });
+    let stderr = child.stderr.take().map(|s| {
+        let _ = set_nonblocking(s.as_raw_fd());
+        pipe::Receiver::from(s)
+    });
+    // SAFETY: pidfd_open takes a pid and flags; the result is a new fd we own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+    let pidfd = if fd >= 0 {
+        // SAFETY: a fresh descriptor; pidfd_open sets CLOEXEC itself.
+        Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    } else {
+        None
+    };
+    Ok(Proc {
+        child,
+        stdin,
+        stdout,
+        stderr,
+        pidfd,
+    })
+}
+
+/// Kills the child's whole process group.
+pub fn kill(child: &Child) {
+    // SAFETY: signalling a process group we created; errors (already gone) are fine.
+    unsafe {
+        libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+    }
+}
+
+/// The parsed header block of a CGI response.
+#[derive(Debug, Default)]
+pub struct OutputHead {
+    pub status: Option<u16>,
+    pub location: Option<String>,
+    pub content_type: Option<String>,
+    pub content_length: Option<u64>,
+    /// Every other header line, as `Name: value\r\n`.
+    pub other: Vec<u8>,
+    pub other_count: usize,
+}
+
+/// A CGI response that is not one (no header block, garbage, a bad field): 502.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadOutput;
+
+/// The largest CGI header block accepted.
+pub const MAX_OUTPUT_HEAD: usize = 64 * 1024;
+
+/// Parses the CGI header block (lines ended by LF or CRLF, then an empty line).
+/// `Ok(None)`: need more output. `Err`: not a valid CGI response (502).
+pub fn parse_output_head(buf: &[u8]) -> Result<Option<(OutputHead, usize)>, BadOutput> {
+    let mut head = OutputHead::default();
+    let mut pos = 0;
+    loop {
+        let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') else {
+            return if buf.len() > MAX_OUTPUT_HEAD {
+                Err(BadOutput)
+            } else {
+                Ok(None)
+            };
+        };
+        let mut line = &buf[pos..pos + nl];
+        pos += nl + 1;
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        if line.is_empty() {
+            if head.status.is_none()
+                && head.location.is_none()
+                && head.content_type.is_none()
+                && head.other_count == 0
+            {
+                return Err(BadOutput);
+            }
+            return Ok(Some((head, pos)));
+        }
+        if pos > MAX_OUTPUT_HEAD {
+            return Err(BadOutput);
+        }
+        let colon = line.iter().position(|&b| b == b':').ok_or(BadOutput)?;
+        let name = &line[..colon];
+        if name.is_empty()
+            || !name
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        {
+            return Err(BadOutput);
+        }
+        let value = std::str::from_utf8(&line[colon + 1..])
+            .map_err(|_| BadOutput)?
+            .trim_matches([' ', '\t']);
+        // No CR (or other control bytes) may reach the client's header block.
+        if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+            return Err(BadOutput);
+        }
+        let name = std::str::from_utf8(name).map_err(|_| BadOutput)?;
+        match name.to_ascii_lowercase().as_str() {
+            "status" => {
+                let code = value
+                    .get(..3)
+                    .and_then(|c| c.parse::<u16>().ok())
+                    .filter(|c| (100..=599).contains(c))
+                    .ok_or(BadOutput)?;
+                head.status = Some(code);
+            }
+            "location" => head.location = Some(value.to_string()),
+            "content-type" => head.content_type = Some(value.to_string()),
+            "content-length" => head.content_length = Some(value.parse().map_err(|_| BadOutput)?),
+            // Hop-by-hop and framing fields are the server's business.
+            "connection" | "transfer-encoding" | "keep-alive" | "server" | "date" => {}
+            _ => {
+                head.other.extend_from_slice(name.as_bytes());
+                head.other.extend_from_slice(b": ");
+                head.other.extend_from_slice(value.as_bytes());
+                head.other.extend_from_slice(b"\r\n");
+                head.other_count += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_heads() {
+        let (h, n) = parse_output_head(b"Content-Type: text/plain\r\n\r\nbody")
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(n, 28);
+        let (h, _) =
+            parse_output_head(b"Status: 404 Not Found\nSet-Cookie: a=1\nSet-Cookie: b=2\n\n")
+                .unwrap()
+                .unwrap();
+        assert_eq!(h.status, Some(404));
+        assert_eq!(h.other, b"Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n");
+        assert!(
+            parse_output_head(b"Content-Type: text/plain\r\n")
+                .unwrap()
+                .is_none()
+        );
+        assert!(parse_output_head(b"just a body, no header block\n").is_err());
+        assert!(parse_output_head(b"\r\n").is_err());
+        assert!(parse_output_head(b"X: a\rInjected: b\n\n").is_err());
+        assert!(parse_output_head(b"Status: abc\n\n").is_err());
+        let (h, _) = parse_output_head(b"Location: /x\r\n\r\n").unwrap().unwrap();
+        assert_eq!(h.location.as_deref(), Some("/x"));
+    }
+}
