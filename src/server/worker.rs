@@ -291,7 +291,7 @@ impl Worker {
             .registry()
             .register(
                 &mut sock,
-                Token(CONN_BASE + slot),
+                Token(CONN_BASE + slot * SUBTOKENS),
                 Interest::READABLE | Interest::WRITABLE,
             )
             .is_err()
