@@ -284,6 +284,20 @@ impl Conn {
                         }
                     }
                 }
+                // The body is all read: watch the socket anyway, so a client that goes
+                // away gets its child killed (nginx answers that with 499). Bytes of a
+                // pipelined next request stay buffered for later.
+                Input::Socket(0) | Input::Spool(_, 0)
+                    if self.readable && self.rend - self.rstart < super::RBUF =>
+                {
+                    match self.fill(ctx) {
+                        Ok(0) => return Ok(Step::Close),
+                        Ok(_) => progress = true,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => return Ok(Step::Close),
+                    }
+                }
                 Input::Spool(file, rem)
                     if *rem > 0 && run.inbuf.is_empty() && !run.input_closed =>
                 {
