@@ -198,6 +198,30 @@ fn load(file: Option<&Path>) -> Result<Compiled, u8> {
     }
 }
 
+/// Marks every descriptor this process inherited (beyond stdio) close-on-exec, so CGI
+/// children get nothing but their pipes. Done once at start instead of in the child,
+/// which keeps spawning on the fast posix_spawn path.
+fn close_inherited_fds_on_exec() {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: F_GETFD/F_SETFD only change the descriptor's flags; a stale number
+        // (the read_dir handle itself, now closed) just fails with EBADF.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
+}
+
 /// `webserv run`: compile, bind, serve until SIGINT/SIGTERM; SIGHUP recompiles.
 pub fn run_cli(file: Option<&Path>, workers: Option<usize>, style: HumanStyle) -> u8 {
     let compiled = match load(file) {
@@ -217,6 +241,7 @@ pub fn run_cli(file: Option<&Path>, workers: Option<usize>, style: HumanStyle) -
     let Some(table) = compiled.table else {
         return 1;
     };
+    close_inherited_fds_on_exec();
     let mut signals =
         match signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP]) {
             Ok(s) => s,

@@ -447,6 +447,12 @@ impl Conn {
                 Ok(_) => progress = true,
                 Err(_) => return Ok(Step::Close),
             }
+            // Everything queued went out: reuse the buffer from its start, so a long
+            // response never accumulates in memory.
+            if self.wpos == self.wbuf.len() {
+                self.wbuf.clear();
+                self.wpos = 0;
+            }
         }
         // 6. Completion: stdout closed and the child gone.
         let run = self.cgi.as_mut().expect("cgi phase has a run");
@@ -536,16 +542,18 @@ impl Conn {
         }
         w.extend_from_slice(&head.other);
         match framing {
+            // HEAD: the script's own length if it gave one, else none (a HEAD's
+            // Content-Length must match what GET would send, which would be chunked).
+            OutFraming::Length(_) if run.head_only => {
+                if let Some(n) = head.content_length {
+                    w.extend_from_slice(b"Content-Length: ");
+                    resp::push_u64(w, n);
+                    w.extend_from_slice(b"\r\n");
+                }
+            }
             OutFraming::Length(n) if !(status == 204 || status == 304 || status < 200) => {
                 w.extend_from_slice(b"Content-Length: ");
-                resp::push_u64(
-                    w,
-                    if run.head_only {
-                        head.content_length.unwrap_or(0)
-                    } else {
-                        n
-                    },
-                );
+                resp::push_u64(w, n);
                 w.extend_from_slice(b"\r\n");
             }
             OutFraming::Chunked => w.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
