@@ -196,6 +196,11 @@ pub struct Conn {
     pub local: SocketAddr,
     pub readable: bool,
     pub writable: bool,
+    /// The peer's FIN was reported (EPOLLRDHUP): reads will end in EOF.
+    pub read_closed: bool,
+    /// The client may still be sending (an error cut its request, or its body was not
+    /// read): close with a lingering read, not at once.
+    linger: bool,
     pub phase: Phase,
     pub deadline: Instant,
     rbuf: Vec<u8>,
@@ -234,6 +239,8 @@ impl Conn {
             local,
             readable: false,
             writable: true,
+            read_closed: false,
+            linger: false,
             phase: Phase::Head { idle: true },
             deadline: now + timeout,
             rbuf: Vec::new(),
@@ -384,6 +391,12 @@ impl Conn {
                     Ok(true) => {
                         self.finish_request(ctx);
                         if !self.keep_alive {
+                            // Nothing unread and no body pending: close at once (nginx
+                            // does). Otherwise linger, so unread bytes do not turn the
+                            // close into a reset that destroys the response in flight.
+                            if self.rend == self.rstart && !self.linger {
+                                return Next::Close;
+                            }
                             let _ = self.sock.shutdown(Shutdown::Write);
                             self.phase = Phase::Linger;
                             self.deadline = now + LINGER;
@@ -445,8 +458,15 @@ impl Conn {
             self.rend -= self.rstart;
             self.rstart = 0;
         }
+        let space = self.rbuf.len() - self.rend;
         let n = self.sock.read(&mut self.rbuf[self.rend..])?;
         self.rend += n;
+        // A short read drained the socket: wait for the next edge instead of paying
+        // for a read that returns EAGAIN. (Unless the peer's FIN is known: then the
+        // next read must happen, to see the EOF.)
+        if n < space && !self.read_closed {
+            self.readable = false;
+        }
         Ok(n)
     }
 
@@ -537,6 +557,7 @@ impl Conn {
         let table = ctx.table.clone();
         let mut r = handlers::error(&mut ctx.handlers, &table, route.as_ref(), status);
         r.close = true;
+        self.linger = true;
         self.queue(ctx, r, false, Version::Http11);
         self.phase = Phase::Send;
     }
@@ -564,7 +585,8 @@ impl Conn {
                     return Ok(false);
                 }
                 let mut off = *offset as libc::off_t;
-                let chunk = (*remaining).min(1 << 30) as usize;
+                // 2 MiB at a time (as nginx): one big download does not hold the worker.
+                let chunk = (*remaining).min(2 << 20) as usize;
                 // SAFETY: both fds are open for the duration of the call; `off` is a
                 // valid pointer. sendfile never touches memory we own otherwise.
                 let n = unsafe {
@@ -776,6 +798,7 @@ impl Conn {
                 return;
             }
             self.keep_alive = false;
+            self.linger = true;
         }
         self.queue(ctx, response, head.method == Method::Head, head.version);
         self.phase = Phase::Send;
@@ -872,6 +895,7 @@ impl Conn {
         let mut r = handlers::error(&mut ctx.handlers, &table, route, status);
         r.close = true;
         self.keep_alive = false;
+        self.linger = true;
         self.queue(ctx, r, false, Version::Http11);
         self.phase = Phase::Send;
     }

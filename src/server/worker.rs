@@ -133,6 +133,9 @@ impl Worker {
                                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                                     s.conn.readable = true;
                                 }
+                                if ev.is_read_closed() || ev.is_error() {
+                                    s.conn.read_closed = true;
+                                }
                                 if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
                                     s.conn.writable = true;
                                 }

@@ -3,6 +3,7 @@
 //! raw TCP clients that write exact bytes.
 
 mod access_log;
+mod cgi;
 mod common;
 mod framing;
 mod lifecycle;
@@ -10,4 +11,5 @@ mod limits;
 mod methods;
 mod slow;
 mod static_files;
+mod uploads;
 mod vhosts;

@@ -102,6 +102,8 @@ enum Step {
     Close,
     /// A local redirect started a new request; its phase is already set.
     Redirected,
+    /// Done, but the client is still sending a body the script did not read.
+    DrainBody,
 }
 
 impl Conn {
@@ -192,6 +194,7 @@ impl Conn {
         let table = ctx.table.clone();
         let mut r = handlers::error(&mut ctx.handlers, &table, route, status);
         r.close = true;
+        self.linger = true;
         self.wbuf.clear();
         self.wpos = 0;
         self.queue(ctx, r, false, Version::Http11);
@@ -225,6 +228,11 @@ impl Conn {
                 }
                 Ok(Step::Wait) => return Some(Next::Wait),
                 Ok(Step::Redirected) => return None,
+                Ok(Step::DrainBody) => {
+                    self.phase = Phase::Body;
+                    self.deadline = now + super::body_timeout(ctx, self.local);
+                    return None;
+                }
                 Ok(Step::Close) => {
                     if let Some(run) = self.cgi.take() {
                         run.abandon(ctx);
@@ -469,7 +477,11 @@ impl Conn {
                 };
                 let run = self.cgi.take().expect("run");
                 let head_only = run.head_only;
-                let body_left = matches!(run.input, Input::Socket(rem) if rem > 0);
+                let body_left = match run.input {
+                    Input::Socket(rem) if rem > 0 => Some(rem),
+                    _ => None,
+                };
+                let route = run.route.clone();
                 run.abandon(ctx);
                 let complete = match framing {
                     OutFraming::Length(rem) => rem == 0 || head_only,
@@ -495,8 +507,20 @@ impl Conn {
                         return Ok(Step::Close);
                     }
                 }
-                // The request body must have been read whole to keep the connection.
-                if body_left {
+                // The head (already sent) promised keep-alive: the rest of the body the
+                // script did not read is read and dropped before the next request.
+                if let Some(rem) = body_left {
+                    if rem <= super::DISCARD_MAX && self.keep_alive {
+                        self.body = Some(super::BodyIn {
+                            framing: super::Framing::Length(rem),
+                            limit: 0,
+                            received: 0,
+                            sink: super::Sink::Discard,
+                            route: Some(route),
+                        });
+                        return Ok(Step::DrainBody);
+                    }
+                    self.linger = true;
                     self.keep_alive = false;
                 }
                 return Ok(Step::Done);
