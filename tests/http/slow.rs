@@ -65,7 +65,7 @@ fn slowloris_does_not_starve_normal_clients() {
         &[("www/index.html", b"hi")],
     );
     let mut lorises = Vec::new();
-    for i in 0..50 {
+    for i in 0..300 {
         let mut c = s.connect();
         c.write(format!("GET /{i} HTTP/1.1\r\nHost: x\r\nX-Slow: ").as_bytes());
         lorises.push(c);
