@@ -275,7 +275,7 @@ fn run(cli: Cli) -> u8 {
             write,
             human,
         } => {
-            let bytes = match std::fs::read(&file) {
+            let bytes = match webserv::confc::load::read_file(&file) {
                 Ok(b) => b,
                 Err(e) => {
                     eprintln!("webserv: cannot read {}: {e}", file.display());

@@ -13,6 +13,20 @@ use super::source::{FileId, SourceMap, Span};
 /// Largest config file read: far beyond any real config, small enough to stay fast.
 pub const MAX_FILE: u64 = 64 << 20;
 
+/// Reads a file, refusing more than [`MAX_FILE`] bytes. The length is checked while
+/// reading, not from the metadata: `/dev/zero` or a pipe report length 0.
+pub fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(std::io::Error::other("file is larger than 64 MiB"));
+    }
+    Ok(bytes)
+}
+
 /// Reads bytes into the source map. Invalid UTF-8 becomes a diagnostic at the first bad
 /// byte; the file is then not parsed (its tokens could not be trusted).
 pub fn add_source(
@@ -157,13 +171,7 @@ fn include(
             );
             continue;
         }
-        let bytes = match std::fs::metadata(&p).and_then(|m| {
-            if m.len() > MAX_FILE {
-                Err(std::io::Error::other("file is larger than 64 MiB"))
-            } else {
-                std::fs::read(&p)
-            }
-        }) {
+        let bytes = match read_file(&p) {
             Ok(b) => b,
             Err(e) => {
                 diags.push(

@@ -384,10 +384,7 @@ fn location_head(d: &Directive, diags: &mut Diags) -> Option<LocationConf> {
         return None;
     }
     let regex = if modifier.is_regex() {
-        match regex::RegexBuilder::new(&pat.text)
-            .case_insensitive(modifier == Modifier::RegexCaseless)
-            .build()
-        {
+        match super::values::regex(&pat.text, modifier == Modifier::RegexCaseless) {
             Ok(r) => Some(r),
             Err(e) => {
                 diags.push(

@@ -64,7 +64,7 @@ pub fn compile_file(path: &Path, opts: &CompileOptions) -> std::io::Result<Compi
     if meta.len() > load::MAX_FILE {
         return Err(std::io::Error::other("file is larger than 64 MiB"));
     }
-    let bytes = std::fs::read(path)?;
+    let bytes = load::read_file(path)?;
     Ok(compile_bytes(path.to_path_buf(), bytes, opts))
 }
 

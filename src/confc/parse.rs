@@ -33,7 +33,84 @@ pub fn parse(
     is_directive: &dyn Fn(&str) -> bool,
     diags: &mut Diags,
 ) -> Vec<Directive> {
-    let pairs = match ConfParser::parse(Rule::file, text) {
+    // Text nested too deep is only lexed up to the `{` the builder refuses: pest builds its
+    // whole token queue up front, and 10 MB of `{` would otherwise cost seconds and ~800 MB.
+    // The scan only saves work: if the builder does not stop there, lex everything.
+    if let Some(cut) = too_deep_at(text) {
+        let mark = diags.list.len();
+        let (items, stopped) = build(file, text, cut, is_directive, diags);
+        if stopped {
+            return items;
+        }
+        diags.list.truncate(mark);
+    }
+    build(file, text, text.len(), is_directive, diags).0
+}
+
+/// The end of the first `{` the tree builder refuses as too deep, by a byte scan that
+/// follows the grammar's tokens (quotes, `\` escapes, comments, words).
+fn too_deep_at(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut depth = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C | b';' => i += 1,
+            b'#' => {
+                i = b[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(b.len(), |p| i + p)
+            }
+            b'{' => {
+                // The builder's stack holds the root frame plus one per open block.
+                if 1 + depth > MAX_DEPTH {
+                    return Some(i + 1);
+                }
+                depth += 1;
+                i += 1;
+            }
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                loop {
+                    match b.get(i) {
+                        None => return None,
+                        Some(&c) if c == q => break,
+                        Some(b'\\') => i += 2,
+                        Some(_) => i += 1,
+                    }
+                }
+                i += 1;
+            }
+            _ => loop {
+                match b.get(i) {
+                    Some(b'\\') => i += 2,
+                    None
+                    | Some(b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C | b';' | b'{' | b'}') => {
+                        break;
+                    }
+                    Some(_) => i += 1,
+                }
+            },
+        }
+    }
+    None
+}
+
+/// Lexes `text[..lex_end]` and builds the tree; the flag says parsing stopped at a block
+/// nested too deep.
+fn build(
+    file: FileId,
+    text: &str,
+    lex_end: usize,
+    is_directive: &dyn Fn(&str) -> bool,
+    diags: &mut Diags,
+) -> (Vec<Directive>, bool) {
+    let pairs = match ConfParser::parse(Rule::file, &text[..lex_end]) {
         Ok(mut p) => p.next().map(|f| f.into_inner()),
         Err(e) => {
             // The grammar is total; this is a safety net, not a path we expect.
@@ -46,7 +123,7 @@ pub fn parse(
                 Span::new(file, pos, pos),
                 "cannot tokenize the file here",
             ));
-            return Vec::new();
+            return (Vec::new(), false);
         }
     };
     let mut b = Builder {
@@ -79,7 +156,7 @@ pub fn parse(
                 })
             }
             Rule::semi => b.semi(span),
-            Rule::open if !b.open(span) => return b.abandon(),
+            Rule::open if !b.open(span) => return (b.abandon(), true),
             Rule::close => b.close(span),
             Rule::unterminated => {
                 let quote = Span::new(file, s.start(), s.start() + 1);
@@ -91,12 +168,12 @@ pub fn parse(
                 );
                 // The rest of the file is inside the string: nothing more to say about it.
                 b.pending = None;
-                return b.finish(false);
+                return (b.finish(false), false);
             }
             _ => {}
         }
     }
-    b.finish(true)
+    (b.finish(true), false)
 }
 
 /// A span for "the end of the file" that miette still shows (it hides empty spans at EOF).
@@ -156,11 +233,26 @@ impl Builder<'_> {
     fn semi(&mut self, span: Span) {
         match self.pending.take() {
             Some((name, args)) => self.emit(name, args, Body::Semi(span)),
-            None => self.diags.push(
-                Diag::new(Code::StraySemicolon, span, "unexpected `;`")
-                    .label("this `;` ends no directive")
-                    .help("remove it"),
-            ),
+            None => {
+                // A run of stray `;` is one mistake: widen the previous diagnostic.
+                if let Some(last) = self.diags.list.last_mut()
+                    && last.code == Code::StraySemicolon
+                    && last.span.file == self.file
+                    && last.span.end <= span.start
+                    && self.text[last.span.end as usize..span.start as usize]
+                        .trim()
+                        .is_empty()
+                {
+                    last.span.end = span.end;
+                    last.label = "these `;` end no directive".into();
+                    return;
+                }
+                self.diags.push(
+                    Diag::new(Code::StraySemicolon, span, "unexpected `;`")
+                        .label("this `;` ends no directive")
+                        .help("remove it"),
+                )
+            }
         }
     }
 

@@ -99,7 +99,8 @@ fn short(sources: &SourceMap, diags: &[Diag]) -> String {
             p.col,
             d.severity.as_str(),
             d.code.slug(),
-            d.message
+            // One line per diagnostic, even when the message quotes a multi-line token.
+            d.message.replace('\r', "\\r").replace('\n', "\\n")
         ));
     }
     out
@@ -413,10 +414,16 @@ fn human(sources: &SourceMap, diags: &[Diag], style: HumanStyle) -> String {
             .map(|(_, f)| Arc::new(f.text.clone()))
             .collect(),
     };
+    // miette's graphical handler panics on a label past column 65535 (a format width
+    // limit); such diagnostics are narrated instead.
+    let wide = |s: Span| sources.file(s.file).line_col(s.end).1 > 16_000;
     let mut out = String::new();
     for d in diags {
         let report = to_report(&texts, sources, d);
-        if style.graphics {
+        let too_wide = wide(d.span)
+            || d.secondary.iter().any(|l| wide(l.span))
+            || include_chain(sources, d.span).into_iter().any(wide);
+        if style.graphics && !too_wide {
             let theme = if style.color {
                 GraphicalTheme::unicode()
             } else {
