@@ -272,7 +272,10 @@ pub fn routes_json(t: &RoutingTable) -> String {
     let v = json!({
         "version": 1,
         "main": {
-            "worker_processes": t.main.worker_processes.value,
+            "worker_processes": match t.main.worker_processes.value {
+                0 => json!("auto"),
+                n => json!(n),
+            },
             "worker_connections": t.main.worker_connections.value,
             "error_log": t.main.error_log.value.to_string(),
         },

@@ -574,6 +574,8 @@ fn routes_json_parses() {
     assert_eq!(o.code(), 0);
     let v = o.json();
     assert_eq!(v["version"], 1);
+    assert_eq!(v["main"]["worker_processes"], "auto");
+    assert_eq!(v["main"]["worker_connections"], 4096);
     let listeners = v["listeners"].as_array().unwrap();
     assert_eq!(listeners.len(), 1);
     assert_eq!(listeners[0]["listen"], "*:8080");
