@@ -218,9 +218,18 @@ fn run(cli: Cli) -> u8 {
             } else {
                 let _ = std::io::stdout().write_all(text.as_bytes());
             }
-            for (_, c) in &results {
+            for (f, c) in &results {
                 if c.diags.has_errors() || (deny_warnings && c.diags.warnings() > 0) {
                     code = code.max(1);
+                }
+                let (e, w) = c.diags.omitted;
+                if e + w > 0 {
+                    eprintln!(
+                        "{}: {} more diagnostics not shown (only the first {} are kept)",
+                        f.display(),
+                        e + w,
+                        webserv::confc::diag::MAX_DIAGS
+                    );
                 }
             }
             code

@@ -151,29 +151,45 @@ impl Diag {
 #[derive(Debug, Default)]
 pub struct Diags {
     pub list: Vec<Diag>,
+    /// Diagnostics past [`MAX_DIAGS`], counted but not kept: (errors, warnings).
+    pub omitted: (usize, usize),
 }
+
+/// Diagnostics kept per compilation. A pathological file (64 MiB of `a;`) would
+/// otherwise hold millions of them in memory; nobody reads past the first thousands.
+pub const MAX_DIAGS: usize = 10_000;
 
 impl Diags {
     pub fn push(&mut self, d: Diag) {
-        self.list.push(d);
+        if self.list.len() < MAX_DIAGS {
+            self.list.push(d);
+        } else if d.severity == Severity::Error {
+            self.omitted.0 += 1;
+        } else {
+            self.omitted.1 += 1;
+        }
     }
 
     pub fn errors(&self) -> usize {
-        self.list
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count()
+        self.omitted.0
+            + self
+                .list
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count()
     }
 
     pub fn warnings(&self) -> usize {
-        self.list
-            .iter()
-            .filter(|d| d.severity == Severity::Warning)
-            .count()
+        self.omitted.1
+            + self
+                .list
+                .iter()
+                .filter(|d| d.severity == Severity::Warning)
+                .count()
     }
 
     pub fn has_errors(&self) -> bool {
-        self.list.iter().any(|d| d.severity == Severity::Error)
+        self.omitted.0 > 0 || self.list.iter().any(|d| d.severity == Severity::Error)
     }
 
     /// Sorted by file and position, so output is stable whatever pass found what.
