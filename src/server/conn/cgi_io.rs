@@ -122,7 +122,10 @@ impl Conn {
             head_only,
             version,
         } = req;
-        let mut proc = match cgi::spawn(plan, length) {
+        let has_body = match &input {
+            Input::Socket(n) | Input::Spool(_, n) => *n > 0,
+        };
+        let mut proc = match cgi::spawn(plan, length, has_body) {
             Ok(p) => p,
             Err(e) => {
                 log::error_log(
