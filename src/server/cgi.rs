@@ -210,7 +210,11 @@ pub fn spawn(plan: &Plan, content_length: Option<u64>, has_body: bool) -> io::Re
         )
         .current_dir(&plan.cwd)
         // No body: stdin is /dev/null, one pipe (and its epoll work) fewer.
-        .stdin(if has_body { Stdio::piped() } else { Stdio::null() })
+        .stdin(if has_body {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
