@@ -304,3 +304,89 @@ fn sigterm_lets_an_in_flight_download_finish() {
     );
     assert_eq!(p.wait(Duration::from_secs(10)).code(), Some(0));
 }
+
+/// Out of file descriptors (EMFILE on accept): the server must neither spin on the
+/// pending connections nor die, and must serve again once descriptors are free.
+#[test]
+fn out_of_descriptors_neither_spins_nor_dies() {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let (dir, _port, addr) = setup("up");
+    let conf_path = dir.path().join("site.conf");
+    let text = std::fs::read_to_string(&conf_path).unwrap();
+    std::fs::write(&conf_path, format!("worker_processes 1;\n{text}")).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "site.conf"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 48,
+                rlim_max: 48,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn webserv");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(Instant::now() < deadline, "webserv not listening");
+    }
+    // Far more connections than descriptors, each mid-request (not idle, so none can be
+    // evicted to make room).
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+        held.push(s);
+    }
+    let ticks = |pid: u32| -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    };
+    let before = ticks(child.id());
+    // A measurement window, not synchronisation: CPU used while over the limit.
+    std::thread::sleep(Duration::from_secs(1));
+    let used = ticks(child.id()) - before;
+    assert!(
+        used < 30,
+        "the server burnt {used} ticks in 1 s at EMFILE (spinning)"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server died at EMFILE"
+    );
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut buf = Vec::new();
+        let _ = c.read_to_end(&mut buf);
+        if buf.starts_with(b"HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not serving again after descriptors were freed"
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
