@@ -209,7 +209,7 @@ pub struct Conn {
     wbuf: Vec<u8>,
     wpos: usize,
     file: Option<(std::fs::File, u64, u64)>,
-    body: Option<BodyIn>,
+    body: Option<Box<BodyIn>>,
     /// De-chunked body bytes on their way to a sink.
     scratch: Vec<u8>,
     /// First of this connection's tokens (socket); CGI pipes use the next ones.
@@ -220,7 +220,7 @@ pub struct Conn {
     keep_alive: bool,
     status: u16,
     sent_body: u64,
-    log: Option<LogInfo>,
+    log: Option<Box<LogInfo>>,
 }
 
 impl Conn {
@@ -656,7 +656,7 @@ impl Conn {
         self.keep_alive =
             head.keep_alive && !ctx.shutting_down && !settings.keepalive_timeout.value.is_zero();
         if settings.access_log.value != LogTarget::Off {
-            self.log = Some(LogInfo {
+            self.log = Some(Box::new(LogInfo {
                 target: settings.access_log.value.clone(),
                 request_line: format!(
                     "{} {} {}",
@@ -668,7 +668,7 @@ impl Conn {
                 .to_string(),
                 referer: header_text(&head, "referer"),
                 user_agent: header_text(&head, "user-agent"),
-            });
+            }));
         }
         let limit = settings.client_max_body_size.value;
         // The request body: refuse it when too large (before reading it), else read it
@@ -709,13 +709,13 @@ impl Conn {
                             head_only,
                             version: head.version,
                         };
-                        self.body = Some(BodyIn {
+                        self.body = Some(Box::new(BodyIn {
                             framing: new_framing(),
                             limit,
                             received: 0,
                             sink,
                             route: Some(route),
-                        });
+                        }));
                         self.phase = Phase::Body;
                         self.deadline = now + body_timeout(ctx, self.local);
                     }
@@ -756,13 +756,13 @@ impl Conn {
                     self.wbuf
                         .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                 }
-                self.body = Some(BodyIn {
+                self.body = Some(Box::new(BodyIn {
                     framing: new_framing(),
                     limit,
                     received: 0,
                     sink: Sink::Upload(up),
                     route,
-                });
+                }));
                 if has_body {
                     self.phase = Phase::Body;
                     self.deadline = now + body_timeout(ctx, self.local);
@@ -785,13 +785,13 @@ impl Conn {
                 } else {
                     limit.min(DISCARD_MAX)
                 };
-                self.body = Some(BodyIn {
+                self.body = Some(Box::new(BodyIn {
                     framing: new_framing(),
                     limit: cap,
                     received: 0,
                     sink: Sink::Discard,
                     route,
-                });
+                }));
                 self.queue(ctx, response, head.method == Method::Head, head.version);
                 self.phase = Phase::Body;
                 self.deadline = now + body_timeout(ctx, self.local);

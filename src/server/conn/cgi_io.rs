@@ -514,13 +514,13 @@ impl Conn {
                 // script did not read is read and dropped before the next request.
                 if let Some(rem) = body_left {
                     if rem <= super::DISCARD_MAX && self.keep_alive {
-                        self.body = Some(super::BodyIn {
+                        self.body = Some(Box::new(super::BodyIn {
                             framing: super::Framing::Length(rem),
                             limit: 0,
                             received: 0,
                             sink: super::Sink::Discard,
                             route: Some(route),
-                        });
+                        }));
                         return Ok(Step::DrainBody);
                     }
                     self.linger = true;
