@@ -545,13 +545,15 @@ fn fs_lints(main: &MainConf, _table: &RoutingTable, diags: &mut Diags) {
         blocks.push(&s.settings);
         collect(&s.locations, &mut blocks);
     }
+    // Large configs repeat the same few paths thousands of times: ask the file system once.
+    let mut exists: HashMap<&Path, bool> = HashMap::new();
     for s in blocks {
         if let Some(r) = &s.root {
             let (what, p) = match &r.value {
                 DocRoot::Root(p) => ("root", p),
                 DocRoot::Alias { path, .. } => ("alias", path),
             };
-            if !p.exists() {
+            if !*exists.entry(p.as_path()).or_insert_with(|| p.exists()) {
                 diags.push(
                     Diag::new(Code::MissingDirectory, r.span, format!("{what} `{}` does not exist", p.display()))
                         .label("missing on this machine")
