@@ -568,7 +568,29 @@ impl Conn {
             if !self.writable {
                 return Ok(false);
             }
-            match self.sock.write(&self.wbuf[self.wpos..]) {
+            // With a file to follow, MSG_MORE holds the head back so it leaves in the
+            // same segments as sendfile's first bytes (nginx uses TCP_NOPUSH for this).
+            let more = if self.file.is_some() {
+                libc::MSG_MORE
+            } else {
+                0
+            };
+            let rest = &self.wbuf[self.wpos..];
+            // SAFETY: a valid buffer and length on an open socket.
+            let n = unsafe {
+                libc::send(
+                    self.sock.as_raw_fd(),
+                    rest.as_ptr().cast(),
+                    rest.len(),
+                    libc::MSG_NOSIGNAL | more,
+                )
+            };
+            let sent = if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            };
+            match sent {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.wpos += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
