@@ -176,6 +176,10 @@ impl Worker {
         if let Some(until) = self.accept_paused_until {
             t = t.min(until.saturating_duration_since(now));
         }
+        if !self.ctx.zombies.is_empty() {
+            // Killed CGI children exit within milliseconds: reap them promptly.
+            t = t.min(Duration::from_millis(20));
+        }
         t
     }
 
