@@ -323,6 +323,7 @@ impl Conn {
                                 }
                             }
                             Err(e) => {
+                                self.log_bad_request(ctx);
                                 self.rstart = self.rend;
                                 self.respond_error(ctx, None, e.status);
                                 self.keep_alive = false;
@@ -425,6 +426,32 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// A request the parser refused is still logged (as nginx does), under the access
+    /// log of the address's default server, with its first line as far as it is text.
+    fn log_bad_request(&mut self, ctx: &WorkerCtx) {
+        let Some(settings) = server_settings(ctx, self.local) else {
+            return;
+        };
+        if settings.access_log.value == LogTarget::Off {
+            return;
+        }
+        let raw = &self.rbuf[self.rstart..self.rend];
+        let line = raw.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let line = &line[..line.len().min(256)];
+        let text = String::from_utf8_lossy(line);
+        let text = text.trim_end_matches('\r');
+        self.log = Some(Box::new(LogInfo {
+            target: settings.access_log.value.clone(),
+            request_line: if text.is_empty() {
+                "-".into()
+            } else {
+                text.escape_debug().to_string()
+            },
+            referer: "-".into(),
+            user_agent: "-".into(),
+        }));
     }
 
     /// Gives the buffers back while the connection waits idle for its next request.

@@ -65,3 +65,28 @@ fn access_log_records_status_and_referer() {
     );
     assert!(text.contains(&expected), "{text:?} lacks {expected:?}");
 }
+
+#[test]
+fn requests_the_parser_refuses_are_logged_too() {
+    let s = Site::new(
+        "server {\n    listen 127.0.0.1:8080;\n    root www;\n    access_log access.log;\n}\n",
+        &[("www/x.txt", b"12345")],
+    );
+    let r = s.send(b"GET /x.txt HTTP/9.9z\r\nHost: x\r\n\r\n");
+    assert_eq!(r.status, 400);
+    let log = s.path("access.log");
+    let mut text = String::new();
+    let found = wait_until(Duration::from_secs(5), || {
+        webserv::server::log::flush();
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.contains("HTTP/9.9z")
+    });
+    assert!(found, "no access log line in {log:?}: {text:?}");
+    let line = text.lines().find(|l| l.contains("HTTP/9.9z")).unwrap();
+    let rest = line.split_once("] ").expect("date]").1;
+    let len = r.body.len();
+    assert_eq!(
+        rest,
+        format!("\"GET /x.txt HTTP/9.9z\" 400 {len} \"-\" \"-\"")
+    );
+}
