@@ -433,24 +433,29 @@ fn check_path(tok: &Token, diags: &mut Diags) -> bool {
     true
 }
 
+/// `root` and `alias` both set the document root: the second one in a block is an
+/// error that names both places. True when it was reported.
+fn root_and_alias(s: &Settings, d: &Directive, cx: &mut Cx, this: &str, other: &str) -> bool {
+    let Some(prev) = &s.root else { return false };
+    cx.diags.push(
+        Diag::new(
+            Code::RootAndAlias,
+            d.head_span(),
+            "`root` and `alias` in the same block",
+        )
+        .label(format!("`{this}` here"))
+        .with(prev.span, format!("`{other}` here"))
+        .help("use one: `root` appends the URI to the path, `alias` replaces the location prefix"),
+    );
+    true
+}
+
 fn set_root(s: &mut Settings, d: &Directive, cx: &mut Cx) {
     let tok = &d.args[0];
     if !check_path(tok, cx.diags) {
         return;
     }
-    if let Some(prev) = &s.root {
-        cx.diags.push(
-            Diag::new(
-                Code::RootAndAlias,
-                d.head_span(),
-                "`root` and `alias` in the same block",
-            )
-            .label("`root` here")
-            .with(prev.span, "`alias` here")
-            .help(
-                "use one: `root` appends the URI to the path, `alias` replaces the location prefix",
-            ),
-        );
+    if root_and_alias(s, d, cx, "root", "alias") {
         return;
     }
     s.root = set(DocRoot::Root(path_arg(tok, cx)), d);
@@ -461,19 +466,7 @@ fn set_alias(s: &mut Settings, d: &Directive, cx: &mut Cx) {
     if !check_path(tok, cx.diags) {
         return;
     }
-    if let Some(prev) = &s.root {
-        cx.diags.push(
-            Diag::new(
-                Code::RootAndAlias,
-                d.head_span(),
-                "`root` and `alias` in the same block",
-            )
-            .label("`alias` here")
-            .with(prev.span, "`root` here")
-            .help(
-                "use one: `root` appends the URI to the path, `alias` replaces the location prefix",
-            ),
-        );
+    if root_and_alias(s, d, cx, "alias", "root") {
         return;
     }
     let Some((modifier, pattern)) = cx.location.clone() else {
