@@ -81,6 +81,7 @@ codes! {
     BadParameter = "value::parameter", Error, "an argument has no meaning here";
     NoServer = "resolve::no-server", Error, "the config defines no `server`";
     DuplicateServer = "resolve::duplicate-server", Error, "two servers share a listen address and a server name";
+    DuplicateListen = "resolve::duplicate-listen", Error, "one server lists the same address twice";
     DuplicateDefault = "resolve::duplicate-default-server", Error, "two servers are `default_server` for one address";
     DuplicateLocation = "resolve::duplicate-location", Error, "two locations with the same modifier and pattern in one block";
     NestedOutside = "resolve::nested-location", Error, "a nested location its parent can never hand a request to";

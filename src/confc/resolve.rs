@@ -324,7 +324,23 @@ impl Builder<'_> {
             if listens.is_empty() {
                 listens.push((vs.listens[0], false, sc.span));
             }
+            // The same address twice in one server (`listen 8080; listen *:8080;`).
+            let mut own: HashMap<ListenAddr, Span> = HashMap::new();
             for (addr, is_default, span) in listens {
+                if let Some(first) = own.get(&addr) {
+                    self.diags.push(
+                        Diag::new(
+                            Code::DuplicateListen,
+                            span,
+                            format!("{addr} is listed twice in this server"),
+                        )
+                        .label("same address again")
+                        .with(*first, "first listed here")
+                        .help("remove one of the two `listen` directives"),
+                    );
+                    continue;
+                }
+                own.insert(addr, span);
                 let gi = *by_addr.entry(addr).or_insert_with(|| {
                     groups.push(AddrGroup {
                         addr,
