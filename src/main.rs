@@ -296,7 +296,21 @@ fn run(cli: Cli) -> u8 {
                     webserv::confc::compile_bytes(file.clone(), bytes, &CompileOptions::hermetic());
                 return report_failure(&c, human.style());
             };
-            match webserv::confc::parse::format(&text) {
+            // Syntax errors found after parsing count too (a missing `;` before a word
+            // that is not a directive): formatting would join the two lines.
+            let compiled =
+                webserv::confc::compile_bytes(file.clone(), bytes, &CompileOptions::hermetic());
+            let syntax_error = compiled
+                .diags
+                .list
+                .iter()
+                .any(|d| d.code.slug().starts_with("syntax::"));
+            let formatted = if syntax_error {
+                None
+            } else {
+                webserv::confc::parse::format(&text)
+            };
+            match formatted {
                 Some(formatted) => {
                     if check {
                         if formatted == text {
@@ -323,13 +337,8 @@ fn run(cli: Cli) -> u8 {
                     }
                 }
                 None => {
-                    let c = webserv::confc::compile_bytes(
-                        file.clone(),
-                        bytes,
-                        &CompileOptions::hermetic(),
-                    );
                     eprintln!("webserv: refusing to format a file with syntax errors");
-                    report_failure(&c, human.style())
+                    report_failure(&compiled, human.style())
                 }
             }
         }

@@ -764,9 +764,15 @@ fn fmt_refuses_syntax_errors_and_invalid_utf8() {
     let d = Dir::new();
     d.write("s.conf", "server {\n    listen 8080;\n")
         .write("q.conf", "server { root \"x; }\n")
-        .write("bin.conf", b"server { root \xff; }\n");
+        .write("bin.conf", b"server { root \xff; }\n")
+        .write(
+            "semi.conf",
+            "server {\n    root /x\n    frobnicate on;\n}\n",
+        );
     for (f, code) in [
         ("s.conf", "syntax::unclosed-block"),
+        // Found after parsing, not by the parser: fmt would otherwise join the lines.
+        ("semi.conf", "syntax::missing-semicolon"),
         ("q.conf", "syntax::unterminated-string"),
         ("bin.conf", "syntax::invalid-utf8"),
     ] {
