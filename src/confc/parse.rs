@@ -36,26 +36,52 @@ pub fn parse(
     // Text nested too deep is only lexed up to the `{` the builder refuses: pest builds its
     // whole token queue up front, and 10 MB of `{` would otherwise cost seconds and ~800 MB.
     // The scan only saves work: if the builder does not stop there, lex everything.
-    if let Some(cut) = too_deep_at(text) {
+    let scan = scan(text);
+    if let Some(cut) = scan.too_deep {
         let mark = diags.list.len();
-        let (items, stopped) = build(file, text, cut, is_directive, diags);
+        let (items, stopped) = build(file, text, cut, &scan.cuts, is_directive, diags);
         if stopped {
             return items;
         }
         diags.list.truncate(mark);
     }
-    build(file, text, text.len(), is_directive, diags).0
+    build(file, text, text.len(), &scan.cuts, is_directive, diags).0
 }
 
-/// The end of the first `{` the tree builder refuses as too deep, by a byte scan that
-/// follows the grammar's tokens (quotes, `\` escapes, comments, words).
-fn too_deep_at(text: &str) -> Option<usize> {
+/// What a byte scan of the grammar's tokens found.
+struct Scan {
+    /// The end of the first `{` the tree builder refuses as too deep.
+    too_deep: Option<usize>,
+    /// Offsets right after a top-level `}` or `;`, about every [`CHUNK`] bytes: no token
+    /// crosses them, so the text can be lexed a chunk at a time. pest's token queue for
+    /// one chunk stays small and warm in the cache instead of growing to hundreds of MB
+    /// for a large config.
+    cuts: Vec<usize>,
+}
+
+/// Target size of a lexing chunk.
+const CHUNK: usize = 64 * 1024;
+
+/// A byte scan that follows the grammar's tokens (quotes, `\` escapes, comments, words).
+fn scan(text: &str) -> Scan {
     let b = text.as_bytes();
+    let mut out = Scan {
+        too_deep: None,
+        cuts: Vec::new(),
+    };
+    let mut last_cut = 0;
     let mut i = 0;
     let mut depth = 0usize;
     while i < b.len() {
         match b[i] {
-            b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C | b';' => i += 1,
+            b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C => i += 1,
+            b';' => {
+                i += 1;
+                if depth == 0 && i - last_cut >= CHUNK {
+                    out.cuts.push(i);
+                    last_cut = i;
+                }
+            }
             b'#' => {
                 i = b[i..]
                     .iter()
@@ -65,7 +91,8 @@ fn too_deep_at(text: &str) -> Option<usize> {
             b'{' => {
                 // The builder's stack holds the root frame plus one per open block.
                 if 1 + depth > MAX_DEPTH {
-                    return Some(i + 1);
+                    out.too_deep = Some(i + 1);
+                    return out;
                 }
                 depth += 1;
                 i += 1;
@@ -73,12 +100,17 @@ fn too_deep_at(text: &str) -> Option<usize> {
             b'}' => {
                 depth = depth.saturating_sub(1);
                 i += 1;
+                if depth == 0 && i - last_cut >= CHUNK {
+                    out.cuts.push(i);
+                    last_cut = i;
+                }
             }
             q @ (b'"' | b'\'') => {
                 i += 1;
                 loop {
                     match b.get(i) {
-                        None => return None,
+                        // Unterminated: the rest is one token; no cut may fall inside it.
+                        None => return out,
                         Some(&c) if c == q => break,
                         Some(b'\\') => i += 2,
                         Some(_) => i += 1,
@@ -98,7 +130,7 @@ fn too_deep_at(text: &str) -> Option<usize> {
             },
         }
     }
-    None
+    out
 }
 
 /// Lexes `text[..lex_end]` and builds the tree; the flag says parsing stopped at a block
@@ -107,25 +139,10 @@ fn build(
     file: FileId,
     text: &str,
     lex_end: usize,
+    cuts: &[usize],
     is_directive: &dyn Fn(&str) -> bool,
     diags: &mut Diags,
 ) -> (Vec<Directive>, bool) {
-    let pairs = match ConfParser::parse(Rule::file, &text[..lex_end]) {
-        Ok(mut p) => p.next().map(|f| f.into_inner()),
-        Err(e) => {
-            // The grammar is total; this is a safety net, not a path we expect.
-            let pos = match e.location {
-                pest::error::InputLocation::Pos(p) => p,
-                pest::error::InputLocation::Span((s, _)) => s,
-            };
-            diags.push(Diag::new(
-                Code::UnterminatedString,
-                Span::new(file, pos, pos),
-                "cannot tokenize the file here",
-            ));
-            return (Vec::new(), false);
-        }
-    };
     let mut b = Builder {
         file,
         text,
@@ -138,40 +155,67 @@ fn build(
         }],
         pending: None,
     };
-    for pair in pairs.into_iter().flatten() {
-        let s = pair.as_span();
-        let span = Span::new(file, s.start(), s.end());
-        match pair.as_rule() {
-            Rule::word => b.word(Token {
-                text: unescape(s.as_str()),
-                span,
-                quoted: false,
-            }),
-            Rule::dquoted | Rule::squoted => {
-                let raw = s.as_str();
-                b.word(Token {
-                    text: unescape(&raw[1..raw.len() - 1]),
-                    span,
-                    quoted: true,
-                })
-            }
-            Rule::semi => b.semi(span),
-            Rule::open if !b.open(span) => return (b.abandon(), true),
-            Rule::close => b.close(span),
-            Rule::unterminated => {
-                let quote = Span::new(file, s.start(), s.start() + 1);
-                b.diags.push(
-                    Diag::new(Code::UnterminatedString, quote, "unterminated string")
-                        .label("this quote is never closed")
-                        .with(eof_span(file, text), "the file ends inside the string")
-                        .help("close the string with the same quote character"),
-                );
-                // The rest of the file is inside the string: nothing more to say about it.
-                b.pending = None;
+    let mut start = 0;
+    let ends = cuts
+        .iter()
+        .copied()
+        .filter(|&c| c < lex_end)
+        .chain(std::iter::once(lex_end));
+    for end in ends {
+        let chunk = &text[start..end];
+        let pairs = match ConfParser::parse(Rule::file, chunk) {
+            Ok(mut p) => p.next().map(|f| f.into_inner()),
+            Err(e) => {
+                // The grammar is total; this is a safety net, not a path we expect.
+                let pos = start
+                    + match e.location {
+                        pest::error::InputLocation::Pos(p) => p,
+                        pest::error::InputLocation::Span((s, _)) => s,
+                    };
+                b.diags.push(Diag::new(
+                    Code::UnterminatedString,
+                    Span::new(file, pos, pos),
+                    "cannot tokenize the file here",
+                ));
                 return (b.finish(false), false);
             }
-            _ => {}
+        };
+        for pair in pairs.into_iter().flatten() {
+            let s = pair.as_span();
+            let span = Span::new(file, start + s.start(), start + s.end());
+            match pair.as_rule() {
+                Rule::word => b.word(Token {
+                    text: unescape(s.as_str()),
+                    span,
+                    quoted: false,
+                }),
+                Rule::dquoted | Rule::squoted => {
+                    let raw = s.as_str();
+                    b.word(Token {
+                        text: unescape(&raw[1..raw.len() - 1]),
+                        span,
+                        quoted: true,
+                    })
+                }
+                Rule::semi => b.semi(span),
+                Rule::open if !b.open(span) => return (b.abandon(), true),
+                Rule::close => b.close(span),
+                Rule::unterminated => {
+                    let quote = Span::new(file, span.start as usize, span.start as usize + 1);
+                    b.diags.push(
+                        Diag::new(Code::UnterminatedString, quote, "unterminated string")
+                            .label("this quote is never closed")
+                            .with(eof_span(file, text), "the file ends inside the string")
+                            .help("close the string with the same quote character"),
+                    );
+                    // The rest of the file is inside the string: nothing more to say about it.
+                    b.pending = None;
+                    return (b.finish(false), false);
+                }
+                _ => {}
+            }
         }
+        start = end;
     }
     (b.finish(true), false)
 }
@@ -436,7 +480,7 @@ pub fn format(text: &str) -> Option<String> {
         let blank_line = gap.matches('\n').count() >= 2;
         prev_end = s.end();
         match pair.as_rule() {
-            Rule::COMMENT => {
+            Rule::comment => {
                 if at_line_start && !gap.contains('\n') && out.ends_with('\n') && !out.is_empty() {
                     // A trailing comment stays on the line it followed.
                     out.pop();
@@ -546,6 +590,38 @@ mod tests {
         );
         assert_eq!(format(&f).unwrap(), f);
         assert_eq!(format("server {"), None);
+    }
+
+    #[test]
+    fn chunked_lexing_matches_one_piece() {
+        let mut text = String::new();
+        for i in 0..4000 {
+            text.push_str(&format!(
+                "server {{ listen {i}; root \"/a b;{{}}\"; }} # c;}}\nx 'q';\n"
+            ));
+        }
+        text.push_str("bad \"unterminated");
+        let cuts = scan(&text).cuts;
+        assert!(
+            cuts.len() >= 3,
+            "a {}-byte text is cut in chunks",
+            text.len()
+        );
+        let known = |n: &str| matches!(n, "root" | "listen" | "server");
+        let (mut d1, mut d2) = (Diags::default(), Diags::default());
+        let chunked = build(0, &text, text.len(), &cuts, &known, &mut d1).0;
+        let whole = build(0, &text, text.len(), &[], &known, &mut d2).0;
+        assert_eq!(chunked.len(), whole.len());
+        let spans = |items: &[Directive]| -> Vec<(u32, u32, usize)> {
+            items
+                .iter()
+                .map(|d| (d.name.span.start, d.head_span().end, d.args.len()))
+                .collect()
+        };
+        assert_eq!(spans(&chunked), spans(&whole));
+        let codes = |d: &Diags| d.list.iter().map(|x| (x.code, x.span)).collect::<Vec<_>>();
+        assert_eq!(codes(&d1), codes(&d2));
+        assert_eq!(codes(&d1).len(), 1, "one unterminated string");
     }
 
     #[test]
