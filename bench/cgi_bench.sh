@@ -53,21 +53,11 @@ while [ $# -gt 0 ]; do
 done
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-log() { echo "[cgi-bench] $*" >&2; }
+LOG_PREFIX=cgi-bench
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 # ---------------------------------------------------------------- dependencies
-SUDO=""
-if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO="sudo"; fi
-APT_UPDATED=0
-apt_install() {
-  if [ "$APT_UPDATED" = 0 ]; then
-    log "apt-get update"
-    $SUDO apt-get update -qq >/dev/null
-    APT_UPDATED=1
-  fi
-  log "apt-get install -y $*"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
-}
 LIGHTTPD_BIN="$(command -v lighttpd || true)"
 [ -z "$LIGHTTPD_BIN" ] && [ -x /usr/sbin/lighttpd ] && LIGHTTPD_BIN=/usr/sbin/lighttpd
 if [ -z "$LIGHTTPD_BIN" ]; then
@@ -134,12 +124,6 @@ EOF
 chmod 755 "$DOC/cgi/hello.sh" "$DOC/cgi/query.sh"
 chmod -R a+rX "$TMP"
 
-free_port() {
-  python3 - <<'EOF' 2>/dev/null || echo $((20000 + RANDOM % 20000))
-import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
-EOF
-}
 WS_PORT="$(free_port)"
 LT_PORT="$(free_port)"
 while [ "$LT_PORT" = "$WS_PORT" ]; do LT_PORT="$(free_port)"; done
@@ -257,11 +241,6 @@ point_def() {
   esac
 }
 
-to_ms() { # wrk "1.23ms" / "456.00us" / "1.20s" -> ms
-  awk -v s="$1" 'BEGIN{ n=s+0; u=s; sub(/^[0-9.]+/,"",u);
-    m=1; if(u=="us")m=0.001; else if(u=="s")m=1000; else if(u=="m")m=60000;
-    printf "%.3f", n*m }'
-}
 
 # run_one SERVER POINT REP -> RES[srv,pt,rep] = "rps p50 p99 cpu_s own_s child_s errors..."
 declare -A RES
@@ -307,9 +286,6 @@ run_one() {
   fi
 }
 
-median() {
-  sort -g | awk '{a[NR]=$1} END{ if (NR==0) {print 0; exit} if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2 }'
-}
 col() { # col SERVER POINT FIELD -> median over reps
   local srv=$1 pt=$2 k=$3 r
   for r in $(seq 1 "$REPS"); do echo "${RES[$srv,$pt,$r]}" | awk -v k="$k" '{print $k}'; done | median
@@ -367,7 +343,6 @@ echo "ratios webserv/lighttpd (req/s, req/CPU-s: >1 = webserv better; p50, p99: 
 echo
 printf '| %-30s | %6s | %6s | %6s | %9s |\n' point 'req/s' 'p50' 'p99' 'req/CPU-s'
 printf '|%s|%s|%s|%s|%s|\n' -------------------------------- -------: -------: -------: ----------:
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a" }'; }
 for pt in "${PTS[@]}"; do
   IFS='|' read -r name _ <<<"$(point_def "$pt")"
   printf '| %-30s | %6s | %6s | %6s | %9s |\n' "$name (c=$CONNS)" \

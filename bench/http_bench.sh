@@ -41,21 +41,11 @@ while [ $# -gt 0 ]; do
 done
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-log() { echo "[bench] $*" >&2; }
+LOG_PREFIX=bench
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 # ---------------------------------------------------------------- dependencies
-SUDO=""
-if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO="sudo"; fi
-APT_UPDATED=0
-apt_install() {
-  if [ "$APT_UPDATED" = 0 ]; then
-    log "apt-get update"
-    $SUDO apt-get update -qq >/dev/null
-    APT_UPDATED=1
-  fi
-  log "apt-get install -y $*"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
-}
 NGINX_BIN="$(command -v nginx || true)"
 [ -z "$NGINX_BIN" ] && [ -x /usr/sbin/nginx ] && NGINX_BIN=/usr/sbin/nginx
 if [ -z "$NGINX_BIN" ]; then
@@ -105,12 +95,6 @@ head -c 10485760 /dev/urandom > "$DOC/10m.bin"
 chmod -R a+rX "$TMP"
 
 # Two free loopback ports.
-free_port() {
-  python3 - <<'EOF' 2>/dev/null || echo $((20000 + RANDOM % 20000))
-import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
-EOF
-}
 WS_PORT="$(free_port)"
 NG_PORT="$(free_port)"
 while [ "$NG_PORT" = "$WS_PORT" ]; do NG_PORT="$(free_port)"; done
@@ -252,11 +236,6 @@ to_bytes() { # wrk "12.34MB" -> bytes
     m=1; if(u=="KB")m=1024; else if(u=="MB")m=1048576; else if(u=="GB")m=1073741824;
     printf "%.0f", n*m }'
 }
-to_ms() { # wrk "1.23ms" / "456.00us" / "1.20s" -> ms
-  awk -v s="$1" 'BEGIN{ n=s+0; u=s; sub(/^[0-9.]+/,"",u);
-    m=1; if(u=="us")m=0.001; else if(u=="s")m=1000; else if(u=="m")m=60000;
-    printf "%.3f", n*m }'
-}
 
 # run_one SERVER PORT POINT REP -> appends "rps mbps p50 p99 reqs_per_cpu_s errors" to results
 declare -A RES
@@ -299,9 +278,6 @@ run_one() {
   fi
 }
 
-median() { # reads numbers on stdin
-  sort -g | awk '{a[NR]=$1} END{ if (NR==0) {print 0; exit} if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2 }'
-}
 col() { # col SERVER POINT FIELD -> median over reps
   local srv=$1 pt=$2 k=$3 r
   for r in $(seq 1 "$REPS"); do echo "${RES[$srv,$pt,$r]}" | awk -v k="$k" '{print $k}'; done | median
@@ -351,7 +327,6 @@ echo "ratios webserv/nginx (req/s and MB/s: >1 = webserv better; p99: <1 = webse
 echo
 printf '| %-24s | %8s | %8s | %8s | %10s |\n' point 'req/s' 'MB/s' 'p99' 'req/CPU-s'
 printf '|%s|%s|%s|%s|%s|\n' -------------------------- ---------- ---------- ---------- ------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a" }'; }
 for pt in "${PTS[@]}"; do
   IFS='|' read -r name _ conns _ <<<"$(point_def "$pt")"
   printf '| %-24s | %8s | %8s | %8s | %10s |\n' "$name (c=$conns)" \

@@ -413,3 +413,18 @@ pub fn random_bytes(n: usize, mut seed: u64) -> Vec<u8> {
 pub fn basic_conf(extra: &str) -> String {
     format!("server {{\n    listen 127.0.0.1:8080;\n    root www;\n{extra}\n}}\n")
 }
+
+/// A `/proc/PID/status` field in KiB (`VmRSS:`, `VmHWM:`).
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
+    line[field.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap()
+}
