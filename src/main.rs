@@ -4,6 +4,9 @@
 //! with `--deny-warnings`), or a server that could not start; 2 usage or unreadable file;
 //! 3 internal error.
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
