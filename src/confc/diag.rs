@@ -161,6 +161,15 @@ pub struct Diags {
 pub const MAX_DIAGS: usize = 10_000;
 
 impl Diags {
+    /// Moves `other`'s diagnostics (and its omitted counts) after these, keeping the cap.
+    pub fn append(&mut self, other: Diags) {
+        for d in other.list {
+            self.push(d);
+        }
+        self.omitted.0 += other.omitted.0;
+        self.omitted.1 += other.omitted.1;
+    }
+
     pub fn push(&mut self, d: Diag) {
         if self.list.len() < MAX_DIAGS {
             self.list.push(d);

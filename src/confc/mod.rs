@@ -85,6 +85,9 @@ pub fn compile_bytes(path: PathBuf, bytes: Vec<u8>, opts: &CompileOptions) -> Co
         Vec::new()
     };
     let main = lower::lower(&items, &sources, &mut diags);
+    // The tree is done with: free it before resolution allocates, so its memory is reused
+    // instead of fresh pages being faulted in.
+    drop(items);
     let dir = sources.file(id).dir().to_path_buf();
     let table = resolve::resolve(
         &main,

@@ -27,11 +27,27 @@ struct Frame {
 /// Parses one file's text into its top-level directives. `is_directive` tells known
 /// directive names, used to detect a missing `;` (nginx-style grammars read `listen 80`
 /// ⏎ `root /x;` as one directive).
+///
+/// A large file is split at top-level cut points into one segment per core, and the
+/// segments are lexed and built in parallel: no token, directive or block crosses a cut,
+/// so each segment starts from an empty builder and the results concatenate.
 pub fn parse(
     file: FileId,
     text: &str,
-    is_directive: &dyn Fn(&str) -> bool,
+    is_directive: &(dyn Fn(&str) -> bool + Sync),
     diags: &mut Diags,
+) -> Vec<Directive> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    parse_in(file, text, is_directive, diags, cores)
+}
+
+/// [`parse`] with at most `parts` segments.
+fn parse_in(
+    file: FileId,
+    text: &str,
+    is_directive: &(dyn Fn(&str) -> bool + Sync),
+    diags: &mut Diags,
+    parts: usize,
 ) -> Vec<Directive> {
     // Text nested too deep is only lexed up to the `{` the builder refuses: pest builds its
     // whole token queue up front, and 10 MB of `{` would otherwise cost seconds and ~800 MB.
@@ -39,13 +55,68 @@ pub fn parse(
     let scan = scan(text);
     if let Some(cut) = scan.too_deep {
         let mark = diags.list.len();
-        let (items, stopped) = build(file, text, cut, &scan.cuts, is_directive, diags);
-        if stopped {
-            return items;
+        let built = build(file, text, 0..cut, &scan.cuts, is_directive, diags);
+        if built.stop == Stop::TooDeep {
+            return built.items;
         }
         diags.list.truncate(mark);
     }
-    build(file, text, text.len(), &scan.cuts, is_directive, diags).0
+    let segments = segments(text, &scan.cuts, parts);
+    if segments.len() == 1 {
+        return build(file, text, 0..text.len(), &scan.cuts, is_directive, diags).items;
+    }
+    let results: Vec<(Built, Diags)> = std::thread::scope(|s| {
+        let run = |range: std::ops::Range<usize>| {
+            let mut d = Diags::default();
+            let built = build(file, text, range, &scan.cuts, is_directive, &mut d);
+            (built, d)
+        };
+        let others: Vec<_> = segments[1..]
+            .iter()
+            .map(|r| {
+                let r = r.clone();
+                s.spawn(move || run(r))
+            })
+            .collect();
+        let mut out = vec![run(segments[0].clone())];
+        for h in others {
+            out.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        out
+    });
+    let mut items = Vec::new();
+    for (built, d) in results {
+        items.extend(built.items);
+        diags.append(d);
+        // Only the last segment can hold an unterminated string (the scan makes no cuts
+        // after one), but a lexer failure stops the file wherever it happens.
+        if built.stop != Stop::End {
+            break;
+        }
+    }
+    items
+}
+
+/// Segments smaller than this are not worth a thread.
+const MIN_SEGMENT: usize = 256 * 1024;
+
+/// Splits the text at cut points into at most `parts` segments of at least
+/// [`MIN_SEGMENT`] bytes.
+fn segments(text: &str, cuts: &[usize], parts: usize) -> Vec<std::ops::Range<usize>> {
+    let n = parts.min(text.len() / MIN_SEGMENT).max(1);
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0;
+    let mut next = cuts.iter().copied();
+    for k in 1..n {
+        let target = text.len() * k / n;
+        let Some(cut) = next.by_ref().find(|&c| c >= target) else {
+            break;
+        };
+        out.push(start..cut);
+        start = cut;
+    }
+    out.push(start..text.len());
+    out
 }
 
 /// What a byte scan of the grammar's tokens found.
@@ -53,7 +124,8 @@ struct Scan {
     /// The end of the first `{` the tree builder refuses as too deep.
     too_deep: Option<usize>,
     /// Offsets right after a top-level `}` or `;`, about every [`CHUNK`] bytes: no token
-    /// crosses them, so the text can be lexed a chunk at a time. pest's token queue for
+    /// crosses them, and the next token is not a `;` (a run of stray `;` is one mistake,
+    /// reported once), so the text can be lexed and built a chunk at a time. pest's token queue for
     /// one chunk stays small and warm in the cache instead of growing to hundreds of MB
     /// for a large config.
     cuts: Vec<usize>,
@@ -77,7 +149,7 @@ fn scan(text: &str) -> Scan {
             b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C => i += 1,
             b';' => {
                 i += 1;
-                if depth == 0 && i - last_cut >= CHUNK {
+                if depth == 0 && i - last_cut >= CHUNK && !semi_follows(&b[i..]) {
                     out.cuts.push(i);
                     last_cut = i;
                 }
@@ -100,7 +172,7 @@ fn scan(text: &str) -> Scan {
             b'}' => {
                 depth = depth.saturating_sub(1);
                 i += 1;
-                if depth == 0 && i - last_cut >= CHUNK {
+                if depth == 0 && i - last_cut >= CHUNK && !semi_follows(&b[i..]) {
                     out.cuts.push(i);
                     last_cut = i;
                 }
@@ -133,16 +205,40 @@ fn scan(text: &str) -> Scan {
     out
 }
 
-/// Lexes `text[..lex_end]` and builds the tree; the flag says parsing stopped at a block
-/// nested too deep.
+/// Why [`build`] stopped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// At the end of its range.
+    End,
+    /// At a block nested too deep.
+    TooDeep,
+    /// At an unterminated string, or where the lexer failed: the rest is not parsed.
+    Abandoned,
+}
+
+/// The directives of one range, and why building stopped.
+struct Built {
+    items: Vec<Directive>,
+    stop: Stop,
+}
+
+/// Whether the next token in `rest` is a `;`.
+fn semi_follows(rest: &[u8]) -> bool {
+    rest.iter()
+        .find(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C))
+        == Some(&b';')
+}
+
+/// Lexes `text[range]` (which starts at the top level, as every cut does) and builds the
+/// tree; spans are offsets into the whole `text`.
 fn build(
     file: FileId,
     text: &str,
-    lex_end: usize,
+    range: std::ops::Range<usize>,
     cuts: &[usize],
-    is_directive: &dyn Fn(&str) -> bool,
+    is_directive: &(dyn Fn(&str) -> bool + Sync),
     diags: &mut Diags,
-) -> (Vec<Directive>, bool) {
+) -> Built {
     let mut b = Builder {
         file,
         text,
@@ -155,11 +251,12 @@ fn build(
         }],
         pending: None,
     };
-    let mut start = 0;
+    let (first, lex_end) = (range.start, range.end);
+    let mut start = first;
     let ends = cuts
         .iter()
         .copied()
-        .filter(|&c| c < lex_end)
+        .filter(|&c| c > first && c < lex_end)
         .chain(std::iter::once(lex_end));
     for end in ends {
         let chunk = &text[start..end];
@@ -177,7 +274,10 @@ fn build(
                     Span::new(file, pos, pos),
                     "cannot tokenize the file here",
                 ));
-                return (b.finish(false), false);
+                return Built {
+                    items: b.finish(false),
+                    stop: Stop::Abandoned,
+                };
             }
         };
         for pair in pairs.into_iter().flatten() {
@@ -198,7 +298,12 @@ fn build(
                     })
                 }
                 Rule::semi => b.semi(span),
-                Rule::open if !b.open(span) => return (b.abandon(), true),
+                Rule::open if !b.open(span) => {
+                    return Built {
+                        items: b.abandon(),
+                        stop: Stop::TooDeep,
+                    };
+                }
                 Rule::close => b.close(span),
                 Rule::unterminated => {
                     let quote = Span::new(file, span.start as usize, span.start as usize + 1);
@@ -210,14 +315,20 @@ fn build(
                     );
                     // The rest of the file is inside the string: nothing more to say about it.
                     b.pending = None;
-                    return (b.finish(false), false);
+                    return Built {
+                        items: b.finish(false),
+                        stop: Stop::Abandoned,
+                    };
                 }
                 _ => {}
             }
         }
         start = end;
     }
-    (b.finish(true), false)
+    Built {
+        items: b.finish(true),
+        stop: Stop::End,
+    }
 }
 
 /// A span for "the end of the file" that miette still shows (it hides empty spans at EOF).
@@ -260,7 +371,7 @@ fn unescape(raw: &str) -> String {
 struct Builder<'a> {
     file: FileId,
     text: &'a str,
-    is_directive: &'a dyn Fn(&str) -> bool,
+    is_directive: &'a (dyn Fn(&str) -> bool + Sync),
     diags: &'a mut Diags,
     stack: Vec<Frame>,
     pending: Option<(Token, Vec<Token>)>,
@@ -609,8 +720,8 @@ mod tests {
         );
         let known = |n: &str| matches!(n, "root" | "listen" | "server");
         let (mut d1, mut d2) = (Diags::default(), Diags::default());
-        let chunked = build(0, &text, text.len(), &cuts, &known, &mut d1).0;
-        let whole = build(0, &text, text.len(), &[], &known, &mut d2).0;
+        let chunked = build(0, &text, 0..text.len(), &cuts, &known, &mut d1).items;
+        let whole = build(0, &text, 0..text.len(), &[], &known, &mut d2).items;
         assert_eq!(chunked.len(), whole.len());
         let spans = |items: &[Directive]| -> Vec<(u32, u32, usize)> {
             items
@@ -629,5 +740,43 @@ mod tests {
         let text = "{".repeat(100_000);
         let (_, codes) = parse_str(&text);
         assert_eq!(codes, vec![Code::AnonymousBlock, Code::TooDeep]);
+    }
+
+    #[test]
+    fn parallel_segments_match_one_piece() {
+        // Every server is followed by a run of stray `;` and a stray `}`, so most cut
+        // points lie just before a `;`: segment boundaries must avoid those, or a run
+        // would be reported twice. Then a missing `;` and an unterminated string.
+        let pad = "#".repeat(300);
+        let mut text = String::new();
+        for i in 0..4_000 {
+            text.push_str(&format!(
+                "server {{ listen {i}; root /a; }} {pad}\n;\n ;;\n}}\n"
+            ));
+        }
+        text.push_str("root /a\nlisten 1;\nx 'unterminated");
+        let known = |n: &str| matches!(n, "root" | "listen" | "server");
+        let run = |parts| {
+            let mut d = Diags::default();
+            let items = parse_in(0, &text, &known, &mut d, parts);
+            let spans: Vec<(u32, u32, usize)> = items
+                .iter()
+                .map(|d| (d.name.span.start, d.head_span().end, d.args.len()))
+                .collect();
+            let codes: Vec<_> = d.list.iter().map(|x| (x.code, x.span)).collect();
+            (spans, codes)
+        };
+        assert_eq!(segments(&text, &scan(&text).cuts, 4).len(), 4);
+        let (one, four) = (run(1), run(4));
+        assert_eq!(one.0.len(), 4_000 + 2);
+        assert_eq!(
+            one.1.len(),
+            4_000 * 2 + 2,
+            "each run once, each `}}`, one `;`, one quote"
+        );
+        // (Not assert_eq!: a failure would print two vectors of thousands of entries.)
+        assert!(one.0 == four.0, "the same directives");
+        let first_diff = one.1.iter().zip(&four.1).position(|(a, b)| a != b);
+        assert_eq!((four.1.len(), first_diff), (one.1.len(), None));
     }
 }

@@ -299,12 +299,14 @@ impl Builder<'_> {
                 file: lc.span.file,
                 line: self.sources.line(lc.span),
             },
-            settings: settings.clone(),
+            settings,
         });
-        let mut inner = settings;
-        inner.ret = Sourced::default_value(None);
-        let nested = self.location_set(server, Some((id, lc)), &lc.locations, &inner);
-        self.locations[id].nested = nested;
+        if !lc.locations.is_empty() {
+            let mut inner = self.locations[id].settings.clone();
+            inner.ret = Sourced::default_value(None);
+            let nested = self.location_set(server, Some((id, lc)), &lc.locations, &inner);
+            self.locations[id].nested = nested;
+        }
         id
     }
 
