@@ -208,7 +208,7 @@ pub struct Conn {
     rend: usize,
     wbuf: Vec<u8>,
     wpos: usize,
-    file: Option<(std::fs::File, u64, u64)>,
+    file: Option<(std::sync::Arc<std::fs::File>, u64, u64)>,
     body: Option<Box<BodyIn>>,
     /// De-chunked body bytes on their way to a sink.
     scratch: Vec<u8>,
@@ -986,6 +986,10 @@ impl Conn {
             Body::Bytes(b) => {
                 self.sent_body = b.len() as u64;
                 w.extend_from_slice(&b);
+            }
+            Body::Shared { data, offset, len } => {
+                self.sent_body = len as u64;
+                w.extend_from_slice(&data[offset..offset + len]);
             }
             Body::File { file, offset, len } => {
                 if len <= INLINE_FILE {

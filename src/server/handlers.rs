@@ -6,7 +6,10 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::MetadataExt;
+use std::sync::Arc;
+use std::time::Instant;
 
+use super::filecache::{Cached, Content, FileCache};
 use super::fs::Roots;
 use super::http::request::{Method, RequestHead};
 use super::http::response::{
@@ -22,9 +25,15 @@ pub enum Body {
     Bytes(Vec<u8>),
     /// `len` bytes of `file` from `offset` (sent with sendfile or read in bounded chunks).
     File {
-        file: File,
+        file: Arc<File>,
         offset: u64,
         len: u64,
+    },
+    /// `len` bytes of a cached file's content from `offset`.
+    Shared {
+        data: Arc<[u8]>,
+        offset: usize,
+        len: usize,
     },
 }
 
@@ -34,6 +43,7 @@ impl Body {
             Body::Empty => 0,
             Body::Bytes(b) => b.len() as u64,
             Body::File { len, .. } => *len,
+            Body::Shared { len, .. } => *len as u64,
         }
     }
 
@@ -76,6 +86,31 @@ impl Response {
 #[derive(Default)]
 pub struct HandlerCtx {
     pub roots: Roots,
+    pub files: FileCache,
+}
+
+impl HandlerCtx {
+    /// What `rel` beneath `base` is: a regular file (from the cache, or opened and then
+    /// cached), or something else and its metadata.
+    fn lookup(&mut self, base: &std::path::Path, rel: &str) -> io::Result<Found> {
+        if let Some(hit) = self.files.get(base, rel, Instant::now()) {
+            return Ok(Found::File(hit));
+        }
+        let file = self.roots.open(base, rel)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Ok(Found::Other(meta));
+        }
+        let entry = Arc::new(Cached::load(file, &meta)?);
+        self.files.insert(base, rel, entry.clone());
+        Ok(Found::File(entry))
+    }
+}
+
+/// See [`HandlerCtx::lookup`].
+enum Found {
+    File(Arc<Cached>),
+    Other(std::fs::Metadata),
 }
 
 /// An error status, with the configured `error_page` (an internal redirect served with
@@ -99,19 +134,9 @@ pub fn error(
                 None => &table.servers[route.server].settings,
             };
             let (base, rel) = fs_target(eff, path);
-            if let Ok(file) = ctx.roots.open(base, rel)
-                && let Ok(meta) = file.metadata()
-                && meta.is_file()
-            {
-                return Response::new(
-                    status,
-                    Body::File {
-                        file,
-                        offset: 0,
-                        len: meta.len(),
-                    },
-                )
-                .header("Content-Type", content_type(path));
+            if let Ok(Found::File(page)) = ctx.lookup(base, rel) {
+                return Response::new(status, whole(&page))
+                    .header("Content-Type", content_type(path));
             }
         }
     }
@@ -148,13 +173,15 @@ pub fn serve_static(
 ) -> Response {
     let settings = table.settings(route);
     let (base, rel) = fs_target(settings, &head.path);
-    let file = match ctx.roots.open(base, rel) {
-        Ok(f) => f,
+    // The common case first: a regular file, usually straight from the cache.
+    let meta = match ctx.lookup(base, rel) {
+        Ok(Found::File(_)) if head.path.ends_with('/') => {
+            // `/file.txt/` names a directory that is a file: nginx answers 404.
+            return error(ctx, table, Some(route), 404);
+        }
+        Ok(Found::File(f)) => return file_response(&f, &head.path, head),
+        Ok(Found::Other(meta)) => meta,
         Err(e) => return error(ctx, table, Some(route), io_status(&e)),
-    };
-    let meta = match file.metadata() {
-        Ok(m) => m,
-        Err(_) => return error(ctx, table, Some(route), 500),
     };
     if meta.is_dir() {
         if !head.path.ends_with('/') {
@@ -172,11 +199,8 @@ pub fn serve_static(
             p.push_str(rel.trim_end_matches('/'));
             p.push('/');
             p.push_str(index);
-            if let Ok(f) = ctx.roots.open(base, &p)
-                && let Ok(m) = f.metadata()
-                && m.is_file()
-            {
-                return file_response(f, &m, index, head);
+            if let Ok(Found::File(f)) = ctx.lookup(base, &p) {
+                return file_response(&f, index, head);
             }
         }
         if settings.autoindex.value {
@@ -184,14 +208,8 @@ pub fn serve_static(
         }
         return error(ctx, table, Some(route), 403);
     }
-    if !meta.is_file() {
-        return error(ctx, table, Some(route), 403);
-    }
-    if head.path.ends_with('/') {
-        // `/file.txt/` names a directory that is a file: nginx answers 404.
-        return error(ctx, table, Some(route), 404);
-    }
-    file_response(file, &meta, &head.path, head)
+    // Neither a regular file nor a directory (a FIFO, a socket, a device).
+    error(ctx, table, Some(route), 403)
 }
 
 fn io_status(e: &io::Error) -> u16 {
@@ -208,11 +226,6 @@ fn io_status(e: &io::Error) -> u16 {
     }
 }
 
-/// nginx's ETag: `"mtime-size"` in hex.
-fn etag(meta: &std::fs::Metadata) -> String {
-    format!("\"{:x}-{:x}\"", meta.mtime(), meta.len())
-}
-
 fn etag_matches(list: &[u8], tag: &str) -> bool {
     let list = String::from_utf8_lossy(list);
     list.split(',')
@@ -220,14 +233,35 @@ fn etag_matches(list: &[u8], tag: &str) -> bool {
         .any(|t| t == "*" || t.trim_start_matches("W/") == tag)
 }
 
+/// The body of a whole cached file.
+fn whole(f: &Cached) -> Body {
+    part(f, 0, f.size)
+}
+
+/// `len` bytes of a cached file from `offset`.
+fn part(f: &Cached, offset: u64, len: u64) -> Body {
+    match &f.content {
+        Content::Bytes(data) => Body::Shared {
+            data: data.clone(),
+            offset: offset as usize,
+            len: len as usize,
+        },
+        Content::File(file) => Body::File {
+            file: file.clone(),
+            offset,
+            len,
+        },
+    }
+}
+
 /// A regular file, honouring If-None-Match, If-Modified-Since and a single Range.
-fn file_response(file: File, meta: &std::fs::Metadata, name: &str, head: &RequestHead) -> Response {
-    let size = meta.len();
-    let tag = etag(meta);
-    let mtime = meta.mtime();
-    let last_modified = http_date(mtime);
+fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
+    let size = f.size;
+    let tag = f.etag.as_str();
+    let mtime = f.mtime;
+    let last_modified = f.last_modified.as_str();
     let not_modified = match head.header("if-none-match") {
-        Some(inm) => etag_matches(inm, &tag),
+        Some(inm) => etag_matches(inm, tag),
         None => head
             .header("if-modified-since")
             .and_then(|v| std::str::from_utf8(v).ok())
@@ -236,8 +270,8 @@ fn file_response(file: File, meta: &std::fs::Metadata, name: &str, head: &Reques
     };
     if not_modified {
         return Response::new(304, Body::Empty)
-            .header("ETag", &tag)
-            .header("Last-Modified", &last_modified);
+            .header("ETag", tag)
+            .header("Last-Modified", last_modified);
     }
     let mut status = 200;
     let (mut offset, mut len) = (0, size);
@@ -262,10 +296,10 @@ fn file_response(file: File, meta: &std::fs::Metadata, name: &str, head: &Reques
             }
         }
     }
-    let mut r = Response::new(status, Body::File { file, offset, len })
+    let mut r = Response::new(status, part(f, offset, len))
         .header("Content-Type", content_type(name))
-        .header("Last-Modified", &last_modified)
-        .header("ETag", &tag)
+        .header("Last-Modified", last_modified)
+        .header("ETag", tag)
         .header("Accept-Ranges", "bytes");
     if let Some(cr) = content_range {
         r = r.header("Content-Range", &cr);
@@ -425,7 +459,9 @@ pub fn delete(
     drop(file);
     // The open above proved the path resolves beneath the root; unlink the same name.
     let path = base.join(rel.trim_start_matches('/'));
-    match std::fs::remove_file(&path) {
+    let removed = std::fs::remove_file(&path);
+    super::filecache::touch();
+    match removed {
         Ok(()) => Response::new(204, Body::Empty),
         Err(e) => error(ctx, table, Some(route), io_status(&e)),
     }

@@ -271,6 +271,8 @@ impl Upload {
 
     /// The body is complete: move the files into place and answer.
     pub fn finish(mut self) -> Result<Response, u16> {
+        // Files appear (or are replaced) below: cached copies may be stale.
+        super::filecache::touch();
         if let Mode::Multipart { parser, .. } = &self.mode {
             parser.finish().map_err(|_| 400u16)?;
         }

@@ -5,6 +5,7 @@
 mod access_log;
 mod cgi;
 mod common;
+mod filecache;
 mod framing;
 mod lifecycle;
 mod limits;

@@ -11,6 +11,7 @@ use mio::Interest;
 
 use super::{Conn, Next, Phase, WorkerCtx};
 use crate::server::cgi::{self, Plan, Proc, parse_output_head};
+use crate::server::filecache::TouchOnDrop;
 use crate::server::handlers;
 use crate::server::http::request::{Version, parse_head};
 use crate::server::http::response as resp;
@@ -54,6 +55,8 @@ enum OutFraming {
 
 /// A running CGI request.
 pub struct CgiRun {
+    /// A script may write files: when the run ends, cached copies may be stale.
+    _touch: TouchOnDrop,
     proc: Proc,
     input: Input,
     inbuf: Vec<u8>,
@@ -165,6 +168,7 @@ impl Conn {
                 .is_ok();
         }
         let run = CgiRun {
+            _touch: TouchOnDrop,
             proc,
             input,
             inbuf: Vec::new(),

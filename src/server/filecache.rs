@@ -1,0 +1,234 @@
+//! The open-file cache: one per worker, no locks.
+//!
+//! A static file request otherwise costs an `openat2`, an `fstat`, a `pread` and a
+//! `close` besides the socket I/O. A hit costs none of them: a small file's bytes (and
+//! its ETag and Last-Modified, already rendered) come from memory, a large file's open
+//! descriptor is reused for `sendfile`.
+//!
+//! Freshness, as lighttpd's stat cache and nginx's `open_file_cache_valid`:
+//! - an entry is trusted for [`TTL`] after the file was opened, then opened again, so a
+//!   file changed behind the server's back is seen at most [`TTL`] late;
+//! - a change the server makes itself (PUT, an upload, DELETE, a CGI run) calls [`touch`],
+//!   which every worker's cache sees at its next lookup and answers by emptying itself,
+//!   so a client never reads its own write stale.
+//!
+//! Only regular files that opened successfully are cached: a 404 or 403 is always
+//! looked up again.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::http::response::http_date;
+
+/// How long an entry is trusted without looking at the file again.
+pub const TTL: Duration = Duration::from_secs(1);
+/// Files up to this size are held in memory; larger ones as an open descriptor.
+pub const INLINE_MAX: u64 = 32 * 1024;
+/// Entries per worker (each large one holds a descriptor).
+const MAX_ENTRIES: usize = 1024;
+/// Bytes of file content held per worker.
+const MAX_BYTES: usize = 8 << 20;
+
+/// Bumped by every change the server makes to the file system.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Tells every worker's cache that files may have changed.
+pub fn touch() {
+    GENERATION.fetch_add(1, Ordering::Release);
+}
+
+/// Calls [`touch`] when dropped (held by whatever may change files while it lives).
+pub struct TouchOnDrop;
+
+impl Drop for TouchOnDrop {
+    fn drop(&mut self) {
+        touch();
+    }
+}
+
+/// What a file held in the cache is.
+pub enum Content {
+    /// The whole file.
+    Bytes(Arc<[u8]>),
+    /// An open descriptor (sent with sendfile).
+    File(Arc<File>),
+}
+
+/// A regular file and its validators.
+pub struct Cached {
+    pub content: Content,
+    pub size: u64,
+    pub mtime: i64,
+    /// `"mtime-size"` in hex, as nginx.
+    pub etag: String,
+    /// The HTTP date of `mtime`.
+    pub last_modified: String,
+    opened: Instant,
+}
+
+impl Cached {
+    /// Reads what the cache keeps of an open regular file.
+    pub fn load(file: File, meta: &std::fs::Metadata) -> std::io::Result<Cached> {
+        use std::os::unix::fs::FileExt;
+        let size = meta.len();
+        let content = if size <= INLINE_MAX {
+            let mut buf = vec![0; size as usize];
+            file.read_exact_at(&mut buf, 0)?;
+            Content::Bytes(buf.into())
+        } else {
+            Content::File(Arc::new(file))
+        };
+        Ok(Cached {
+            content,
+            size,
+            mtime: meta.mtime(),
+            etag: format!("\"{:x}-{:x}\"", meta.mtime(), size),
+            last_modified: http_date(meta.mtime()),
+            opened: Instant::now(),
+        })
+    }
+}
+
+/// One worker's cache, keyed by root and path below it.
+#[derive(Default)]
+pub struct FileCache {
+    map: HashMap<Vec<u8>, Arc<Cached>>,
+    bytes: usize,
+    generation: u64,
+    /// The lookup key, rebuilt in place for every lookup.
+    key: Vec<u8>,
+}
+
+impl FileCache {
+    fn set_key(&mut self, root: &Path, rel: &str) {
+        use std::os::unix::ffi::OsStrExt;
+        self.key.clear();
+        // NUL cannot occur in a path, so the pair is unambiguous.
+        self.key.extend_from_slice(root.as_os_str().as_bytes());
+        self.key.push(0);
+        self.key.extend_from_slice(rel.as_bytes());
+    }
+
+    /// A trusted entry for `rel` beneath `root`.
+    pub fn get(&mut self, root: &Path, rel: &str, now: Instant) -> Option<Arc<Cached>> {
+        let generation = GENERATION.load(Ordering::Acquire);
+        if generation != self.generation {
+            self.clear();
+            self.generation = generation;
+            return None;
+        }
+        if self.map.is_empty() {
+            return None;
+        }
+        self.set_key(root, rel);
+        let hit = self.map.get(self.key.as_slice())?;
+        if now.saturating_duration_since(hit.opened) < TTL {
+            return Some(hit.clone());
+        }
+        let old = self.map.remove(self.key.as_slice())?;
+        self.forget(&old);
+        None
+    }
+
+    /// Keeps an entry loaded by the caller (after a miss).
+    pub fn insert(&mut self, root: &Path, rel: &str, entry: Arc<Cached>) {
+        let generation = GENERATION.load(Ordering::Acquire);
+        if generation != self.generation {
+            self.clear();
+            self.generation = generation;
+        }
+        let add = match &entry.content {
+            Content::Bytes(b) => b.len(),
+            Content::File(_) => 0,
+        };
+        if self.map.len() >= MAX_ENTRIES || self.bytes + add > MAX_BYTES {
+            let now = Instant::now();
+            self.map
+                .retain(|_, e| now.saturating_duration_since(e.opened) < TTL);
+            self.bytes = self.map.values().map(|e| content_bytes(e)).sum();
+            if self.map.len() >= MAX_ENTRIES || self.bytes + add > MAX_BYTES {
+                self.clear();
+            }
+        }
+        self.set_key(root, rel);
+        self.bytes += add;
+        if let Some(old) = self.map.insert(self.key.clone(), entry) {
+            self.forget(&old);
+        }
+    }
+
+    fn forget(&mut self, e: &Cached) {
+        self.bytes -= content_bytes(e);
+    }
+
+    /// Drops every entry (and closes their descriptors, once no response uses them).
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.bytes = 0;
+    }
+}
+
+fn content_bytes(e: &Cached) -> usize {
+    match &e.content {
+        Content::Bytes(b) => b.len(),
+        Content::File(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(dir: &Path, name: &str, body: &[u8]) -> Arc<Cached> {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        let f = File::open(&p).unwrap();
+        let m = f.metadata().unwrap();
+        Arc::new(Cached::load(f, &m).unwrap())
+    }
+
+    #[test]
+    fn hit_until_ttl_or_touch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = FileCache::default();
+        let now = Instant::now();
+        assert!(c.get(dir.path(), "/a", now).is_none());
+        c.insert(dir.path(), "/a", entry(dir.path(), "a", b"hello"));
+        let hit = c.get(dir.path(), "/a", now).expect("hit");
+        assert!(matches!(&hit.content, Content::Bytes(b) if &b[..] == b"hello"));
+        assert!(c.get(dir.path(), "/b", now).is_none(), "other path");
+        assert!(
+            c.get(Path::new("/elsewhere"), "/a", now).is_none(),
+            "other root"
+        );
+        // Past the TTL the entry is dropped, and its bytes with it.
+        assert!(c.get(dir.path(), "/a", now + TTL + TTL).is_none());
+        assert_eq!(c.bytes, 0);
+        c.insert(dir.path(), "/a", entry(dir.path(), "a", b"hello"));
+        touch();
+        assert!(
+            c.get(dir.path(), "/a", now).is_none(),
+            "a change empties it"
+        );
+        assert!(c.map.is_empty());
+    }
+
+    #[test]
+    fn large_files_keep_a_descriptor_and_bytes_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = entry(dir.path(), "big", &vec![7u8; INLINE_MAX as usize + 1]);
+        assert!(matches!(big.content, Content::File(_)));
+        assert_eq!(big.size, INLINE_MAX + 1);
+        let mut c = FileCache::default();
+        let small = entry(dir.path(), "s", &vec![1u8; INLINE_MAX as usize]);
+        for i in 0..(MAX_BYTES / INLINE_MAX as usize) * 2 {
+            c.insert(dir.path(), &format!("/{i}"), small.clone());
+            assert!(c.bytes <= MAX_BYTES);
+        }
+    }
+}
