@@ -103,6 +103,9 @@ fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     if addr.is_ipv6() {
         sock.set_only_v6(true)?;
     }
+    // Linux copies TCP_NODELAY to every accepted socket: set once here, not once per
+    // connection.
+    sock.set_nodelay(true)?;
     sock.bind(&addr.into())?;
     sock.listen(libc::SOMAXCONN)?;
     sock.set_nonblocking(true)?;

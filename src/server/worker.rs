@@ -239,7 +239,6 @@ impl Worker {
                         None => sock.local_addr().map(|a| a.ip()).unwrap_or(peer.ip()),
                     };
                     let local = SocketAddr::new(ip, l.config_port);
-                    let _ = sock.set_nodelay(true);
                     self.add(sock, peer, local, now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
