@@ -27,6 +27,9 @@ const CONN_BASE: usize = 1 << 16;
 const SUBTOKENS: usize = 8;
 /// After EMFILE, accepting pauses this long instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Connections accepted (and served at once) per listener event before the loop turns
+/// to the other connections' events: a flood of new clients cannot starve old ones.
+const ACCEPT_BATCH: usize = 64;
 /// Longest in-flight responses may take after SIGTERM.
 pub const GRACE: Duration = Duration::from_secs(10);
 
@@ -44,6 +47,8 @@ struct Slot {
     generation: u32,
     /// The deadline the timer heap holds for this connection, if any.
     armed: Option<Instant>,
+    /// In the epoll set: from the first time the connection has to wait.
+    registered: bool,
 }
 
 pub struct Worker {
@@ -60,6 +65,8 @@ pub struct Worker {
     max_conns: usize,
     accept_paused_until: Option<Instant>,
     accept_blocked_by_cap: bool,
+    /// A listener still had connections queued when its batch ended (its edge is spent).
+    accept_more: bool,
 }
 
 impl Worker {
@@ -99,6 +106,7 @@ impl Worker {
             max_conns,
             accept_paused_until: None,
             accept_blocked_by_cap: false,
+            accept_more: false,
         })
     }
 
@@ -153,6 +161,10 @@ impl Worker {
                     .retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_)) | Err(_)));
             }
             self.expire(now);
+            if self.accept_more && !self.ctx.shutting_down {
+                self.accept_more = false;
+                self.accept_all(now);
+            }
             if let Some(until) = self.accept_paused_until
                 && now >= until
             {
@@ -169,6 +181,9 @@ impl Worker {
 
     fn next_timeout(&self) -> Duration {
         let now = Instant::now();
+        if self.accept_more {
+            return Duration::ZERO;
+        }
         let mut t = Duration::from_secs(1);
         if let Some(Reverse((at, _, _))) = self.timers.peek() {
             t = t.min(at.saturating_duration_since(now));
@@ -223,7 +238,7 @@ impl Worker {
         if self.accept_paused_until.is_some() {
             return;
         }
-        loop {
+        for _ in 0..ACCEPT_BATCH {
             if self.live >= self.max_conns && !self.evict_idle() {
                 // Backpressure: leave the rest in the kernel's queue until one closes.
                 self.accept_blocked_by_cap = true;
@@ -260,6 +275,8 @@ impl Worker {
                 }
             }
         }
+        // The batch ended with the queue perhaps not empty; no new edge will say so.
+        self.accept_more = true;
     }
 
     /// Closes one idle keep-alive connection to make room. False when none is idle.
@@ -279,7 +296,7 @@ impl Worker {
 
     fn add(
         &mut self,
-        mut sock: mio::net::TcpStream,
+        sock: mio::net::TcpStream,
         peer: SocketAddr,
         local: SocketAddr,
         now: Instant,
@@ -292,20 +309,7 @@ impl Worker {
                 self.slots.len() - 1
             }
         };
-        if self
-            .poll
-            .registry()
-            .register(
-                &mut sock,
-                Token(CONN_BASE + slot * SUBTOKENS),
-                Interest::READABLE | Interest::WRITABLE,
-            )
-            .is_err()
-        {
-            self.free.push(slot);
-            return;
-        }
-        let conn = Conn::new(
+        let mut conn = Conn::new(
             sock,
             peer,
             local,
@@ -313,14 +317,19 @@ impl Worker {
             now,
             &self.ctx,
         );
+        // A client sends its request right after the handshake, so it has usually
+        // arrived by now: serve it at once. The socket joins the epoll set only when it
+        // has to wait, so a `Connection: close` exchange never costs an epoll_ctl.
+        conn.readable = true;
         self.generations[slot] = self.generations[slot].wrapping_add(1);
         self.slots[slot] = Some(Slot {
             conn,
             generation: self.generations[slot],
             armed: None,
+            registered: false,
         });
         self.live += 1;
-        self.arm(slot);
+        self.drive(slot, now);
     }
 
     fn drive(&mut self, slot: usize, now: Instant) {
@@ -328,6 +337,23 @@ impl Worker {
             return;
         };
         match s.conn.drive(&mut self.ctx, now) {
+            Next::Wait if !s.registered => {
+                let token = Token(s.conn.token_base);
+                let interest = Interest::READABLE | Interest::WRITABLE;
+                // Edge-triggered: readiness that is already there is reported by the
+                // next poll, so nothing is lost between the failed read and this.
+                if self
+                    .poll
+                    .registry()
+                    .register(&mut s.conn.sock, token, interest)
+                    .is_err()
+                {
+                    self.close(slot);
+                    return;
+                }
+                s.registered = true;
+                self.arm(slot);
+            }
             Next::Wait => self.arm(slot),
             Next::Close => self.close(slot),
         }
