@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use super::ast::{Body, Directive};
+use super::ast::{Block, Body, Directive};
 use super::diag::{Code, Diag, Diags, did_you_mean};
 use super::model::{
     CgiRule, DocRoot, ErrorPage, ListenAddr, LogTarget, Methods, Modifier, Return, ServerName,
@@ -57,7 +57,7 @@ pub struct MainConf {
 }
 
 /// One `server { }`.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ServerConf {
     /// The `server` keyword.
     pub span: Span,
@@ -87,6 +87,9 @@ pub struct Cx<'a> {
     pub sources: &'a SourceMap,
     /// The enclosing location's modifier and pattern (for `alias`).
     pub location: Option<(Modifier, String)>,
+    /// In the main context: the positions of `server` directives among the top-level
+    /// items, whose blocks are lowered after it.
+    deferred: Option<Vec<usize>>,
 }
 
 impl Cx<'_> {
@@ -128,22 +131,102 @@ impl Scope<'_> {
     }
 }
 
+/// The contents of a `server` whose block is missing (already reported).
+static EMPTY_BLOCK: Block = Block {
+    open: Span {
+        file: 0,
+        start: 0,
+        end: 0,
+    },
+    close: None,
+    items: Vec::new(),
+};
+
+/// Server blocks below this count are lowered on the calling thread.
+const PARALLEL_SERVERS: usize = 512;
+
 /// Lowers the (include-expanded) top-level directives.
+///
+/// The main context is walked first, with each `server` block's contents set aside;
+/// those are then lowered on one thread per core (in contiguous runs, each with its own
+/// diagnostics, appended in order), since no server's raw settings depend on another's.
 pub fn lower(items: &[Directive], sources: &SourceMap, diags: &mut Diags) -> MainConf {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    lower_in(items, sources, diags, cores)
+}
+
+fn lower_in(items: &[Directive], sources: &SourceMap, diags: &mut Diags, parts: usize) -> MainConf {
     let mut main = MainConf::default();
     let mut cx = Cx {
         diags,
         sources,
         location: None,
+        deferred: Some(Vec::new()),
     };
     walk(items, &mut Scope::Main(&mut main), &mut cx);
+    let deferred: Vec<&Block> = cx
+        .deferred
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| items[i].block().unwrap_or(&EMPTY_BLOCK))
+        .collect();
+    let parts = if deferred.len() < PARALLEL_SERVERS {
+        1
+    } else {
+        parts.max(1)
+    };
+    let run = |blocks: &[&Block]| {
+        let mut d = Diags::default();
+        let mut cx = Cx {
+            diags: &mut d,
+            sources,
+            location: None,
+            deferred: None,
+        };
+        let mut out = Vec::with_capacity(blocks.len());
+        for b in blocks {
+            let mut server = ServerConf::default();
+            walk(&b.items, &mut Scope::Server(&mut server), &mut cx);
+            out.push(server);
+        }
+        (out, d)
+    };
+    let per = deferred.len().div_ceil(parts).max(1);
+    let done: Vec<(Vec<ServerConf>, Diags)> = if parts == 1 {
+        vec![run(&deferred)]
+    } else {
+        std::thread::scope(|s| {
+            let mut runs = deferred.chunks(per);
+            let first = runs.next().unwrap_or(&[]);
+            let others: Vec<_> = runs.map(|c| s.spawn(move || run(c))).collect();
+            let mut done = vec![run(first)];
+            for h in others {
+                done.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+            done
+        })
+    };
+    // `deferred` holds one block per server, in order: fill the servers' contents in.
+    let mut lowered = done.into_iter().flat_map(|(servers, d)| {
+        diags.append(d);
+        servers
+    });
+    for server in &mut main.servers {
+        if let Some(l) = lowered.next() {
+            server.listens = l.listens;
+            server.names = l.names;
+            server.settings = l.settings;
+            server.locations = l.locations;
+        }
+    }
     main
 }
 
 fn walk(items: &[Directive], scope: &mut Scope, cx: &mut Cx) {
     let ctx = scope.ctx();
     let mut seen: HashMap<&'static str, Span> = HashMap::new();
-    for d in items {
+    for (i, d) in items.iter().enumerate() {
         let Some(spec) = check(d, ctx, &mut seen, cx.sources, cx.diags) else {
             continue;
         };
@@ -162,17 +245,15 @@ fn walk(items: &[Directive], scope: &mut Scope, cx: &mut Cx) {
             }
             Apply::Server => {
                 let Scope::Main(m) = scope else { continue };
-                let mut server = ServerConf {
-                    span: d.name.span,
-                    listens: Vec::new(),
-                    names: Vec::new(),
-                    settings: Settings::default(),
-                    locations: Vec::new(),
+                // Only the main context defers, and `server` is only allowed there.
+                let Some(deferred) = cx.deferred.as_mut() else {
+                    continue;
                 };
-                if let Some(b) = d.block() {
-                    walk(&b.items, &mut Scope::Server(&mut server), cx);
-                }
-                m.servers.push(server);
+                deferred.push(i);
+                m.servers.push(ServerConf {
+                    span: d.name.span,
+                    ..ServerConf::default()
+                });
             }
             Apply::Location => {
                 let Some(mut loc) = location_head(d, cx.diags) else {
@@ -419,4 +500,41 @@ fn location_head(d: &Directive, diags: &mut Diags) -> Option<LocationConf> {
         settings: Settings::default(),
         locations: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::confc::parse::parse;
+
+    #[test]
+    fn parallel_lowering_matches_one_thread() {
+        // Enough servers to go parallel, with mistakes inside and between them.
+        let mut text = String::from("worker_processes 2;\n");
+        for i in 0..PARALLEL_SERVERS * 2 {
+            text.push_str(&format!(
+                "server {{ listen {}; root /r{i}; location /a {{ autoindex maybe; }} \
+                 location ~ \\.x$ {{ index i.html; }} bogus {i}; }}\n",
+                8000 + i % 3000
+            ));
+            if i % 100 == 0 {
+                text.push_str("worker_connections 10;\nroot /main;\n");
+            }
+        }
+        text.push_str("server;\n");
+        let mut sources = SourceMap::new();
+        let id = sources.add("t.conf".into(), text.clone(), None);
+        let mut d0 = Diags::default();
+        let items = parse(id, &text, &schema::is_directive, &mut d0);
+        assert!(d0.list.is_empty());
+        let run = |parts| {
+            let mut d = Diags::default();
+            let main = lower_in(&items, &sources, &mut d, parts);
+            (format!("{main:?}"), format!("{:?}", d.list))
+        };
+        let (one, four) = (run(1), run(4));
+        assert!(one.0.contains("/r1023") && one.1.contains("bogus"));
+        assert!(one.0 == four.0, "the same MainConf");
+        assert!(one.1 == four.1, "the same diagnostics in the same order");
+    }
 }
