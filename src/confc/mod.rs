@@ -73,6 +73,9 @@ pub fn compile_str(text: &str, opts: &CompileOptions) -> Compiled {
     compile_bytes(PathBuf::from("<string>"), text.as_bytes().to_vec(), opts)
 }
 
+/// Configs with this many servers have their intermediate form freed on another thread.
+const BACKGROUND_DROP: usize = 1000;
+
 /// Compiles bytes read from `path`.
 pub fn compile_bytes(path: PathBuf, bytes: Vec<u8>, opts: &CompileOptions) -> Compiled {
     let mut sources = SourceMap::new();
@@ -98,6 +101,11 @@ pub fn compile_bytes(path: PathBuf, bytes: Vec<u8>, opts: &CompileOptions) -> Co
         },
         &mut diags,
     );
+    if main.servers.len() >= BACKGROUND_DROP {
+        // Freeing a few hundred MB of raw settings takes tens of ms: let another thread
+        // do it (`check` exits without waiting, a reload does not stall).
+        let _ = std::thread::Builder::new().spawn(move || drop(main));
+    }
     diags.sort();
     let table = if diags.has_errors() {
         None
