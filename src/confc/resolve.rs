@@ -58,10 +58,8 @@ pub fn resolve(
             .help("add one, e.g. `server { listen 8080; root www; }`"),
         );
     }
-    let mut servers = Vec::new();
-    for (id, sc) in main.servers.iter().enumerate() {
-        servers.push(b.server(id, sc, &base));
-    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let servers = b.servers(&main.servers, &base, cores);
     for id in 0..servers.len() {
         b.note_error_pages(id, &main.settings);
     }
@@ -115,7 +113,97 @@ pub fn resolve(
     table
 }
 
+/// Server counts below this are resolved on the calling thread.
+const PARALLEL_SERVERS: usize = 512;
+
+/// What one thread resolved: servers, their locations (ids from 0), `error_page`
+/// notes and diagnostics.
+type Part = (
+    Vec<VirtualServer>,
+    Vec<Location>,
+    Vec<(ServerId, Vec<String>, Span)>,
+    Diags,
+);
+
+/// Adds `off` to every location id in a set.
+fn shift(set: &mut LocationSet, off: usize) {
+    for id in set.exact.values_mut() {
+        *id += off;
+    }
+    for id in set.prefix.iter_mut().chain(set.regex.iter_mut()) {
+        *id += off;
+    }
+}
+
 impl Builder<'_> {
+    /// Every server's effective settings and location sets. With many servers, runs of
+    /// them are resolved on one thread per core (a server's locations depend only on
+    /// it and the main context), then their location ids are shifted into one table.
+    fn servers(
+        &mut self,
+        list: &[ServerConf],
+        base: &Effective,
+        parts: usize,
+    ) -> Vec<VirtualServer> {
+        if list.len() < PARALLEL_SERVERS || parts <= 1 {
+            return list
+                .iter()
+                .enumerate()
+                .map(|(id, sc)| self.server(id, sc, base))
+                .collect();
+        }
+        let sources = self.sources;
+        let run = |first: ServerId, run: &[ServerConf]| -> Part {
+            let mut d = Diags::default();
+            let mut b = Builder {
+                sources,
+                diags: &mut d,
+                locations: Vec::new(),
+                error_pages: Vec::new(),
+            };
+            let vs = run
+                .iter()
+                .enumerate()
+                .map(|(k, sc)| b.server(first + k, sc, base))
+                .collect();
+            let Builder {
+                locations,
+                error_pages,
+                ..
+            } = b;
+            (vs, locations, error_pages, d)
+        };
+        let per = list.len().div_ceil(parts);
+        let done: Vec<Part> = std::thread::scope(|s| {
+            let mut runs = list.chunks(per).enumerate();
+            let (_, first) = runs.next().unwrap_or((0, &[]));
+            let others: Vec<_> = runs
+                .map(|(k, c)| s.spawn(move || run(k * per, c)))
+                .collect();
+            let mut done = vec![run(0, first)];
+            for h in others {
+                done.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+            done
+        });
+        let mut servers = Vec::with_capacity(list.len());
+        for (mut vs, mut locs, notes, d) in done {
+            let off = self.locations.len();
+            for v in &mut vs {
+                shift(&mut v.locations, off);
+            }
+            for l in &mut locs {
+                l.parent = l.parent.map(|p| p + off);
+                shift(&mut l.nested, off);
+            }
+            self.locations.extend(locs);
+            self.error_pages.extend(notes);
+            self.diags.append(d);
+            servers.extend(vs);
+        }
+        servers
+    }
+
     fn server(&mut self, id: ServerId, sc: &ServerConf, base: &Effective) -> VirtualServer {
         let mut settings = merge(base, &sc.settings, self.sources);
         // A server-level `return` is the server's own; keep it on the server settings.
@@ -690,5 +778,88 @@ fn hidden_servers(main: &MainConf, table: &RoutingTable, diags: &mut Diags) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::confc::{lower, parse, schema};
+
+    /// Every location id of a table, in a form that does not depend on hash order.
+    fn ids(t: &RoutingTable) -> Vec<String> {
+        let set = |s: &LocationSet| {
+            let mut exact: Vec<_> = s.exact.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            exact.sort();
+            format!("{exact:?} {:?} {:?}", s.prefix, s.regex)
+        };
+        let servers = t.servers.iter().map(|s| set(&s.locations));
+        let locations = t.locations.iter().map(|l| {
+            format!(
+                "{} {} {:?} {}",
+                l.display(),
+                l.server,
+                l.parent,
+                set(&l.nested)
+            )
+        });
+        servers.chain(locations).collect()
+    }
+
+    #[test]
+    fn parallel_resolution_matches_one_thread() {
+        let mut text = String::from("root /main;\n");
+        for i in 0..PARALLEL_SERVERS * 2 {
+            text.push_str(&format!(
+                "server {{ listen {}; server_name s{i}; error_page 404 /e{i}.html; \
+                 location /p/ {{ location /p/in/ {{ }} location /out {{ }} }} \
+                 location = /x {{ }} location ~ a {{ }} location ~ a {{ }} location /d {{ }} \
+                 location /d {{ }} }}\n",
+                8000 + i % 7
+            ));
+        }
+        let mut sources = crate::confc::source::SourceMap::new();
+        let id = sources.add("t.conf".into(), text.clone(), None);
+        let mut d0 = Diags::default();
+        let items = parse::parse(id, &text, &schema::is_directive, &mut d0);
+        let main = lower::lower(&items, &sources, &mut d0);
+        let run = |parts| {
+            let mut d = Diags::default();
+            let mut b = Builder {
+                sources: &sources,
+                diags: &mut d,
+                locations: Vec::new(),
+                error_pages: Vec::new(),
+            };
+            let base = merge(&defaults(Path::new("/")), &main.settings, &sources);
+            let servers = b.servers(&main.servers, &base, parts);
+            let table = RoutingTable {
+                files: Vec::new(),
+                main: MainSettings {
+                    error_log: Sourced::default_value(LogTarget::Stderr),
+                    error_log_level: Sourced::default_value(0),
+                    worker_processes: Sourced::default_value(0),
+                    worker_connections: Sourced::default_value(1),
+                },
+                binds: Vec::new(),
+                groups: Vec::new(),
+                servers,
+                locations: std::mem::take(&mut b.locations),
+            };
+            let notes = format!("{:?}", b.error_pages);
+            (ids(&table), notes, format!("{:?}", d.list))
+        };
+        let (one, four) = (run(1), run(4));
+        assert!(
+            one.0.len() > PARALLEL_SERVERS * 2 * 6,
+            "servers and their locations"
+        );
+        assert!(one.2.contains("DuplicateLocation") && one.2.contains("NestedOutside"));
+        assert!(
+            one.0 == four.0,
+            "the same servers and locations, ids and all"
+        );
+        assert!(one.1 == four.1, "the same error_page notes");
+        assert!(one.2 == four.2, "the same diagnostics in the same order");
     }
 }
