@@ -133,6 +133,8 @@ struct BodyIn {
     sink: Sink,
     /// The route, for error pages of failures found while reading.
     route: Option<Route>,
+    /// De-chunked body bytes on their way to the sink.
+    scratch: Vec<u8>,
 }
 
 /// A handler that consumes the request body before it answers (`dispatch` returns
@@ -208,10 +210,10 @@ pub struct Conn {
     rend: usize,
     wbuf: Vec<u8>,
     wpos: usize,
-    file: Option<(std::sync::Arc<std::fs::File>, u64, u64)>,
+    /// A file body still to send: the file, the next offset and the bytes left (boxed:
+    /// most connections never hold one, and idle ones never do).
+    file: Option<Box<(std::sync::Arc<std::fs::File>, u64, u64)>>,
     body: Option<Box<BodyIn>>,
-    /// De-chunked body bytes on their way to a sink.
-    scratch: Vec<u8>,
     /// First of this connection's tokens (socket); CGI pipes use the next ones.
     pub token_base: usize,
     cgi: Option<Box<CgiRun>>,
@@ -250,7 +252,6 @@ impl Conn {
             wpos: 0,
             file: None,
             body: None,
-            scratch: Vec::new(),
             token_base,
             cgi: None,
             redirects: 0,
@@ -510,9 +511,9 @@ impl Conn {
                 (&avail[..take], take, *rem == 0)
             }
             Framing::Chunked(dec) => {
-                self.scratch.clear();
-                let (used, done) = dec.decode(avail, &mut self.scratch).map_err(|e| e.status)?;
-                (&self.scratch[..], used, done)
+                body.scratch.clear();
+                let (used, done) = dec.decode(avail, &mut body.scratch).map_err(|e| e.status)?;
+                (&body.scratch[..], used, done)
             }
         };
         body.received += data.len() as u64;
@@ -628,7 +629,8 @@ impl Conn {
                 Err(e) => return Err(e),
             }
         }
-        if let Some((file, offset, remaining)) = &mut self.file {
+        if let Some(f) = &mut self.file {
+            let (file, offset, remaining) = &mut **f;
             while *remaining > 0 {
                 if !self.writable {
                     return Ok(false);
@@ -764,6 +766,7 @@ impl Conn {
                             received: 0,
                             sink,
                             route: Some(route),
+                            scratch: Vec::new(),
                         }));
                         self.phase = Phase::Body;
                         self.deadline = now + body_timeout(ctx, self.local);
@@ -811,6 +814,7 @@ impl Conn {
                     received: 0,
                     sink: Sink::Upload(up),
                     route,
+                    scratch: Vec::new(),
                 }));
                 if has_body {
                     self.phase = Phase::Body;
@@ -840,6 +844,7 @@ impl Conn {
                     received: 0,
                     sink: Sink::Discard,
                     route,
+                    scratch: Vec::new(),
                 }));
                 self.queue(ctx, response, head.method == Method::Head, head.version);
                 self.phase = Phase::Body;
@@ -1005,7 +1010,7 @@ impl Conn {
                         }
                     }
                 } else {
-                    self.file = Some((file, offset, len));
+                    self.file = Some(Box::new((file, offset, len)));
                 }
             }
         }

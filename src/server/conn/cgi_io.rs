@@ -524,6 +524,7 @@ impl Conn {
                             received: 0,
                             sink: super::Sink::Discard,
                             route: Some(route),
+                            scratch: Vec::new(),
                         }));
                         return Ok(Step::DrainBody);
                     }
