@@ -38,6 +38,8 @@ const INLINE_FILE: u64 = 32 * 1024;
 /// Unused request bodies up to this size are read and discarded to keep the connection;
 /// larger ones close it after the response.
 const DISCARD_MAX: u64 = 1 << 20;
+/// Responses to pipelined requests are gathered up to this many bytes per send.
+const PIPELINE_BATCH: usize = 64 * 1024;
 /// How long a closing connection keeps reading so the response is not lost to a RST.
 const LINGER: Duration = Duration::from_secs(2);
 
@@ -210,6 +212,10 @@ pub struct Conn {
     rend: usize,
     wbuf: Vec<u8>,
     wpos: usize,
+    /// `wbuf[..committed]` holds finished responses to pipelined requests, not yet
+    /// sent: a new response is appended after them, and only its own bytes are ever
+    /// replaced.
+    committed: usize,
     /// A file body still to send: the file, the next offset and the bytes left (boxed:
     /// most connections never hold one, and idle ones never do).
     file: Option<Box<(std::sync::Arc<std::fs::File>, u64, u64)>>,
@@ -250,6 +256,7 @@ impl Conn {
             rend: 0,
             wbuf: Vec::new(),
             wpos: 0,
+            committed: 0,
             file: None,
             body: None,
             token_base,
@@ -332,6 +339,15 @@ impl Conn {
                             }
                         }
                     }
+                    // No complete request left: answers to pipelined ones go out
+                    // before waiting for more.
+                    if self.wpos < self.wbuf.len() {
+                        match self.flush() {
+                            Ok(true) => self.out_sent(),
+                            Ok(false) => return Next::Wait,
+                            Err(_) => return Next::Close,
+                        }
+                    }
                     if !self.readable {
                         if self.rend == self.rstart {
                             self.idle_buffers(ctx);
@@ -389,9 +405,16 @@ impl Conn {
                         return next;
                     }
                 }
+                Phase::Send if self.can_batch() => {
+                    self.finish_request(ctx);
+                    self.committed = self.wbuf.len();
+                    self.phase = Phase::Head { idle: true };
+                    self.deadline = now + keepalive_timeout(ctx, self.local);
+                }
                 Phase::Send => match self.flush() {
                     Ok(true) => {
                         self.finish_request(ctx);
+                        self.out_sent();
                         if !self.keep_alive {
                             // Nothing unread and no body pending: close at once (nginx
                             // does). Otherwise linger, so unread bytes do not turn the
@@ -579,8 +602,7 @@ impl Conn {
     fn abort_with(&mut self, ctx: &mut WorkerCtx, status: u16) {
         let route = self.body.take().and_then(|b| b.route);
         self.file = None;
-        self.wbuf.clear();
-        self.wpos = 0;
+        self.reset_out();
         self.log = None;
         let table = ctx.table.clone();
         let mut r = handlers::error(&mut ctx.handlers, &table, route.as_ref(), status);
@@ -681,10 +703,40 @@ impl Conn {
             );
             log::write(&info.target, line);
         }
-        self.wbuf.clear();
-        self.wpos = 0;
         self.sent_body = 0;
         self.status = 0;
+    }
+
+    /// Drops the current response's unsent bytes (to replace or start it), keeping
+    /// finished responses that still wait to be sent.
+    pub(super) fn reset_out(&mut self) {
+        if self.committed <= self.wpos {
+            self.wbuf.clear();
+            self.wpos = 0;
+            self.committed = 0;
+        } else {
+            self.wbuf.truncate(self.committed);
+        }
+    }
+
+    /// Everything queued went out: reuse the buffer from its start.
+    pub(super) fn out_sent(&mut self) {
+        self.wbuf.clear();
+        self.wpos = 0;
+        self.committed = 0;
+    }
+
+    /// Whether the response just queued may wait in the buffer while the next request,
+    /// already (at least partly) received, is answered: pipelined responses then leave
+    /// in one send instead of one each.
+    fn can_batch(&self) -> bool {
+        self.keep_alive
+            && !self.linger
+            && self.rend > self.rstart
+            && self.file.is_none()
+            && self.body.is_none()
+            && self.cgi.is_none()
+            && self.wbuf.len() < PIPELINE_BATCH
     }
 
     /// Routes and answers one request head.
@@ -739,8 +791,7 @@ impl Conn {
             Ok(Consumer::Cgi(plan)) => {
                 let Some(route) = route else { return };
                 let head_only = head.method == Method::Head;
-                self.wbuf.clear();
-                self.wpos = 0;
+                self.reset_out();
                 if head.expect == Expect::Continue && has_body {
                     if self.wbuf.capacity() == 0 {
                         self.wbuf = ctx.pool.wbuf();
@@ -799,8 +850,7 @@ impl Conn {
                 return;
             }
             Ok(Consumer::Upload(up)) => {
-                self.wbuf.clear();
-                self.wpos = 0;
+                self.reset_out();
                 if head.expect == Expect::Continue {
                     if self.wbuf.capacity() == 0 {
                         self.wbuf = ctx.pool.wbuf();
@@ -962,8 +1012,7 @@ impl Conn {
         if self.wbuf.capacity() == 0 {
             self.wbuf = ctx.pool.wbuf();
         }
-        self.wbuf.clear();
-        self.wpos = 0;
+        self.reset_out();
         self.status = r.status;
         let w = &mut self.wbuf;
         resp::status_line(w, r.status);

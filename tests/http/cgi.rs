@@ -1287,3 +1287,23 @@ fn stderr_flood_does_not_block_the_script() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.text(), "done\n");
 }
+
+#[test]
+fn pipelined_file_cgi_file_are_answered_in_order() {
+    let hi = "printf 'Content-Type: text/plain\\r\\n\\r\\nhi'\n";
+    let s = cgi_site(&[("www/cgi/hi.sh", hi)]);
+    let mut c = s.connect();
+    let get = |p: &str| format!("GET {p} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    c.write(
+        format!(
+            "{}{}{}",
+            get("/other.txt"),
+            get("/cgi/hi.sh"),
+            get("/other.txt")
+        )
+        .as_bytes(),
+    );
+    assert_eq!(c.read_response(false).body, OTHER);
+    assert_eq!(c.read_response(false).body, b"hi");
+    assert_eq!(c.read_response(false).body, OTHER);
+}

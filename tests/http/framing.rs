@@ -334,3 +334,43 @@ fn request_sent_byte_by_byte() {
     let r = c.read_response(false);
     assert_eq!((r.status, r.text().as_str()), (200, "BB"));
 }
+
+#[test]
+fn pipelined_answers_gathered_before_a_bad_request_keep_their_order() {
+    // The first two answers wait in the write buffer while the third request is read;
+    // its 400 must follow them, not replace them.
+    let s = site();
+    let mut c = s.connect();
+    let all = format!(
+        "{}{}GET /a.txt HTTP/1.1\r\nHost x\r\n\r\n",
+        get("/a.txt"),
+        get("/b.txt")
+    );
+    c.write(all.as_bytes());
+    assert_eq!(c.read_response(false).text(), "A");
+    assert_eq!(c.read_response(false).text(), "BB");
+    let r = c.read_response(false);
+    assert_eq!(r.status, 400);
+    assert!(r.closes());
+    c.assert_closed();
+}
+
+#[test]
+fn pipelined_answers_are_sent_when_the_next_request_is_incomplete() {
+    // Two whole requests and the start of a third: the two answers must not wait for
+    // the rest of the third.
+    let s = site();
+    let mut c = s.connect();
+    c.write(
+        format!(
+            "{}{}GET /c.txt HTTP/1.1\r\nHo",
+            get("/a.txt"),
+            get("/b.txt")
+        )
+        .as_bytes(),
+    );
+    assert_eq!(c.read_response(false).text(), "A");
+    assert_eq!(c.read_response(false).text(), "BB");
+    c.write(b"st: x\r\n\r\n");
+    assert_eq!(c.read_response(false).text(), "CCC");
+}

@@ -852,3 +852,18 @@ fn streamed_200_mb_upload_keeps_memory_bounded() {
     }
     assert_eq!(listing(&dir.path().join("www/up")), ["big.bin", "warm.txt"]);
 }
+
+#[test]
+fn pipelined_get_put_get_are_answered_in_order() {
+    let s = site();
+    std::fs::write(s.path("www/up/old.txt"), b"old").unwrap();
+    let mut c = s.connect();
+    c.write(
+        b"GET /up/old.txt HTTP/1.1\r\nHost: x\r\n\r\n\
+          PUT /up/old.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nnew\
+          GET /up/old.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert_eq!(c.read_response(false).body, b"old");
+    assert_eq!(c.read_response(false).status, 204);
+    assert_eq!(c.read_response(false).body, b"new");
+}

@@ -202,8 +202,7 @@ impl Conn {
         let mut r = handlers::error(&mut ctx.handlers, &table, route, status);
         r.close = true;
         self.linger = true;
-        self.wbuf.clear();
-        self.wpos = 0;
+        self.reset_out();
         self.queue(ctx, r, false, Version::Http11);
         self.phase = Phase::Send;
     }
@@ -465,8 +464,7 @@ impl Conn {
             // Everything queued went out: reuse the buffer from its start, so a long
             // response never accumulates in memory.
             if self.wpos == self.wbuf.len() {
-                self.wbuf.clear();
-                self.wpos = 0;
+                self.out_sent();
             }
         }
         // 6. Completion: stdout closed and the child gone.
@@ -560,6 +558,7 @@ impl Conn {
         if self.wpos == self.wbuf.len() {
             self.wbuf.clear();
             self.wpos = 0;
+            self.committed = 0;
         }
         let w = &mut self.wbuf;
         resp::status_line(w, status);
