@@ -175,12 +175,11 @@ pub fn plan(
 }
 
 fn set_nonblocking(fd: i32) -> io::Result<()> {
-    // SAFETY: fcntl on a descriptor we own, with valid commands.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
+    let on: libc::c_int = 1;
+    // SAFETY: FIONBIO on a descriptor we own, with a valid pointer to an int: one
+    // syscall where F_GETFL + F_SETFL take two.
+    if unsafe { libc::ioctl(fd, libc::FIONBIO, &on) } < 0 {
+        return Err(io::Error::last_os_error());
     }
     Ok(())
 }

@@ -347,9 +347,8 @@ impl Conn {
                         // The script does not read its input (EPIPE): drop the rest.
                         run.input_closed = true;
                         run.inbuf.clear();
-                        if let Some(mut s) = run.proc.stdin.take() {
-                            let _ = ctx.registry.deregister(&mut s);
-                        }
+                        // Closing the pipe removes it from the epoll set.
+                        run.proc.stdin = None;
                         progress = true;
                     }
                 }
@@ -357,11 +356,9 @@ impl Conn {
             let exhausted = match &run.input {
                 Input::Socket(rem) | Input::Spool(_, rem) => *rem == 0,
             };
-            if exhausted
-                && run.inbuf.is_empty()
-                && let Some(mut s) = run.proc.stdin.take()
-            {
-                let _ = ctx.registry.deregister(&mut s);
+            if exhausted && run.inbuf.is_empty() && run.proc.stdin.is_some() {
+                // EOF for the script; closing the pipe also removes it from the epoll set.
+                run.proc.stdin = None;
                 progress = true;
             }
         } else {
@@ -374,9 +371,8 @@ impl Conn {
             let mut buf = [0u8; 8192];
             match err.read(&mut buf) {
                 Ok(0) => {
-                    if let Some(mut s) = run.proc.stderr.take() {
-                        let _ = ctx.registry.deregister(&mut s);
-                    }
+                    // Closing the pipe removes it from the epoll set.
+                    run.proc.stderr = None;
                     progress = true;
                 }
                 Ok(n) => {
@@ -420,9 +416,8 @@ impl Conn {
             match read {
                 Ok(0) => {
                     run.stdout_eof = true;
-                    if let Some(mut s) = run.proc.stdout.take() {
-                        let _ = ctx.registry.deregister(&mut s);
-                    }
+                    // Closing the pipe removes it from the epoll set.
+                    run.proc.stdout = None;
                     progress = true;
                 }
                 Ok(n) => {
