@@ -102,6 +102,9 @@ pub struct FileCache {
     generation: u64,
     /// The lookup key, rebuilt in place for every lookup.
     key: Vec<u8>,
+    /// When expired entries were last dropped (so a file deleted behind the server's
+    /// back does not keep its descriptor, and its disk space, for long).
+    swept: Option<Instant>,
 }
 
 impl FileCache {
@@ -124,6 +127,15 @@ impl FileCache {
         }
         if self.map.is_empty() {
             return None;
+        }
+        if self
+            .swept
+            .is_none_or(|t| now.saturating_duration_since(t) >= TTL)
+        {
+            self.swept = Some(now);
+            self.map
+                .retain(|_, e| now.saturating_duration_since(e.opened) < TTL);
+            self.bytes = self.map.values().map(|e| content_bytes(e)).sum();
         }
         self.set_key(root, rel);
         let hit = self.map.get(self.key.as_slice())?;

@@ -271,8 +271,9 @@ impl Upload {
 
     /// The body is complete: move the files into place and answer.
     pub fn finish(mut self) -> Result<Response, u16> {
-        // Files appear (or are replaced) below: cached copies may be stale.
-        super::filecache::touch();
+        // Files appear (or are replaced) below: once that is done, however this
+        // returns, cached copies may be stale.
+        let _touch = super::filecache::TouchOnDrop;
         if let Mode::Multipart { parser, .. } = &self.mode {
             parser.finish().map_err(|_| 400u16)?;
         }

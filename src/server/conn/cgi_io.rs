@@ -422,6 +422,9 @@ impl Conn {
                 }
                 Ok(n) => {
                     progress = true;
+                    // What the script changed before it wrote this may be read back as
+                    // soon as the client has it: cached copies may be stale.
+                    crate::server::filecache::touch();
                     if run.framing.is_none() {
                         run.out_head.extend_from_slice(&buf[..n]);
                         match parse_output_head(&run.out_head) {
