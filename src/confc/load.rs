@@ -67,7 +67,16 @@ pub fn parse_file(
     stack: &mut Vec<PathBuf>,
 ) -> Vec<Directive> {
     let items = parse(id, &sources.file(id).text, &schema::is_directive, diags);
+    if !items.iter().any(has_include) {
+        // Nothing to splice: keep the tree as built instead of rebuilding every block.
+        return items;
+    }
     expand(items, sources, diags, stack)
+}
+
+/// Whether `d` or anything inside it is an `include`.
+fn has_include(d: &Directive) -> bool {
+    is_include(d) || d.block().is_some_and(|b| b.items.iter().any(has_include))
 }
 
 fn is_include(d: &Directive) -> bool {
