@@ -442,7 +442,9 @@ impl Builder<'_> {
                     groups.len() - 1
                 });
                 let g = &mut groups[gi];
-                if g.servers.contains(&sid) {
+                // Servers are added in id order, so a repeat can only be the last one
+                // (a scan of the whole list would be quadratic on one shared port).
+                if g.servers.last() == Some(&sid) {
                     continue;
                 }
                 g.servers.push(sid);
@@ -556,26 +558,34 @@ fn insert_name(idx: &mut NameIndex, name: ServerName, sid: ServerId) {
 /// What to bind: a wildcard per port carries the IP-specific groups of the same family
 /// (nginx binds `*:port` once and picks the group by the accepting address).
 fn binds(groups: &[AddrGroup]) -> Vec<Bind> {
-    let mut out: Vec<Bind> = Vec::new();
+    // The first `*:port` group of each port, and each bind's place: lookups, not scans
+    // (10,000 ports would otherwise cost 10^8 comparisons).
+    let mut wildcard: HashMap<u16, usize> = HashMap::new();
     for (gi, g) in groups.iter().enumerate() {
-        let sa = g.addr.socket_addr();
-        let wildcard_v4 = groups
-            .iter()
-            .position(|w| w.addr.port == g.addr.port && w.addr.host == ListenHost::Any);
+        if g.addr.host == ListenHost::Any {
+            wildcard.entry(g.addr.port).or_insert(gi);
+        }
+    }
+    let mut out: Vec<Bind> = Vec::new();
+    let mut index: HashMap<std::net::SocketAddr, usize> = HashMap::new();
+    for (gi, g) in groups.iter().enumerate() {
         let covered_by = match g.addr.host {
-            ListenHost::Ip(ip) if ip.is_ipv4() => wildcard_v4,
+            ListenHost::Ip(ip) if ip.is_ipv4() => wildcard.get(&g.addr.port).copied(),
             _ => None,
         };
         let bind_addr = match covered_by {
             Some(w) => groups[w].addr.socket_addr(),
-            None => sa,
+            None => g.addr.socket_addr(),
         };
-        match out.iter_mut().find(|b| b.addr == bind_addr) {
-            Some(b) => b.groups.push(gi),
-            None => out.push(Bind {
-                addr: bind_addr,
-                groups: vec![gi],
-            }),
+        match index.get(&bind_addr) {
+            Some(&b) => out[b].groups.push(gi),
+            None => {
+                index.insert(bind_addr, out.len());
+                out.push(Bind {
+                    addr: bind_addr,
+                    groups: vec![gi],
+                });
+            }
         }
     }
     out
@@ -733,19 +743,26 @@ fn writable_dir(p: &Path) -> bool {
 /// nginx: an IP-specific listen hides `*:port` for that IP. Warn for each server on the
 /// wildcard that is not also on the specific address.
 fn hidden_servers(main: &MainConf, table: &RoutingTable, diags: &mut Diags) {
+    // IPv4-specific groups by port: one pass, not every pair of groups.
+    let mut specific_by_port: HashMap<u16, Vec<&AddrGroup>> = HashMap::new();
+    for g in &table.groups {
+        if let ListenHost::Ip(ip) = g.addr.host
+            && ip.is_ipv4()
+        {
+            specific_by_port.entry(g.addr.port).or_default().push(g);
+        }
+    }
     for g in &table.groups {
         if g.addr.host != ListenHost::Any {
             continue;
         }
-        for specific in &table.groups {
+        for &specific in specific_by_port.get(&g.addr.port).into_iter().flatten() {
             let ListenHost::Ip(ip) = specific.addr.host else {
                 continue;
             };
-            if specific.addr.port != g.addr.port || !ip.is_ipv4() {
-                continue;
-            }
+            let there: HashSet<ServerId> = specific.servers.iter().copied().collect();
             for &sid in &g.servers {
-                if specific.servers.contains(&sid) {
+                if there.contains(&sid) {
                     continue;
                 }
                 let sc = &main.servers[sid];
