@@ -158,13 +158,16 @@ pub struct AddrGroup {
 
 /// nginx's server name precedence: exact, longest leading wildcard, longest trailing
 /// wildcard, first regex.
+///
+/// The maps use FxHash: they are looked up with every request's Host, and their keys come
+/// from the config (a client cannot add entries, so a fast non-keyed hash is safe).
 #[derive(Clone, Debug, Default)]
 pub struct NameIndex {
-    pub exact: HashMap<String, ServerId>,
+    pub exact: rustc_hash::FxHashMap<String, ServerId>,
     /// `.example.com` (from `*.example.com` or `.example.com`).
-    pub leading: HashMap<String, ServerId>,
+    pub leading: rustc_hash::FxHashMap<String, ServerId>,
     /// `mail.` (from `mail.*`).
-    pub trailing: HashMap<String, ServerId>,
+    pub trailing: rustc_hash::FxHashMap<String, ServerId>,
     pub regex: Vec<(regex::Regex, ServerId)>,
 }
 

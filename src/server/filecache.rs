@@ -15,7 +15,7 @@
 //! Only regular files that opened successfully are cached: a 404 or 403 is always
 //! looked up again.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::http::response::http_date;
+use super::http::response::{content_type, http_date};
 
 /// How long an entry is trusted without looking at the file again.
 pub const TTL: Duration = Duration::from_secs(1);
@@ -68,12 +68,15 @@ pub struct Cached {
     pub etag: String,
     /// The HTTP date of `mtime`.
     pub last_modified: String,
+    /// The type by the opened path's extension (`None` for a root or alias naming the
+    /// file itself, whose type comes from the URI).
+    pub content_type: Option<&'static str>,
     opened: Instant,
 }
 
 impl Cached {
-    /// Reads what the cache keeps of an open regular file.
-    pub fn load(file: File, meta: &std::fs::Metadata) -> std::io::Result<Cached> {
+    /// Reads what the cache keeps of an open regular file, opened as `rel`.
+    pub fn load(file: File, meta: &std::fs::Metadata, rel: &str) -> std::io::Result<Cached> {
         use std::os::unix::fs::FileExt;
         let size = meta.len();
         let content = if size <= INLINE_MAX {
@@ -89,15 +92,18 @@ impl Cached {
             mtime: meta.mtime(),
             etag: format!("\"{:x}-{:x}\"", meta.mtime(), size),
             last_modified: http_date(meta.mtime()),
+            content_type: (!rel.trim_start_matches('/').is_empty()).then(|| content_type(rel)),
             opened: Instant::now(),
         })
     }
 }
 
-/// One worker's cache, keyed by root and path below it.
+/// One worker's cache, keyed by root and path below it. FxHash: keys are only ever
+/// paths that opened successfully, at most [`MAX_ENTRIES`] of them, so a client cannot
+/// grow long collision chains.
 #[derive(Default)]
 pub struct FileCache {
-    map: HashMap<Vec<u8>, Arc<Cached>>,
+    map: FxHashMap<Vec<u8>, Arc<Cached>>,
     bytes: usize,
     generation: u64,
     /// The lookup key, rebuilt in place for every lookup.
@@ -201,7 +207,7 @@ mod tests {
         std::fs::write(&p, body).unwrap();
         let f = File::open(&p).unwrap();
         let m = f.metadata().unwrap();
-        Arc::new(Cached::load(f, &m).unwrap())
+        Arc::new(Cached::load(f, &m, name).unwrap())
     }
 
     #[test]

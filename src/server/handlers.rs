@@ -103,7 +103,7 @@ impl HandlerCtx {
         if !meta.is_file() {
             return Ok(Found::Other(meta));
         }
-        let entry = Arc::new(Cached::load(file, &meta)?);
+        let entry = Arc::new(Cached::load(file, &meta, rel)?);
         self.files.insert(base, rel, entry.clone());
         Ok(Found::File(entry))
     }
@@ -299,7 +299,10 @@ fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
         }
     }
     let mut r = Response::new(status, part(f, offset, len))
-        .header("Content-Type", content_type(name))
+        .header(
+            "Content-Type",
+            f.content_type.unwrap_or_else(|| content_type(name)),
+        )
         .header("Last-Modified", last_modified)
         .header("ETag", tag)
         .header("Accept-Ranges", "bytes");
