@@ -579,7 +579,9 @@ start_server() { # KIND INST WITH_CGI -> SPID[INST], SPORT[INST]
     h2o)      cmd=("$H2O_BIN" -c "$dir/h2o.conf") ;;
     ceiling)  cmd=("$CEILING" "127.0.0.1:$port" 1024) ;;
   esac
-  "${SRV_PIN[@]}" "${cmd[@]}" >"$dir/stdout" 2>"$dir/stderr" </dev/null &
+  # Its own session: lighttpd's master with server.max-worker > 1 signals its whole
+  # process group on shutdown (kill(0, SIGTERM)), which would otherwise include us.
+  setsid "${SRV_PIN[@]}" "${cmd[@]}" >"$dir/stdout" 2>"$dir/stderr" </dev/null &
   pid=$!
   SPID[$inst]=$pid; SPORT[$inst]=$port; SKIND[$inst]=$kind
   for i in $(seq 1 100); do
