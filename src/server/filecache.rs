@@ -33,6 +33,9 @@ pub const INLINE_MAX: u64 = 32 * 1024;
 const MAX_ENTRIES: usize = 1024;
 /// Bytes of file content held per worker.
 const MAX_BYTES: usize = 8 << 20;
+/// Open descriptors held per worker: well under any open-file limit, so the cache can
+/// never starve accept() or a file open.
+const MAX_FDS: usize = 64;
 
 /// Bumped by every change the server makes to the file system.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -105,12 +108,21 @@ impl Cached {
 pub struct FileCache {
     map: FxHashMap<Vec<u8>, Arc<Cached>>,
     bytes: usize,
+    /// Entries holding a descriptor (at most [`MAX_FDS`]).
+    fds: usize,
     generation: u64,
     /// The lookup key, rebuilt in place for every lookup.
     key: Vec<u8>,
     /// When expired entries were last dropped (so a file deleted behind the server's
     /// back does not keep its descriptor, and its disk space, for long).
     swept: Option<Instant>,
+}
+
+/// The global generation now: read it before opening a file, and give it to
+/// [`FileCache::insert`], so that a change made while the file was being read is not
+/// cached over.
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
 }
 
 impl FileCache {
@@ -123,71 +135,94 @@ impl FileCache {
         self.key.extend_from_slice(rel.as_bytes());
     }
 
-    /// A trusted entry for `rel` beneath `root`.
-    pub fn get(&mut self, root: &Path, rel: &str, now: Instant) -> Option<Arc<Cached>> {
-        let generation = GENERATION.load(Ordering::Acquire);
+    /// Empties the cache if the server changed files since it was filled.
+    fn follow_generation(&mut self) {
+        let generation = generation();
         if generation != self.generation {
             self.clear();
             self.generation = generation;
-            return None;
         }
+    }
+
+    /// Drops expired entries, at most once per [`TTL`]. The worker calls this from its
+    /// loop too, so an idle worker does not keep descriptors of deleted files.
+    pub fn sweep(&mut self, now: Instant) {
+        if self.map.is_empty()
+            || self
+                .swept
+                .is_some_and(|t| now.saturating_duration_since(t) < TTL)
+        {
+            return;
+        }
+        self.swept = Some(now);
+        self.map
+            .retain(|_, e| now.saturating_duration_since(e.opened) < TTL);
+        self.recount();
+    }
+
+    fn recount(&mut self) {
+        self.bytes = self.map.values().map(|e| content_bytes(e)).sum();
+        self.fds = self
+            .map
+            .values()
+            .filter(|e| matches!(e.content, Content::File(_)))
+            .count();
+    }
+
+    /// A trusted entry for `rel` beneath `root`.
+    pub fn get(&mut self, root: &Path, rel: &str, now: Instant) -> Option<Arc<Cached>> {
+        self.follow_generation();
         if self.map.is_empty() {
             return None;
         }
-        if self
-            .swept
-            .is_none_or(|t| now.saturating_duration_since(t) >= TTL)
-        {
-            self.swept = Some(now);
-            self.map
-                .retain(|_, e| now.saturating_duration_since(e.opened) < TTL);
-            self.bytes = self.map.values().map(|e| content_bytes(e)).sum();
-        }
+        self.sweep(now);
         self.set_key(root, rel);
         let hit = self.map.get(self.key.as_slice())?;
         if now.saturating_duration_since(hit.opened) < TTL {
             return Some(hit.clone());
         }
-        let old = self.map.remove(self.key.as_slice())?;
-        self.forget(&old);
+        self.map.remove(self.key.as_slice());
+        self.recount();
         None
     }
 
-    /// Keeps an entry loaded by the caller (after a miss).
-    pub fn insert(&mut self, root: &Path, rel: &str, entry: Arc<Cached>) {
-        let generation = GENERATION.load(Ordering::Acquire);
-        if generation != self.generation {
-            self.clear();
-            self.generation = generation;
+    /// Keeps an entry loaded by the caller after a miss; `seen` is [`generation`] from
+    /// before the file was opened. Not kept if files changed since, or if it would hold
+    /// one descriptor too many.
+    pub fn insert(&mut self, root: &Path, rel: &str, entry: Arc<Cached>, seen: u64) {
+        self.follow_generation();
+        if seen != self.generation {
+            return;
         }
-        let add = match &entry.content {
-            Content::Bytes(b) => b.len(),
-            Content::File(_) => 0,
+        let (add, fd) = match &entry.content {
+            Content::Bytes(b) => (b.len(), 0),
+            Content::File(_) => (0, 1),
         };
-        if self.map.len() >= MAX_ENTRIES || self.bytes + add > MAX_BYTES {
-            let now = Instant::now();
-            self.map
-                .retain(|_, e| now.saturating_duration_since(e.opened) < TTL);
-            self.bytes = self.map.values().map(|e| content_bytes(e)).sum();
+        if self.map.len() >= MAX_ENTRIES || self.bytes + add > MAX_BYTES || self.fds + fd > MAX_FDS
+        {
+            self.swept = None;
+            self.sweep(Instant::now());
             if self.map.len() >= MAX_ENTRIES || self.bytes + add > MAX_BYTES {
                 self.clear();
             }
+            if self.fds + fd > MAX_FDS {
+                return;
+            }
         }
         self.set_key(root, rel);
-        self.bytes += add;
-        if let Some(old) = self.map.insert(self.key.clone(), entry) {
-            self.forget(&old);
+        if self.map.insert(self.key.clone(), entry).is_some() {
+            self.recount();
+        } else {
+            self.bytes += add;
+            self.fds += fd;
         }
-    }
-
-    fn forget(&mut self, e: &Cached) {
-        self.bytes -= content_bytes(e);
     }
 
     /// Drops every entry (and closes their descriptors, once no response uses them).
     pub fn clear(&mut self) {
         self.map.clear();
         self.bytes = 0;
+        self.fds = 0;
     }
 }
 
@@ -202,6 +237,14 @@ fn content_bytes(e: &Cached) -> usize {
 mod tests {
     use super::*;
 
+    /// The generation is global: tests that bump it and tests that expect a hit must not
+    /// interleave.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn entry(dir: &Path, name: &str, body: &[u8]) -> Arc<Cached> {
         let p = dir.join(name);
         std::fs::write(&p, body).unwrap();
@@ -212,11 +255,17 @@ mod tests {
 
     #[test]
     fn hit_until_ttl_or_touch() {
+        let _serial = serial();
         let dir = tempfile::tempdir().unwrap();
         let mut c = FileCache::default();
         let now = Instant::now();
         assert!(c.get(dir.path(), "/a", now).is_none());
-        c.insert(dir.path(), "/a", entry(dir.path(), "a", b"hello"));
+        c.insert(
+            dir.path(),
+            "/a",
+            entry(dir.path(), "a", b"hello"),
+            generation(),
+        );
         let hit = c.get(dir.path(), "/a", now).expect("hit");
         assert!(matches!(&hit.content, Content::Bytes(b) if &b[..] == b"hello"));
         assert!(c.get(dir.path(), "/b", now).is_none(), "other path");
@@ -227,7 +276,12 @@ mod tests {
         // Past the TTL the entry is dropped, and its bytes with it.
         assert!(c.get(dir.path(), "/a", now + TTL + TTL).is_none());
         assert_eq!(c.bytes, 0);
-        c.insert(dir.path(), "/a", entry(dir.path(), "a", b"hello"));
+        c.insert(
+            dir.path(),
+            "/a",
+            entry(dir.path(), "a", b"hello"),
+            generation(),
+        );
         touch();
         assert!(
             c.get(dir.path(), "/a", now).is_none(),
@@ -238,6 +292,7 @@ mod tests {
 
     #[test]
     fn large_files_keep_a_descriptor_and_bytes_are_bounded() {
+        let _serial = serial();
         let dir = tempfile::tempdir().unwrap();
         let big = entry(dir.path(), "big", &vec![7u8; INLINE_MAX as usize + 1]);
         assert!(matches!(big.content, Content::File(_)));
@@ -245,8 +300,37 @@ mod tests {
         let mut c = FileCache::default();
         let small = entry(dir.path(), "s", &vec![1u8; INLINE_MAX as usize]);
         for i in 0..(MAX_BYTES / INLINE_MAX as usize) * 2 {
-            c.insert(dir.path(), &format!("/{i}"), small.clone());
+            c.insert(dir.path(), &format!("/{i}"), small.clone(), generation());
             assert!(c.bytes <= MAX_BYTES);
         }
+    }
+
+    #[test]
+    fn descriptors_are_capped() {
+        let _serial = serial();
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = FileCache::default();
+        for i in 0..MAX_FDS * 2 {
+            let e = entry(
+                dir.path(),
+                &format!("big{i}"),
+                &vec![1u8; INLINE_MAX as usize + 1],
+            );
+            c.insert(dir.path(), &format!("/big{i}"), e, generation());
+        }
+        assert_eq!(c.fds, MAX_FDS, "the rest are served but not kept");
+        assert_eq!(c.map.len(), MAX_FDS);
+    }
+
+    #[test]
+    fn a_change_during_the_load_is_not_cached_over() {
+        let _serial = serial();
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = FileCache::default();
+        let seen = generation();
+        let e = entry(dir.path(), "a", b"old");
+        touch(); // another worker finished a PUT while this one was reading
+        c.insert(dir.path(), "/a", e, seen);
+        assert!(c.get(dir.path(), "/a", Instant::now()).is_none());
     }
 }

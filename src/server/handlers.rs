@@ -98,13 +98,21 @@ impl HandlerCtx {
         if let Some(hit) = self.files.get(base, rel, Instant::now()) {
             return Ok(Found::File(hit));
         }
-        let file = self.roots.open(base, rel)?;
+        let seen = super::filecache::generation();
+        let file = match self.roots.open(base, rel) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                // Out of descriptors: give back the cache's, so the next try can work.
+                self.files.clear();
+                return Err(e);
+            }
+            r => r?,
+        };
         let meta = file.metadata()?;
         if !meta.is_file() {
             return Ok(Found::Other(meta));
         }
         let entry = Arc::new(Cached::load(file, &meta, rel)?);
-        self.files.insert(base, rel, entry.clone());
+        self.files.insert(base, rel, entry.clone(), seen);
         Ok(Found::File(entry))
     }
 }

@@ -81,6 +81,9 @@ impl Worker {
         }
         let table = shared.table();
         let max_conns = table.main.worker_connections.value.max(1);
+        // Reserved up front so the tables never grow by copying (which leaves the old
+        // copies resident under mimalloc); capped, so a huge limit reserves no gigabytes.
+        let reserve = max_conns.min(1 << 16);
         let generation_seen = shared.generation.load(Ordering::Acquire);
         let registry = poll.registry().try_clone()?;
         Ok(Worker {
@@ -97,11 +100,11 @@ impl Worker {
                 registry,
                 zombies: Vec::new(),
             },
-            slots: Vec::with_capacity(max_conns),
-            free: Vec::with_capacity(max_conns),
-            generations: Vec::with_capacity(max_conns),
+            slots: Vec::with_capacity(reserve),
+            free: Vec::with_capacity(reserve),
+            generations: Vec::with_capacity(reserve),
             live: 0,
-            timers: BinaryHeap::with_capacity(max_conns),
+            timers: BinaryHeap::with_capacity(reserve),
             generation_seen,
             max_conns,
             accept_paused_until: None,
@@ -161,6 +164,7 @@ impl Worker {
                     .retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_)) | Err(_)));
             }
             self.expire(now);
+            self.ctx.handlers.files.sweep(now);
             if self.accept_more && !self.ctx.shutting_down {
                 self.accept_more = false;
                 self.accept_all(now);
@@ -205,6 +209,8 @@ impl Worker {
             self.generation_seen = generation;
             self.ctx.table = self.shared.table();
             self.ctx.handlers.roots.clear();
+            // A reload may point a root at another tree (a deploy switching a symlink).
+            self.ctx.handlers.files.clear();
             self.max_conns = self.ctx.table.main.worker_connections.value.max(1);
         }
         if self.shared.shutdown.load(Ordering::Acquire) && shutdown_deadline.is_none() {
@@ -261,8 +267,10 @@ impl Worker {
                 Err(e) => {
                     let code = e.raw_os_error();
                     if code == Some(libc::EMFILE) || code == Some(libc::ENFILE) {
-                        // Out of descriptors: free an idle one and back off instead of spinning.
+                        // Out of descriptors: free an idle one and the file cache's, and back
+                        // off instead of spinning.
                         self.evict_idle();
+                        self.ctx.handlers.files.clear();
                         self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
                         log::error_log(4, "accept: too many open files; pausing accepts for 100ms");
                         return;
