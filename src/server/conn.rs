@@ -276,6 +276,15 @@ impl Conn {
 
     /// Returns the buffers to the pool (before the connection is dropped).
     pub fn release(&mut self, ctx: &mut WorkerCtx) {
+        // Answers to earlier pipelined requests are complete: whatever ends this
+        // connection (a failed body, a CGI error, a timeout, EOF), give them one last
+        // try. Best effort: the socket does not block, and a full buffer loses them.
+        if self.wpos < self.committed {
+            self.wbuf.truncate(self.committed);
+            self.file = None;
+            self.writable = true;
+            let _ = self.flush();
+        }
         if let Some(run) = self.cgi.take() {
             run.abandon(ctx);
         }
@@ -371,6 +380,13 @@ impl Conn {
                     let interim = matches!(&self.body, Some(b) if !matches!(b.sink, Sink::Discard));
                     if interim && self.wpos < self.wbuf.len() {
                         match self.flush() {
+                            Ok(_) => {}
+                            Err(_) => return Next::Close,
+                        }
+                    } else if self.wpos < self.committed && self.writable {
+                        // Finished answers to earlier pipelined requests go out now; only
+                        // this request's own (queued before its body) has to wait.
+                        match self.flush_committed() {
                             Ok(_) => {}
                             Err(_) => return Next::Close,
                         }
@@ -610,6 +626,17 @@ impl Conn {
         self.linger = true;
         self.queue(ctx, r, false, Version::Http11);
         self.phase = Phase::Send;
+    }
+
+    /// Writes the finished responses of earlier pipelined requests (`wbuf[..committed]`)
+    /// and nothing after them. `Ok(true)` when they are all sent.
+    fn flush_committed(&mut self) -> io::Result<bool> {
+        let rest = self.wbuf.split_off(self.committed);
+        let file = self.file.take();
+        let sent = self.flush();
+        self.wbuf.extend_from_slice(&rest);
+        self.file = file;
+        sent
     }
 
     /// Writes the buffered head/body, then the file. `Ok(true)` when all is sent.

@@ -374,3 +374,36 @@ fn pipelined_answers_are_sent_when_the_next_request_is_incomplete() {
     c.write(b"st: x\r\n\r\n");
     assert_eq!(c.read_response(false).text(), "CCC");
 }
+
+#[test]
+fn a_pipelined_answer_is_not_held_back_by_the_next_requests_body() {
+    // `/a.txt` is answered while the POST's head is read in the same turn; the POST's
+    // own answer (405) waits for its body, but `/a.txt`'s must not.
+    let s = site();
+    let mut c = s.connect();
+    c.write(
+        format!(
+            "{}POST /post/x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+            get("/a.txt")
+        )
+        .as_bytes(),
+    );
+    assert_eq!(c.read_response(false).text(), "A");
+    c.write(b"defghij");
+    assert_eq!(c.read_response(false).status, 405);
+}
+
+#[test]
+fn a_pipelined_answer_survives_the_client_ending_mid_body() {
+    let s = site();
+    let mut c = s.connect();
+    c.write(
+        format!(
+            "{}POST /post/x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+            get("/b.txt")
+        )
+        .as_bytes(),
+    );
+    c.sock.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(c.read_response(false).text(), "BB");
+}
