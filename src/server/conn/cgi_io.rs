@@ -471,8 +471,20 @@ impl Conn {
             if !run.exited && run.proc.pidfd.is_none() {
                 run.exited = matches!(run.proc.child.try_wait(), Ok(Some(_)));
             }
-            if run.exited {
-                let status = run.proc.child.try_wait().ok().flatten();
+            let status = if run.exited {
+                match run.proc.child.try_wait() {
+                    Ok(None) => {
+                        // A stale event (for an earlier connection in this slot, whose
+                        // tokens this one reuses) said the child exited: it has not.
+                        run.exited = false;
+                        None
+                    }
+                    r => Some(r.ok().flatten()),
+                }
+            } else {
+                None
+            };
+            if let Some(status) = status {
                 let clean = status.is_some_and(|s| s.success());
                 let Some(framing) = run.framing.take() else {
                     // Output ended before a complete header block.
