@@ -89,9 +89,19 @@ impl Response {
 pub struct HandlerCtx {
     pub roots: Roots,
     pub files: FileCache,
+    /// Built-in error pages, rendered once per status.
+    pages: rustc_hash::FxHashMap<u16, Arc<[u8]>>,
 }
 
 impl HandlerCtx {
+    /// The built-in page for an error status.
+    fn builtin_page(&mut self, status: u16) -> Arc<[u8]> {
+        self.pages
+            .entry(status)
+            .or_insert_with(|| error_page(status).into_bytes().into())
+            .clone()
+    }
+
     /// What `rel` beneath `base` is: a regular file (from the cache, or opened and then
     /// cached), or something else and its metadata.
     fn lookup(&mut self, base: &std::path::Path, rel: &str) -> io::Result<Found> {
@@ -150,7 +160,17 @@ pub fn error(
             }
         }
     }
-    Response::text(status, "text/html; charset=utf-8", error_page(status))
+    let page = ctx.builtin_page(status);
+    let len = page.len();
+    Response::new(
+        status,
+        Body::Shared {
+            data: page,
+            offset: 0,
+            len,
+        },
+    )
+    .header("Content-Type", "text/html; charset=utf-8")
 }
 
 /// A `return` directive's answer.
