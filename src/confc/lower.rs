@@ -151,8 +151,7 @@ const PARALLEL_SERVERS: usize = 512;
 /// those are then lowered on one thread per core (in contiguous runs, each with its own
 /// diagnostics, appended in order), since no server's raw settings depend on another's.
 pub fn lower(items: &[Directive], sources: &SourceMap, diags: &mut Diags) -> MainConf {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    lower_in(items, sources, diags, cores)
+    lower_in(items, sources, diags, super::par::threads())
 }
 
 fn lower_in(items: &[Directive], sources: &SourceMap, diags: &mut Diags, parts: usize) -> MainConf {
@@ -193,20 +192,8 @@ fn lower_in(items: &[Directive], sources: &SourceMap, diags: &mut Diags, parts: 
         (out, d)
     };
     let per = deferred.len().div_ceil(parts).max(1);
-    let done: Vec<(Vec<ServerConf>, Diags)> = if parts == 1 {
-        vec![run(&deferred)]
-    } else {
-        std::thread::scope(|s| {
-            let mut runs = deferred.chunks(per);
-            let first = runs.next().unwrap_or(&[]);
-            let others: Vec<_> = runs.map(|c| s.spawn(move || run(c))).collect();
-            let mut done = vec![run(first)];
-            for h in others {
-                done.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-            }
-            done
-        })
-    };
+    let runs: Vec<&[&Block]> = deferred.chunks(per).collect();
+    let done = super::par::map(&runs, |run_of| run(run_of));
     // `deferred` holds one block per server, in order: fill the servers' contents in.
     let mut lowered = done.into_iter().flat_map(|(servers, d)| {
         diags.append(d);

@@ -11,6 +11,7 @@ pub mod load;
 pub mod lower;
 pub mod merge;
 pub mod model;
+pub mod par;
 pub mod parse;
 pub mod render;
 pub mod resolve;

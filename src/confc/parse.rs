@@ -37,8 +37,7 @@ pub fn parse(
     is_directive: &(dyn Fn(&str) -> bool + Sync),
     diags: &mut Diags,
 ) -> Vec<Directive> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    parse_in(file, text, is_directive, diags, cores)
+    parse_in(file, text, is_directive, diags, super::par::threads())
 }
 
 /// [`parse`] with at most `parts` segments.
@@ -65,24 +64,10 @@ fn parse_in(
     if segments.len() == 1 {
         return build(file, text, 0..text.len(), &scan.cuts, is_directive, diags).items;
     }
-    let results: Vec<(Built, Diags)> = std::thread::scope(|s| {
-        let run = |range: std::ops::Range<usize>| {
-            let mut d = Diags::default();
-            let built = build(file, text, range, &scan.cuts, is_directive, &mut d);
-            (built, d)
-        };
-        let others: Vec<_> = segments[1..]
-            .iter()
-            .map(|r| {
-                let r = r.clone();
-                s.spawn(move || run(r))
-            })
-            .collect();
-        let mut out = vec![run(segments[0].clone())];
-        for h in others {
-            out.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-        }
-        out
+    let results = super::par::map(&segments, |range| {
+        let mut d = Diags::default();
+        let built = build(file, text, range.clone(), &scan.cuts, is_directive, &mut d);
+        (built, d)
     });
     let mut items = Vec::new();
     for (built, d) in results {

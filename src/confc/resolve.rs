@@ -58,8 +58,7 @@ pub fn resolve(
             .help("add one, e.g. `server { listen 8080; root www; }`"),
         );
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let servers = b.servers(&main.servers, &base, cores);
+    let servers = b.servers(&main.servers, &base, super::par::threads());
     for id in 0..servers.len() {
         b.note_error_pages(id, &main.settings);
     }
@@ -174,18 +173,12 @@ impl Builder<'_> {
             (vs, locations, error_pages, d)
         };
         let per = list.len().div_ceil(parts);
-        let done: Vec<Part> = std::thread::scope(|s| {
-            let mut runs = list.chunks(per).enumerate();
-            let (_, first) = runs.next().unwrap_or((0, &[]));
-            let others: Vec<_> = runs
-                .map(|(k, c)| s.spawn(move || run(k * per, c)))
-                .collect();
-            let mut done = vec![run(0, first)];
-            for h in others {
-                done.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-            }
-            done
-        });
+        let runs: Vec<(ServerId, &[ServerConf])> = list
+            .chunks(per)
+            .enumerate()
+            .map(|(k, c)| (k * per, c))
+            .collect();
+        let done: Vec<Part> = super::par::map(&runs, |&(first, servers)| run(first, servers));
         let mut servers = Vec::with_capacity(list.len());
         for (mut vs, mut locs, notes, d) in done {
             let off = self.locations.len();
