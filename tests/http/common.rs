@@ -60,6 +60,15 @@ impl Site {
         self.dir.path().join(rel)
     }
 
+    /// Replaces the config (as SIGHUP does): the new one must compile without errors.
+    pub fn reload(&self, config: &str) {
+        let conf = self.dir.path().join("site.conf");
+        std::fs::write(&conf, config).unwrap();
+        let compiled = compile_file(&conf, &CompileOptions::hermetic()).expect("read config");
+        let table = compiled.table.expect("the new config compiles");
+        self.handle.as_ref().unwrap().reload(table);
+    }
+
     /// Where the listener configured with `port` is bound.
     pub fn addr_of(&self, port: u16) -> SocketAddr {
         self.handle

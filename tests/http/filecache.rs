@@ -118,3 +118,32 @@ fn a_cached_large_file_is_sent_whole_each_time() {
     let r = c.read_response(false);
     assert_eq!(r.body, &want[want.len() - 5..]);
 }
+
+#[test]
+fn a_reload_is_seen_at_once_through_a_switched_symlink() {
+    // A deploy switches `current` to the new release, then reloads: the cache (keyed
+    // by the root's path, which did not change) must not keep serving the old release
+    // until its entries expire.
+    const LINKED: &str = "server {\n    listen 127.0.0.1:8080;\n    root current;\n}\n";
+    let s = Site::new(
+        LINKED,
+        &[("a/f.txt", b"release a"), ("b/f.txt", b"release b")],
+    );
+    std::os::unix::fs::symlink("a", s.path("current")).unwrap();
+    assert_eq!(s.get("/f.txt").body, b"release a", "now cached");
+    let switched = Instant::now();
+    std::fs::remove_file(s.path("current")).unwrap();
+    std::os::unix::fs::symlink("b", s.path("current")).unwrap();
+    s.reload(LINKED);
+    // Well under the 1 s an entry lives: only emptying the cache at reload gets there.
+    let mut seen = Vec::new();
+    assert!(
+        wait_until(Duration::from_millis(500), || {
+            seen = s.get("/f.txt").body;
+            seen == b"release b"
+        }),
+        "still {:?} {:?} after the reload",
+        String::from_utf8_lossy(&seen),
+        switched.elapsed()
+    );
+}
