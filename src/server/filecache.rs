@@ -145,7 +145,8 @@ impl FileCache {
     }
 
     /// Drops expired entries, at most once per [`TTL`]. The worker calls this from its
-    /// loop too, so an idle worker does not keep descriptors of deleted files.
+    /// loop (which wakes at least once a second), so even an idle worker does not keep
+    /// descriptors of deleted files; a lookup only drops the entry it finds expired.
     pub fn sweep(&mut self, now: Instant) {
         if self.map.is_empty()
             || self
@@ -175,15 +176,21 @@ impl FileCache {
         if self.map.is_empty() {
             return None;
         }
-        self.sweep(now);
         self.set_key(root, rel);
         let hit = self.map.get(self.key.as_slice())?;
         if now.saturating_duration_since(hit.opened) < TTL {
             return Some(hit.clone());
         }
-        self.map.remove(self.key.as_slice());
-        self.recount();
+        // Expired (the worker loop's sweep drops the others).
+        if let Some(old) = self.map.remove(self.key.as_slice()) {
+            self.uncount(&old);
+        }
         None
+    }
+
+    fn uncount(&mut self, e: &Cached) {
+        self.bytes -= content_bytes(e);
+        self.fds -= usize::from(matches!(e.content, Content::File(_)));
     }
 
     /// Keeps an entry loaded by the caller after a miss; `seen` is [`generation`] from
@@ -210,12 +217,11 @@ impl FileCache {
             }
         }
         self.set_key(root, rel);
-        if self.map.insert(self.key.clone(), entry).is_some() {
-            self.recount();
-        } else {
-            self.bytes += add;
-            self.fds += fd;
+        if let Some(old) = self.map.insert(self.key.clone(), entry) {
+            self.uncount(&old);
         }
+        self.bytes += add;
+        self.fds += fd;
     }
 
     /// Drops every entry (and closes their descriptors, once no response uses them).
