@@ -501,7 +501,7 @@ http {
     uwsgi_temp_path $dir/uwsgi;
     scgi_temp_path $dir/scgi;
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port deferred;   # TCP_DEFER_ACCEPT, as webserv and h2o
         root $DOC;
     }
 }
@@ -519,6 +519,7 @@ EOF
         echo "server.network-backend = \"sendfile\""
         echo "server.max-keep-alive-requests = 1000000"
         echo "server.max-keep-alive-idle = 75"
+        echo "server.defer-accept = 1"   # TCP_DEFER_ACCEPT, as webserv and h2o
         echo "server.max-fds = $LT_FDS"
         echo "server.max-connections = $LT_MAXCONN"
         [ "$WORKERS" -gt 1 ] && echo "server.max-worker = $WORKERS"

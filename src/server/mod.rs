@@ -106,10 +106,38 @@ fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     // Linux copies TCP_NODELAY to every accepted socket: set once here, not once per
     // connection.
     sock.set_nodelay(true)?;
+    defer_accept(&sock);
     sock.bind(&addr.into())?;
     sock.listen(libc::SOMAXCONN)?;
     sock.set_nonblocking(true)?;
     Ok(sock.into())
+}
+
+/// Asks Linux to hand a connection to `accept` only once its first bytes have arrived
+/// (`TCP_DEFER_ACCEPT`, 1 s; h2o's default, nginx's `listen ... deferred`). An HTTP
+/// client speaks first, so the accept turn can read and answer the request at once
+/// instead of parking the socket in epoll until the request follows the handshake.
+/// A client that connects and stays silent is handed over anyway once the kernel has
+/// retransmitted its SYN-ACK (after about a second), and then gets the usual header
+/// timeout. Best effort: where the option is missing, connections come as before.
+fn defer_accept(sock: &socket2::Socket) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::fd::AsRawFd;
+        let secs: libc::c_int = 1;
+        // SAFETY: a valid socket fd and a c_int option value of the size passed.
+        unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_DEFER_ACCEPT,
+                std::ptr::addr_of!(secs).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = sock;
 }
 
 /// Binds every listen address of the table and starts the workers.

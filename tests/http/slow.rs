@@ -137,3 +137,55 @@ fn slow_body_is_cut_off_by_body_timeout() {
     );
     assert!(start.elapsed() <= Duration::from_millis(3000));
 }
+
+/// The kernel's state of the server's side of the TCP connection from the client port
+/// `client` to the server port `server`, from `/proc/net/tcp` (IPv4): "01" is
+/// ESTABLISHED, "03" SYN_RECV.
+fn server_side_state(server: u16, client: u16) -> Option<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let port = |a: &str| u16::from_str_radix(a.rsplit(':').next()?, 16).ok();
+        (port(f[1]) == Some(server) && port(f[2]) == Some(client)).then(|| f[3].to_owned())
+    })
+}
+
+/// Listeners use TCP_DEFER_ACCEPT: a connection that has sent nothing is still the
+/// kernel's (its server side is in SYN_RECV, not handed to `accept`), and it is served
+/// as usual as soon as its request arrives.
+#[test]
+fn a_silent_connection_is_not_accepted_until_it_speaks() {
+    let s = Site::new(CONF, &[("www/index.html", b"hi")]);
+    let mut c = s.connect();
+    let client_port = c.sock.local_addr().unwrap().port();
+    assert_eq!(
+        server_side_state(s.addr().port(), client_port).as_deref(),
+        Some("03"),
+        "the server side of a silent connection should still be in SYN_RECV"
+    );
+    c.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = c.read_response(false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"hi");
+    assert_eq!(
+        server_side_state(s.addr().port(), client_port).as_deref(),
+        Some("01")
+    );
+}
+
+/// A client that connects and never speaks is not held forever: the kernel hands it
+/// over once its SYN-ACK retransmit (about 1 s) is answered, then the 1 s header
+/// timeout closes it.
+#[test]
+fn a_connection_that_never_speaks_is_closed_after_the_header_timeout() {
+    let s = Site::new(CONF, &[("www/index.html", b"hi")]);
+    let mut c = s.connect();
+    let took = c
+        .wait_closed(Duration::from_secs(6))
+        .expect("a silent connection still open 6 s after connecting");
+    assert!(
+        took >= Duration::from_millis(900),
+        "closed too early: {took:?}"
+    );
+    assert!(c.leftover().is_empty() || c.leftover().starts_with(b"HTTP/1.1 408 "));
+}
