@@ -343,8 +343,8 @@ fn parse_url(url: &str) -> Result<Target, String> {
         Ok(Some((head, _))) => Ok(Target {
             host,
             port,
-            path: head.path.clone(),
-            query: head.query.clone(),
+            path: head.path().to_owned(),
+            query: head.query().map(str::to_owned),
         }),
         Ok(None) => Err("incomplete URL".into()),
         Err(e) => Err(format!(

@@ -43,7 +43,7 @@ pub fn plan(
     if settings.cgi.value.is_empty() {
         return Ok(None);
     }
-    let path = head.path.as_str();
+    let path = head.path();
     // Candidate ends: after each segment that carries a CGI extension.
     let mut split = None;
     let mut start = 1;
@@ -117,7 +117,7 @@ pub fn plan(
         ("REQUEST_URI".into(), head.target().to_string()),
         (
             "QUERY_STRING".into(),
-            head.query.clone().unwrap_or_default(),
+            head.query().unwrap_or_default().to_owned(),
         ),
         ("SCRIPT_NAME".into(), script_uri.to_string()),
         ("SCRIPT_FILENAME".into(), script.display().to_string()),

@@ -774,10 +774,10 @@ impl Conn {
             self.keep_alive = false;
             return;
         };
-        let route = if head.path == "*" {
+        let route = if head.path() == "*" {
             None
         } else {
-            Some(table.route(group, head.effective_host(), &head.path))
+            Some(table.route(group, head.effective_host(), head.path()))
         };
         let settings = match &route {
             Some(r) => table.settings(r),

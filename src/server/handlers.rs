@@ -202,22 +202,22 @@ pub fn serve_static(
     head: &RequestHead,
 ) -> Response {
     let settings = table.settings(route);
-    let (base, rel) = fs_target(settings, &head.path);
+    let (base, rel) = fs_target(settings, head.path());
     // The common case first: a regular file, usually straight from the cache.
     let meta = match ctx.lookup(base, rel) {
-        Ok(Found::File(_)) if head.path.ends_with('/') => {
+        Ok(Found::File(_)) if head.path().ends_with('/') => {
             // `/file.txt/` names a directory that is a file: nginx answers 404.
             return error(ctx, table, Some(route), 404);
         }
-        Ok(Found::File(f)) => return file_response(&f, &head.path, head),
+        Ok(Found::File(f)) => return file_response(&f, head.path(), head),
         Ok(Found::Other(meta)) => meta,
         Err(e) => return error(ctx, table, Some(route), io_status(&e)),
     };
     if meta.is_dir() {
-        if !head.path.ends_with('/') {
-            let mut loc = url_encode_path(&head.path);
+        if !head.path().ends_with('/') {
+            let mut loc = url_encode_path(head.path());
             loc.push('/');
-            if let Some(q) = &head.query {
+            if let Some(q) = head.query() {
                 loc.push('?');
                 loc.push_str(q);
             }
@@ -429,11 +429,11 @@ fn autoindex(
         rows.push((m.is_dir(), name, m.len(), m.mtime()));
     }
     rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    let title = html_escape(&head.path);
+    let title = html_escape(head.path());
     let mut html = format!(
         "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Index of {title}</title>\n<style>\nbody{{font-family:system-ui,sans-serif;margin:2em auto;max-width:56em;padding:0 1em;color:#222}}\nh1{{font-weight:600;font-size:1.4em}}\ntable{{border-collapse:collapse;width:100%}}\nth,td{{text-align:left;padding:.35em .6em;border-bottom:1px solid #eee}}\nth{{color:#666;font-weight:500}}\ntd.s,th.s{{text-align:right;font-variant-numeric:tabular-nums}}\ntd.d{{color:#666;white-space:nowrap}}\na{{color:#0645ad;text-decoration:none}}a:hover{{text-decoration:underline}}\n</style></head>\n<body>\n<h1>Index of {title}</h1>\n<table>\n<tr><th>Name</th><th class=\"s\">Size</th><th>Modified</th></tr>\n"
     );
-    if head.path != "/" {
+    if head.path() != "/" {
         html.push_str("<tr><td><a href=\"../\">../</a></td><td class=\"s\">-</td><td class=\"d\"></td></tr>\n");
     }
     for (is_dir, name, size, mtime) in rows {
@@ -479,7 +479,7 @@ pub fn delete(
     head: &RequestHead,
 ) -> Response {
     let settings: &Effective = table.settings(route);
-    let (base, rel) = fs_target(settings, &head.path);
+    let (base, rel) = fs_target(settings, head.path());
     let file = match ctx.roots.open(base, rel) {
         Ok(f) => f,
         Err(e) => return error(ctx, table, Some(route), io_status(&e)),

@@ -162,10 +162,10 @@ impl Upload {
             // pattern, else the last segment. One level only: no directories are made.
             let rest = match location {
                 Some(l) if l.modifier.is_prefix() || l.modifier == Modifier::Exact => head
-                    .path
+                    .path()
                     .strip_prefix(l.pattern.as_str())
-                    .unwrap_or(&head.path),
-                _ => head.path.rsplit('/').next().unwrap_or(""),
+                    .unwrap_or(head.path()),
+                _ => head.path().rsplit('/').next().unwrap_or(""),
             };
             let rest = rest.trim_start_matches('/');
             if rest.is_empty() || rest.ends_with('/') {
@@ -184,13 +184,13 @@ impl Upload {
             let existed = path.exists();
             let t = new_temp(&up.dir, Target::Put { path, existed }).map_err(|e| io_status(&e))?;
             up.temps.push(t);
-            up.uri_dir = head.path.clone();
+            up.uri_dir = head.path().to_owned();
             return Ok(up);
         }
-        up.uri_dir = if head.path.ends_with('/') {
-            head.path.clone()
+        up.uri_dir = if head.path().ends_with('/') {
+            head.path().to_owned()
         } else {
-            format!("{}/", head.path)
+            format!("{}/", head.path())
         };
         let ct = head.header("content-type");
         let is_multipart = ct

@@ -174,43 +174,66 @@ struct Field {
     value: Span,
 }
 
-/// A validated request head. Text the client sent (method, target, header fields) is
-/// kept in one private copy of the head and exposed through accessors, so a head costs
-/// a handful of allocations however many fields it has.
+/// A validated request head. Text the client sent (method, target, header fields) and
+/// what the parser derived from it (the decoded path, the lower-cased host) live in one
+/// private buffer and are exposed through accessors: a head costs two allocations (the
+/// buffer and the field index) however many fields it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHead {
     pub method: Method,
     pub version: Version,
-    /// Percent-decoded (`%2F` too, as nginx does), valid UTF-8, normalised path: starts
-    /// with `/`, no empty/`.`/`..` segments, trailing `/` kept. `"*"` for `OPTIONS *`.
-    /// Only NUL is refused, so it may hold CR, LF or other controls (`%0d%0a`):
-    /// re-encode it before echoing it into a header such as `Location`.
-    pub path: String,
-    /// The raw, undecoded query string after the first `?` (for CGI `QUERY_STRING`).
-    pub query: Option<String>,
-    /// Host from an absolute-form target (`http://Host:port/...`), lower-cased, port
-    /// kept. RFC 9112 §3.2.2: it takes precedence over the `Host` header.
-    pub absolute_host: Option<String>,
-    /// The `Host` header value, validated, lower-cased, port kept.
-    pub host: Option<String>,
     pub body: BodyFraming,
     /// Whether the connection may stay open after the response.
     pub keep_alive: bool,
     pub expect: Expect,
-    raw: Box<[u8]>,
+    /// The head as received (from the method to the final CRLF), then the derived text.
+    data: Vec<u8>,
     method_span: Span,
     target_span: Span,
+    path: Span,
+    query: Option<Span>,
+    absolute_host: Option<Span>,
+    host: Option<Span>,
     fields: Vec<Field>,
 }
 
 impl RequestHead {
     fn slice(&self, s: Span) -> &[u8] {
-        &self.raw[s.start..s.end]
+        &self.data[s.start..s.end]
     }
 
+    /// A span the parser validated as text: the method, the target, field names and the
+    /// query are visible ASCII, the host is ASCII, the path was checked to be UTF-8.
     fn text(&self, s: Span) -> &str {
-        // Method, target and field names are validated ASCII, so this never fails.
-        std::str::from_utf8(self.slice(s)).unwrap_or("")
+        let bytes = self.slice(s);
+        debug_assert!(std::str::from_utf8(bytes).is_ok());
+        // SAFETY: every span passed here is one of those listed above, checked by the
+        // parser before the head was built; `data` is never changed afterwards.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
+    }
+
+    /// Percent-decoded (`%2F` too, as nginx does), valid UTF-8, normalised path: starts
+    /// with `/`, no empty/`.`/`..` segments, trailing `/` kept. `"*"` for `OPTIONS *`.
+    /// Only NUL is refused, so it may hold CR, LF or other controls (`%0d%0a`):
+    /// re-encode it before echoing it into a header such as `Location`.
+    pub fn path(&self) -> &str {
+        self.text(self.path)
+    }
+
+    /// The raw, undecoded query string after the first `?` (for CGI `QUERY_STRING`).
+    pub fn query(&self) -> Option<&str> {
+        self.query.map(|s| self.text(s))
+    }
+
+    /// Host from an absolute-form target (`http://Host:port/...`), lower-cased, port
+    /// kept. RFC 9112 §3.2.2: it takes precedence over the `Host` header.
+    pub fn absolute_host(&self) -> Option<&str> {
+        self.absolute_host.map(|s| self.text(s))
+    }
+
+    /// The `Host` header value, validated, lower-cased, port kept.
+    pub fn host(&self) -> Option<&str> {
+        self.host.map(|s| self.text(s))
     }
 
     /// The method exactly as sent (the only source of the text for [`Method::Other`]).
@@ -248,21 +271,18 @@ impl RequestHead {
 
     /// The `Host` header without its port (`[::1]` keeps its brackets).
     pub fn host_without_port(&self) -> Option<&str> {
-        self.host.as_deref().map(host_part)
+        self.host().map(host_part)
     }
 
     /// The port of the `Host` header, if one was given.
     pub fn host_port(&self) -> Option<u16> {
-        self.host.as_deref().and_then(|h| split_host_port(h).1)
+        self.host().and_then(|h| split_host_port(h).1)
     }
 
     /// The host the request is for, without port: the absolute-form authority if the
     /// target had one, else the `Host` header (RFC 9112 §3.2.2).
     pub fn effective_host(&self) -> Option<&str> {
-        self.absolute_host
-            .as_deref()
-            .or(self.host.as_deref())
-            .map(host_part)
+        self.absolute_host().or(self.host()).map(host_part)
     }
 }
 
@@ -494,7 +514,7 @@ fn build_head(
     nfields: usize,
 ) -> Result<RequestHead, HeadError> {
     let base = line.start;
-    let raw: Box<[u8]> = buf[base..end].into();
+    let raw = &buf[base..end];
     let rebase = |s: Span| Span {
         start: s.start - base,
         end: s.end - base,
@@ -505,13 +525,14 @@ fn build_head(
     let version = line.version;
 
     let section_start = line.end - base;
-    let fields = tokenize_fields(&raw, section_start, nfields)?;
+    let fields = tokenize_fields(raw, section_start, nfields)?;
 
     let mut sem = Semantics::default();
     for f in &fields {
         sem.field(
             &raw[f.name.start..f.name.end],
             &raw[f.value.start..f.value.end],
+            f.value,
         )?;
     }
     let body = sem.framing(version)?;
@@ -519,8 +540,13 @@ fn build_head(
         return Err(bad("missing Host header"));
     }
 
-    let target = &raw[target_span.start..target_span.end];
-    let (path, query, absolute_host) = parse_target(target, method)?;
+    // The derived text is never longer than its source: the decoded path and an
+    // absolute-form host come from the target, the lower-cased host from its field.
+    let host_len = sem.host.map_or(0, |h| h.end - h.start);
+    let mut data = Vec::with_capacity(raw.len() + target_span.end - target_span.start + host_len);
+    data.extend_from_slice(raw);
+    let host = sem.host.map(|h| push_lowercase(&mut data, h));
+    let (path, query, absolute_host) = parse_target(&mut data, target_span, method)?;
 
     let keep_alive = !sem.close
         && match version {
@@ -536,18 +562,29 @@ fn build_head(
     Ok(RequestHead {
         method,
         version,
-        path,
-        query,
-        absolute_host,
-        host: sem.host,
         body,
         keep_alive,
         expect,
-        raw,
+        data,
         method_span,
         target_span,
+        path,
+        query,
+        absolute_host,
+        host,
         fields,
     })
+}
+
+/// Appends the lower-cased copy of `data[s]` (an ASCII authority) and returns its span.
+fn push_lowercase(data: &mut Vec<u8>, s: Span) -> Span {
+    let start = data.len();
+    data.extend_from_within(s.start..s.end);
+    data[start..].make_ascii_lowercase();
+    Span {
+        start,
+        end: data.len(),
+    }
 }
 
 /// Splits the (already line-checked) header section into name/value spans with
@@ -601,7 +638,8 @@ fn tokenize_fields(
 /// The header fields the server itself interprets, accumulated across lines.
 #[derive(Default)]
 struct Semantics {
-    host: Option<String>,
+    /// The span of the validated `Host` value.
+    host: Option<Span>,
     content_length: Option<u64>,
     te_present: bool,
     te_codings: usize,
@@ -614,12 +652,13 @@ struct Semantics {
 }
 
 impl Semantics {
-    fn field(&mut self, name: &[u8], value: &[u8]) -> Result<(), HeadError> {
+    fn field(&mut self, name: &[u8], value: &[u8], span: Span) -> Result<(), HeadError> {
         if name.eq_ignore_ascii_case(b"host") {
             if self.host.is_some() {
                 return Err(bad("duplicate Host header"));
             }
-            self.host = Some(validate_authority(value)?);
+            validate_authority(value)?;
+            self.host = Some(span);
         } else if name.eq_ignore_ascii_case(b"content-length") {
             self.content_length(value)?;
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
@@ -744,10 +783,10 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// Validates `uri-host [":" port]` (Host header or absolute-form authority) and
-/// returns it lower-cased. uri-host is an `[IPv6]` literal or a reg-name (IPv4
-/// addresses are reg-names syntactically); userinfo and IPvFuture are rejected.
-fn validate_authority(v: &[u8]) -> Result<String, HeadError> {
+/// Validates `uri-host [":" port]` (Host header or absolute-form authority): the result
+/// is ASCII. uri-host is an `[IPv6]` literal or a reg-name (IPv4 addresses are
+/// reg-names syntactically); userinfo and IPvFuture are rejected.
+fn validate_authority(v: &[u8]) -> Result<(), HeadError> {
     const INVALID: HeadError = bad("invalid host");
     let (host, port) = if v.first() == Some(&b'[') {
         let close = v.iter().position(|&b| b == b']').ok_or(INVALID)?;
@@ -795,7 +834,10 @@ fn validate_authority(v: &[u8]) -> Result<String, HeadError> {
             return Err(INVALID);
         }
     }
-    String::from_utf8(v.to_ascii_lowercase()).map_err(|_| INVALID)
+    if !v.is_ascii() {
+        return Err(INVALID);
+    }
+    Ok(())
 }
 
 /// Bytes of a reg-name besides `%` escapes (RFC 3986 §3.2.2: unreserved and sub-delims),
@@ -828,44 +870,65 @@ const REG_NAME: [bool; 256] = {
     t
 };
 
-/// Splits the target into (normalised path, raw query, absolute-form host).
+/// Splits the target (`data[target]`) into the normalised path, the raw query and the
+/// absolute-form host; the path and the host are appended to `data` (decoded,
+/// lower-cased), the query is a span of the target.
 fn parse_target(
-    target: &[u8],
+    data: &mut Vec<u8>,
+    target: Span,
     method: Method,
-) -> Result<(String, Option<String>, Option<String>), HeadError> {
-    if target.contains(&b'#') {
+) -> Result<(Span, Option<Span>, Option<Span>), HeadError> {
+    let t = &data[target.start..target.end];
+    if t.contains(&b'#') {
         return Err(bad("fragment in request-target"));
     }
-    if target == b"*" {
+    if t == b"*" {
         if method != Method::Options {
             return Err(bad("asterisk-form is only for OPTIONS"));
         }
-        return Ok(("*".to_owned(), None, None));
+        // The target itself is the text "*".
+        return Ok((target, None, None));
     }
-    let (rest, absolute_host) = if target[0] == b'/' {
-        (target, None)
+    let (rest_start, absolute_host) = if t[0] == b'/' {
+        (target.start, None)
     } else {
-        let after_scheme = strip_prefix_ignore_case(target, b"http://")
-            .or_else(|| strip_prefix_ignore_case(target, b"https://"))
+        let after_scheme = strip_prefix_ignore_case(t, b"http://")
+            .or_else(|| strip_prefix_ignore_case(t, b"https://"))
             .ok_or(bad("invalid request-target form"))?;
-        let auth_end = after_scheme
+        let auth_start = target.end - after_scheme.len();
+        let auth_len = after_scheme
             .iter()
             .position(|&b| b == b'/' || b == b'?')
             .unwrap_or(after_scheme.len());
-        let host = validate_authority(&after_scheme[..auth_end])?;
-        (&after_scheme[auth_end..], Some(host))
+        validate_authority(&after_scheme[..auth_len])?;
+        let auth = Span {
+            start: auth_start,
+            end: auth_start + auth_len,
+        };
+        (auth.end, Some(push_lowercase(data, auth)))
     };
-    let (raw_path, query) = match rest.iter().position(|&b| b == b'?') {
-        Some(q) => (&rest[..q], Some(&rest[q + 1..])),
-        None => (rest, None),
+    let rest = &data[rest_start..target.end];
+    let (path_end, query) = match rest.iter().position(|&b| b == b'?') {
+        Some(q) => (
+            rest_start + q,
+            Some(Span {
+                start: rest_start + q + 1,
+                end: target.end,
+            }),
+        ),
+        None => (target.end, None),
     };
     // Absolute-form may omit the path ("http://h" or "http://h?q"): it means "/".
-    let raw_path: &[u8] = if raw_path.is_empty() { b"/" } else { raw_path };
-    let path = decode_path(raw_path)?;
-    let query = query
-        .map(|q| std::str::from_utf8(q).map(str::to_owned))
-        .transpose()
-        .map_err(|_| bad("invalid query"))?;
+    let path = if path_end == rest_start {
+        let start = data.len();
+        data.push(b'/');
+        Span {
+            start,
+            end: data.len(),
+        }
+    } else {
+        decode_path(data, rest_start..path_end)?
+    };
     Ok((path, query, absolute_host))
 }
 
@@ -883,18 +946,22 @@ fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
-/// Percent-decodes then normalises a path that starts with `/`.
+/// Percent-decodes then normalises the path `data[raw]` (which starts with `/`),
+/// appending the result to `data`.
 ///
 /// Decoding comes first so that `%2e%2e` and `%2f` cannot smuggle a `..` or a `/` past
 /// the normaliser; UTF-8 is checked before normalising so that an invalid segment
-/// cannot be hidden by a following `..`.
-fn decode_path(raw: &[u8]) -> Result<String, HeadError> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' {
-            let hi = raw.get(i + 1).copied().and_then(hex_val);
-            let lo = raw.get(i + 2).copied().and_then(hex_val);
+/// cannot be hidden by a following `..`. Normalising only drops whole segments, which
+/// end at an ASCII `/`, so its output stays valid UTF-8.
+fn decode_path(data: &mut Vec<u8>, raw: std::ops::Range<usize>) -> Result<Span, HeadError> {
+    let start = data.len();
+    let mut i = raw.start;
+    let mut high = 0u8;
+    while i < raw.end {
+        let b = data[i];
+        if b == b'%' {
+            let hi = (i + 1 < raw.end).then(|| hex_val(data[i + 1])).flatten();
+            let lo = (i + 2 < raw.end).then(|| hex_val(data[i + 2])).flatten();
             let (Some(hi), Some(lo)) = (hi, lo) else {
                 return Err(bad("invalid percent-encoding in path"));
             };
@@ -902,24 +969,31 @@ fn decode_path(raw: &[u8]) -> Result<String, HeadError> {
             if v == 0 {
                 return Err(bad("encoded NUL in path"));
             }
-            out.push(v);
+            high |= v;
+            data.push(v);
             i += 3;
         } else {
-            out.push(raw[i]);
+            data.push(b);
             i += 1;
         }
     }
-    if std::str::from_utf8(&out).is_err() {
+    // Raw target bytes are visible ASCII: only escapes can make the path non-ASCII.
+    if high >= 0x80 && std::str::from_utf8(&data[start..]).is_err() {
         return Err(bad("path is not valid UTF-8"));
     }
-    normalise_in_place(&mut out)?;
-    String::from_utf8(out).map_err(|_| bad("path is not valid UTF-8"))
+    let len = normalise_in_place(&mut data[start..])?;
+    data.truncate(start + len);
+    Ok(Span {
+        start,
+        end: data.len(),
+    })
 }
 
 /// Removes empty and `.` segments and resolves `..` (RFC 3986 §5.2.4 semantics, but a
 /// `..` above the root is an error instead of being dropped: it is an attack, not a
-/// typo). Works in place: the output is never longer than what has been read.
-fn normalise_in_place(p: &mut Vec<u8>) -> Result<(), HeadError> {
+/// typo). Works in place and returns the new length: the output is never longer than
+/// what has been read.
+fn normalise_in_place(p: &mut [u8]) -> Result<usize, HeadError> {
     let len = p.len();
     // Invariant: p[..w] is "" (root) or "/seg/seg" without a trailing slash.
     let mut w = 0;
@@ -954,8 +1028,7 @@ fn normalise_in_place(p: &mut Vec<u8>) -> Result<(), HeadError> {
         p[w] = b'/';
         w += 1;
     }
-    p.truncate(w);
-    Ok(())
+    Ok(w)
 }
 
 #[cfg(test)]
@@ -1019,9 +1092,9 @@ mod tests {
         assert_eq!(h.method_str(), "POST");
         assert_eq!(h.version, Version::Http11);
         assert_eq!(h.target(), "/a%20b/../c/?x=%41&y");
-        assert_eq!(h.path, "/c/");
-        assert_eq!(h.query.as_deref(), Some("x=%41&y"));
-        assert_eq!(h.host.as_deref(), Some("example.com:8080"));
+        assert_eq!(h.path(), "/c/");
+        assert_eq!(h.query(), Some("x=%41&y"));
+        assert_eq!(h.host(), Some("example.com:8080"));
         assert_eq!(h.host_without_port(), Some("example.com"));
         assert_eq!(h.host_port(), Some(8080));
         assert_eq!(h.effective_host(), Some("example.com"));
@@ -1045,15 +1118,15 @@ mod tests {
         let mut buf = first.to_vec();
         buf.extend_from_slice(b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
         let (h, n) = parse(&buf).unwrap().unwrap();
-        assert_eq!((h.path.as_str(), n), ("/1", first.len()));
+        assert_eq!((h.path(), n), ("/1", first.len()));
         let (h, n) = parse(&buf[n..]).unwrap().unwrap();
-        assert_eq!((h.path.as_str(), n), ("/2", first.len()));
+        assert_eq!((h.path(), n), ("/2", first.len()));
     }
 
     #[test]
     fn leading_empty_lines() {
         let (h, n) = parse(b"\r\n\r\nGET / HTTP/1.0\r\n\r\n").unwrap().unwrap();
-        assert_eq!((h.path.as_str(), n), ("/", 22));
+        assert_eq!((h.path(), n), ("/", 22));
         cases!(
             b"\r\n\r\n\r\n\r\nGET / HTTP/1.0\r\n\r\n" => 200,
             b"\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.0\r\n\r\n" => 400,
@@ -1284,29 +1357,26 @@ mod tests {
             b"GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n" => 400,
         );
         let h = head(b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n");
-        assert_eq!((h.path.as_str(), h.query.as_deref()), ("*", None));
+        assert_eq!((h.path(), h.query()), ("*", None));
         let h = head(b"GET HTTP://Other.Host:81/p/../q?a=%20 HTTP/1.1\r\nHost: a\r\n\r\n");
-        assert_eq!(h.absolute_host.as_deref(), Some("other.host:81"));
+        assert_eq!(h.absolute_host(), Some("other.host:81"));
         assert_eq!(h.effective_host(), Some("other.host"));
-        assert_eq!(h.host.as_deref(), Some("a"));
-        assert_eq!((h.path.as_str(), h.query.as_deref()), ("/q", Some("a=%20")));
+        assert_eq!(h.host(), Some("a"));
+        assert_eq!((h.path(), h.query()), ("/q", Some("a=%20")));
         let h = head(b"GET https://h?x HTTP/1.1\r\nHost: h\r\n\r\n");
-        assert_eq!((h.path.as_str(), h.query.as_deref()), ("/", Some("x")));
+        assert_eq!((h.path(), h.query()), ("/", Some("x")));
         let h = head(b"GET http://h HTTP/1.0\r\n\r\n");
-        assert_eq!((h.path.as_str(), h.effective_host()), ("/", Some("h")));
+        assert_eq!((h.path(), h.effective_host()), ("/", Some("h")));
         let h = head(b"GET /a? HTTP/1.1\r\nHost: h\r\n\r\n");
-        assert_eq!((h.path.as_str(), h.query.as_deref()), ("/a", Some("")));
+        assert_eq!((h.path(), h.query()), ("/a", Some("")));
         let h = head(b"GET /a?b?c/../%zz HTTP/1.1\r\nHost: h\r\n\r\n");
-        assert_eq!(
-            (h.path.as_str(), h.query.as_deref()),
-            ("/a", Some("b?c/../%zz"))
-        );
+        assert_eq!((h.path(), h.query()), ("/a", Some("b?c/../%zz")));
     }
 
     fn path_of(raw: &str) -> Result<String, u16> {
         let req = format!("GET {raw} HTTP/1.1\r\nHost: a\r\n\r\n");
         match parse(req.as_bytes()) {
-            Ok(Some((h, _))) => Ok(h.path),
+            Ok(Some((h, _))) => Ok(h.path().to_owned()),
             Ok(None) => Err(0),
             Err(e) => Err(e.status),
         }
@@ -1568,7 +1638,7 @@ mod tests {
                 let limits = HeadLimits { max_target: 64, max_head: 256, max_headers: 8 };
                 if let Ok(Some((h, n))) = parse_head(&data, &limits) {
                     prop_assert!(n <= data.len());
-                    prop_assert!(h.path.starts_with('/') || h.path == "*");
+                    prop_assert!(h.path().starts_with('/') || h.path() == "*");
                 }
             }
 
@@ -1582,9 +1652,9 @@ mod tests {
                 let pos = pos % req.len();
                 req[pos] = byte;
                 if let Ok(Some((h, _))) = parse_head(&req, &HeadLimits::default()) {
-                    prop_assert!(h.path.starts_with('/'));
-                    prop_assert!(!h.path.contains("//"));
-                    prop_assert!(!h.path.split('/').any(|s| s == "." || s == ".."));
+                    prop_assert!(h.path().starts_with('/'));
+                    prop_assert!(!h.path().contains("//"));
+                    prop_assert!(!h.path().split('/').any(|s| s == "." || s == ".."));
                 }
             }
         }
