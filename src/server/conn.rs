@@ -1052,6 +1052,9 @@ impl Conn {
             resp::push_u64(w, r.body.len());
             w.extend_from_slice(b"\r\n");
         }
+        if let Some(h) = &r.shared_headers {
+            w.extend_from_slice(h);
+        }
         w.extend_from_slice(&r.headers);
         if !self.keep_alive {
             w.extend_from_slice(b"Connection: close\r\n");

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::http::response::{content_type, http_date};
+use super::http::response::{content_type, header, http_date};
 
 /// How long an entry is trusted without looking at the file again.
 pub const TTL: Duration = Duration::from_secs(1);
@@ -74,6 +74,9 @@ pub struct Cached {
     /// The type by the opened path's extension (`None` for a root or alias naming the
     /// file itself, whose type comes from the URI).
     pub content_type: Option<&'static str>,
+    /// The header lines of a whole-file 200 (`Content-Type`, `Last-Modified`, `ETag`,
+    /// `Accept-Ranges`), rendered once, when the type is known from the path opened.
+    pub ok_headers: Option<Arc<[u8]>>,
     opened: Instant,
 }
 
@@ -89,13 +92,25 @@ impl Cached {
         } else {
             Content::File(Arc::new(file))
         };
+        let etag = format!("\"{:x}-{:x}\"", meta.mtime(), size);
+        let last_modified = http_date(meta.mtime());
+        let content_type = (!rel.trim_start_matches('/').is_empty()).then(|| content_type(rel));
+        let ok_headers = content_type.map(|t| {
+            let mut h = Vec::with_capacity(128);
+            header(&mut h, "Content-Type", t.as_bytes());
+            header(&mut h, "Last-Modified", last_modified.as_bytes());
+            header(&mut h, "ETag", etag.as_bytes());
+            header(&mut h, "Accept-Ranges", b"bytes");
+            h.into()
+        });
         Ok(Cached {
             content,
             size,
             mtime: meta.mtime(),
-            etag: format!("\"{:x}-{:x}\"", meta.mtime(), size),
-            last_modified: http_date(meta.mtime()),
-            content_type: (!rel.trim_start_matches('/').is_empty()).then(|| content_type(rel)),
+            etag,
+            last_modified,
+            content_type,
+            ok_headers,
             opened: Instant::now(),
         })
     }

@@ -55,6 +55,9 @@ impl Body {
 /// A response before it is serialised.
 pub struct Response {
     pub status: u16,
+    /// Header lines shared with the file cache (see [`Cached::ok_headers`]), sent
+    /// before `headers`.
+    pub shared_headers: Option<Arc<[u8]>>,
     /// Extra header lines, each ending in CRLF.
     pub headers: Vec<u8>,
     pub body: Body,
@@ -66,15 +69,19 @@ impl Response {
     pub fn new(status: u16, body: Body) -> Response {
         Response {
             status,
-            // Room for a file's Content-Type, Last-Modified, ETag and Accept-Ranges
-            // without growing.
-            headers: Vec::with_capacity(160),
+            shared_headers: None,
+            headers: Vec::new(),
             body,
             close: false,
         }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Response {
+        if self.headers.capacity() == 0 {
+            // Room for a file's Content-Type, Last-Modified, ETag and Accept-Ranges
+            // without growing.
+            self.headers.reserve(160);
+        }
         super::http::response::header(&mut self.headers, name, value.as_bytes());
         self
     }
@@ -325,6 +332,13 @@ fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
                 content_range = Some(format!("bytes {a}-{b}/{size}"));
             }
         }
+    }
+    if status == 200
+        && let Some(h) = &f.ok_headers
+    {
+        let mut r = Response::new(200, part(f, 0, size));
+        r.shared_headers = Some(h.clone());
+        return r;
     }
     let mut r = Response::new(status, part(f, offset, len))
         .header(

@@ -125,6 +125,37 @@ fn file_has_length_last_modified_and_etag() {
     assert!(r.header("date").is_some());
 }
 
+/// The whole header section of a file's 200, in order and each line once: the first
+/// answer opens the file, the second comes from the file cache's pre-rendered lines.
+#[test]
+fn file_response_headers_are_exact_when_opened_and_when_cached() {
+    let s = site();
+    let mut c = s.connect();
+    for _ in 0..2 {
+        c.write(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+        let r = c.read_response(false);
+        assert_eq!(r.status, 200);
+        let got: Vec<(&str, &str)> = r
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), if n == "Date" { "-" } else { v.as_str() }))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Server", "webserv"),
+                ("Date", "-"),
+                ("Content-Length", "12"),
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Last-Modified", MTIME_HTTP),
+                ("ETag", "\"2ebc98a1-c\""),
+                ("Accept-Ranges", "bytes"),
+            ]
+        );
+        assert_eq!(r.body, HELLO);
+    }
+}
+
 #[test]
 fn if_none_match_exact_gives_304_and_connection_continues() {
     let s = site();
