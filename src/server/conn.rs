@@ -1044,7 +1044,7 @@ impl Conn {
         let w = &mut self.wbuf;
         resp::status_line(w, r.status);
         w.extend_from_slice(b"Server: webserv\r\nDate: ");
-        w.extend_from_slice(ctx.date.get().as_bytes());
+        w.extend_from_slice(ctx.date.get(ctx.handlers.now).as_bytes());
         w.extend_from_slice(b"\r\n");
         let no_body_status = r.status == 204 || r.status == 304 || r.status < 200;
         if !no_body_status {

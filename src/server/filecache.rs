@@ -77,7 +77,8 @@ pub struct Cached {
     /// The header lines of a whole-file 200 (`Content-Type`, `Last-Modified`, `ETag`,
     /// `Accept-Ranges`), rendered once, when the type is known from the path opened.
     pub ok_headers: Option<Arc<[u8]>>,
-    opened: Instant,
+    /// Until when the entry is trusted: [`TTL`] after the file was opened.
+    expires: Instant,
 }
 
 impl Cached {
@@ -111,7 +112,7 @@ impl Cached {
             last_modified,
             content_type,
             ok_headers,
-            opened: Instant::now(),
+            expires: Instant::now() + TTL,
         })
     }
 }
@@ -128,9 +129,9 @@ pub struct FileCache {
     generation: u64,
     /// The lookup key, rebuilt in place for every lookup.
     key: Vec<u8>,
-    /// When expired entries were last dropped (so a file deleted behind the server's
+    /// When expired entries are dropped next (so a file deleted behind the server's
     /// back does not keep its descriptor, and its disk space, for long).
-    swept: Option<Instant>,
+    next_sweep: Option<Instant>,
 }
 
 /// The global generation now: read it before opening a file, and give it to
@@ -163,16 +164,11 @@ impl FileCache {
     /// loop (which wakes at least once a second), so even an idle worker does not keep
     /// descriptors of deleted files; a lookup only drops the entry it finds expired.
     pub fn sweep(&mut self, now: Instant) {
-        if self.map.is_empty()
-            || self
-                .swept
-                .is_some_and(|t| now.saturating_duration_since(t) < TTL)
-        {
+        if self.map.is_empty() || self.next_sweep.is_some_and(|t| now < t) {
             return;
         }
-        self.swept = Some(now);
-        self.map
-            .retain(|_, e| now.saturating_duration_since(e.opened) < TTL);
+        self.next_sweep = Some(now + TTL);
+        self.map.retain(|_, e| now < e.expires);
         self.recount();
     }
 
@@ -193,7 +189,7 @@ impl FileCache {
         }
         self.set_key(root, rel);
         let hit = self.map.get(self.key.as_slice())?;
-        if now.saturating_duration_since(hit.opened) < TTL {
+        if now < hit.expires {
             return Some(hit.clone());
         }
         // Expired (the worker loop's sweep drops the others).
@@ -222,7 +218,7 @@ impl FileCache {
         };
         if self.map.len() >= MAX_ENTRIES || self.bytes + add > MAX_BYTES || self.fds + fd > MAX_FDS
         {
-            self.swept = None;
+            self.next_sweep = None;
             self.sweep(Instant::now());
             if self.map.len() >= MAX_ENTRIES || self.bytes + add > MAX_BYTES {
                 self.clear();

@@ -92,12 +92,25 @@ impl Response {
 }
 
 /// State a worker keeps for handlers.
-#[derive(Default)]
 pub struct HandlerCtx {
+    /// When the worker's current turn began (refreshed after every poll): the clock for
+    /// the file cache, whose 1 s trust window does not need a fresher one.
+    pub now: Instant,
     pub roots: Roots,
     pub files: FileCache,
     /// Built-in error pages, rendered once per status.
     pages: rustc_hash::FxHashMap<u16, Arc<[u8]>>,
+}
+
+impl Default for HandlerCtx {
+    fn default() -> Self {
+        HandlerCtx {
+            now: Instant::now(),
+            roots: Roots::default(),
+            files: FileCache::default(),
+            pages: Default::default(),
+        }
+    }
 }
 
 impl HandlerCtx {
@@ -112,7 +125,7 @@ impl HandlerCtx {
     /// What `rel` beneath `base` is: a regular file (from the cache, or opened and then
     /// cached), or something else and its metadata.
     fn lookup(&mut self, base: &std::path::Path, rel: &str) -> io::Result<Found> {
-        if let Some(hit) = self.files.get(base, rel, Instant::now()) {
+        if let Some(hit) = self.files.get(base, rel, self.now) {
             return Ok(Found::File(hit));
         }
         let seen = super::filecache::generation();

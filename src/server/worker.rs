@@ -126,6 +126,7 @@ impl Worker {
                 return;
             }
             let now = Instant::now();
+            self.ctx.handlers.now = now;
             for ev in events.iter() {
                 match ev.token() {
                     WAKER => {}

@@ -573,7 +573,7 @@ impl Conn {
         let w = &mut self.wbuf;
         resp::status_line(w, status);
         w.extend_from_slice(b"Server: webserv\r\nDate: ");
-        w.extend_from_slice(ctx.date.get().as_bytes());
+        w.extend_from_slice(ctx.date.get(ctx.handlers.now).as_bytes());
         w.extend_from_slice(b"\r\n");
         if let Some(ct) = &head.content_type {
             resp::header(w, "Content-Type", ct.as_bytes());

@@ -1,7 +1,7 @@
 //! Response heads: status lines, HTTP dates, content types, built-in error pages.
 //! Everything here appends to a caller-owned buffer; nothing allocates per call.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Reason phrase of a status code.
 pub fn reason(status: u16) -> &'static str {
@@ -158,28 +158,33 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
 }
 
 /// The `Date` header value, rendered at most once per second per worker.
+#[derive(Default)]
 pub struct DateCache {
-    second: i64,
+    /// The monotonic time at which the wall clock enters the next second.
+    until: Option<Instant>,
     value: String,
 }
 
-impl Default for DateCache {
-    fn default() -> Self {
-        DateCache {
-            second: -1,
-            value: String::new(),
-        }
-    }
-}
-
 impl DateCache {
-    pub fn get(&mut self) -> &str {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        if now != self.second {
-            self.second = now;
-            self.value = http_date(now);
+    /// The `Date` value at `now` (the worker turn's clock). The wall clock is read once
+    /// per second, not once per response: between reads the value is kept until the
+    /// monotonic clock reaches the instant at which the next second began.
+    pub fn get(&mut self, now: Instant) -> &str {
+        self.get_with(now, || {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+        })
+    }
+
+    /// [`DateCache::get`] with the wall clock (time since the Unix epoch) passed in.
+    fn get_with(&mut self, now: Instant, wall: impl FnOnce() -> Duration) -> &str {
+        if self.until.is_none_or(|u| now >= u) {
+            let wall = wall();
+            self.value = http_date(wall.as_secs() as i64);
+            let rest =
+                Duration::from_secs(1) - Duration::from_nanos(u64::from(wall.subsec_nanos()));
+            self.until = Some(now + rest);
         }
         &self.value
     }
@@ -287,6 +292,33 @@ mod tests {
         assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(784111777));
         assert_eq!(parse_http_date("yesterday"), None);
         assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    }
+
+    /// The wall clock is read when the cached second may have ended, and only then.
+    #[test]
+    fn date_cache_reads_the_wall_clock_once_per_second() {
+        let mut d = DateCache::default();
+        let t0 = Instant::now();
+        let at = |secs: u64, ms: u64| move || Duration::from_secs(secs) + Duration::from_millis(ms);
+        // 08:49:37.300: the value holds until 08:49:38.000, 700 ms later.
+        assert_eq!(
+            d.get_with(t0, at(784111777, 300)),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+        let unread = || -> Duration { panic!("the wall clock was read within the second") };
+        assert_eq!(
+            d.get_with(t0 + Duration::from_millis(699), unread),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+        assert_eq!(
+            d.get_with(t0 + Duration::from_millis(700), at(784111778, 0)),
+            "Sun, 06 Nov 1994 08:49:38 GMT"
+        );
+        // A wall clock set back is followed at the next second too.
+        assert_eq!(
+            d.get_with(t0 + Duration::from_millis(1700), at(784111700, 0)),
+            "Sun, 06 Nov 1994 08:48:20 GMT"
+        );
     }
 
     #[test]
