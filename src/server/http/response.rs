@@ -53,9 +53,23 @@ pub fn reason(status: u16) -> &'static str {
 
 /// `HTTP/1.1 404 Not Found\r\n`.
 pub fn status_line(out: &mut Vec<u8>, status: u16) {
-    out.extend_from_slice(b"HTTP/1.1 ");
-    push_u64(out, status as u64);
-    out.push(b' ');
+    debug_assert!((100..1000).contains(&status));
+    let digit = |n: u16| b'0' + (n % 10) as u8;
+    out.extend_from_slice(&[
+        b'H',
+        b'T',
+        b'T',
+        b'P',
+        b'/',
+        b'1',
+        b'.',
+        b'1',
+        b' ',
+        digit(status / 100),
+        digit(status / 10),
+        digit(status),
+        b' ',
+    ]);
     out.extend_from_slice(reason(status).as_bytes());
     out.extend_from_slice(b"\r\n");
 }
