@@ -124,6 +124,11 @@ type Part = (
     Diags,
 );
 
+/// Locations in a list, nested ones included.
+fn count_locations(list: &[LocationConf]) -> usize {
+    list.iter().map(|l| 1 + count_locations(&l.locations)).sum()
+}
+
 /// Adds `off` to every location id in a set.
 fn shift(set: &mut LocationSet, off: usize) {
     for id in set.exact.values_mut() {
@@ -157,7 +162,11 @@ impl Builder<'_> {
             let mut b = Builder {
                 sources,
                 diags: &mut d,
-                locations: Vec::new(),
+                // Sized up front: a Location is several hundred bytes, and growing a
+                // table of tens of thousands by doubling copies it again and again.
+                locations: Vec::with_capacity(
+                    run.iter().map(|sc| count_locations(&sc.locations)).sum(),
+                ),
                 error_pages: Vec::new(),
             };
             let vs = run
@@ -179,6 +188,8 @@ impl Builder<'_> {
             .map(|(k, c)| (k * per, c))
             .collect();
         let done: Vec<Part> = super::par::map(&runs, |&(first, servers)| run(first, servers));
+        self.locations
+            .reserve(done.iter().map(|(_, locs, _, _)| locs.len()).sum());
         let mut servers = Vec::with_capacity(list.len());
         for (mut vs, mut locs, notes, d) in done {
             let off = self.locations.len();
