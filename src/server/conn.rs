@@ -768,6 +768,9 @@ impl Conn {
 
     /// Routes and answers one request head.
     fn on_request(&mut self, ctx: &mut WorkerCtx, head: RequestHead, now: Instant) {
+        // One `drive` can answer many pipelined requests: the file cache's trust window
+        // and the Date header must not stand still while it does.
+        ctx.handlers.now = Instant::now();
         let table = ctx.table.clone();
         let Some(group) = table.group_for(self.local) else {
             self.respond_error(ctx, None, 500);

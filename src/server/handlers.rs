@@ -93,8 +93,8 @@ impl Response {
 
 /// State a worker keeps for handlers.
 pub struct HandlerCtx {
-    /// When the worker's current turn began (refreshed after every poll): the clock for
-    /// the file cache, whose 1 s trust window does not need a fresher one.
+    /// The worker's clock, read after every poll and at every request: the file cache's
+    /// 1 s trust window and the `Date` header use it instead of reading the clock again.
     pub now: Instant,
     pub roots: Roots,
     pub files: FileCache,
