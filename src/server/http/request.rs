@@ -191,6 +191,8 @@ pub struct RequestHead {
     method_span: Span,
     target_span: Span,
     path: Span,
+    /// Whether the path is ASCII (checked once when the head was built).
+    path_ascii: bool,
     query: Option<Span>,
     absolute_host: Option<Span>,
     host: Option<Span>,
@@ -220,7 +222,14 @@ impl RequestHead {
     /// Only NUL is refused, so it may hold CR, LF or other controls (`%0d%0a`):
     /// re-encode it before echoing it into a header such as `Location`.
     pub fn path(&self) -> &str {
-        self.text(self.path)
+        let bytes = self.slice(self.path);
+        if self.path_ascii {
+            debug_assert!(bytes.is_ascii());
+            // SAFETY: `path_ascii` was computed from these very bytes when the head was
+            // built, and `data` is never modified afterwards; ASCII is valid UTF-8.
+            return unsafe { std::str::from_utf8_unchecked(bytes) };
+        }
+        std::str::from_utf8(bytes).unwrap_or("")
     }
 
     /// The raw, undecoded query string after the first `?` (for CGI `QUERY_STRING`).
@@ -550,6 +559,7 @@ fn build_head(
     data.extend_from_slice(raw);
     let host = sem.host.map(|h| push_lowercase(&mut data, h));
     let (path, query, absolute_host) = parse_target(&mut data, target_span, method)?;
+    let path_ascii = data[path.start..path.end].is_ascii();
 
     let keep_alive = !sem.close
         && match version {
@@ -572,6 +582,7 @@ fn build_head(
         method_span,
         target_span,
         path,
+        path_ascii,
         query,
         absolute_host,
         host,
@@ -791,42 +802,39 @@ fn is_tchar(b: u8) -> bool {
 /// reg-names syntactically); userinfo and IPvFuture are rejected.
 fn validate_authority(v: &[u8]) -> Result<(), HeadError> {
     const INVALID: HeadError = bad("invalid host");
-    let (host, port) = if v.first() == Some(&b'[') {
+    let port = if v.first() == Some(&b'[') {
         let close = v.iter().position(|&b| b == b']').ok_or(INVALID)?;
         let inner = std::str::from_utf8(&v[1..close]).map_err(|_| INVALID)?;
         inner.parse::<Ipv6Addr>().map_err(|_| INVALID)?;
-        let rest = &v[close + 1..];
-        match rest.split_first() {
-            None => (&v[..=close], None),
-            Some((b':', port)) => (&v[..=close], Some(port)),
+        match v[close + 1..].split_first() {
+            None => None,
+            Some((b':', port)) => Some(port),
             Some(_) => return Err(INVALID),
         }
     } else {
-        match v.iter().position(|&b| b == b':') {
-            Some(p) => (&v[..p], Some(&v[p + 1..])),
-            None => (v, None),
-        }
-    };
-    if host.is_empty() {
-        return Err(INVALID);
-    }
-    if host[0] != b'[' {
+        // One pass: reg-name bytes and escapes up to the first `:`.
         let mut i = 0;
-        while i < host.len() {
-            match host[i] {
-                b'%' => {
-                    let ok = host.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                        && host.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+        let port = loop {
+            match v.get(i) {
+                None => break None,
+                Some(&b) if REG_NAME[b as usize] => i += 1,
+                Some(b':') => break Some(&v[i + 1..]),
+                Some(b'%') => {
+                    let ok = v.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                        && v.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
                     if !ok {
                         return Err(INVALID);
                     }
                     i += 3;
                 }
-                b if REG_NAME[b as usize] => i += 1,
-                _ => return Err(INVALID),
+                Some(_) => return Err(INVALID),
             }
+        };
+        if i == 0 {
+            return Err(INVALID);
         }
-    }
+        port
+    };
     if let Some(port) = port {
         // An empty port is allowed by RFC 3986 and means "default".
         if port.len() > 5 || !port.iter().all(u8::is_ascii_digit) {
@@ -836,9 +844,6 @@ fn validate_authority(v: &[u8]) -> Result<(), HeadError> {
         if n > 65535 {
             return Err(INVALID);
         }
-    }
-    if !v.is_ascii() {
-        return Err(INVALID);
     }
     Ok(())
 }
@@ -1321,6 +1326,8 @@ mod tests {
             b"GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n" => 400,
             b"GET / HTTP/1.1\r\nHost: ::1\r\n\r\n" => 400,
             b"GET / HTTP/1.1\r\nHost: a%2\r\n\r\n" => 400,
+            b"GET / HTTP/1.1\r\nHost: a%4g:80\r\n\r\n" => 400,
+            b"GET / HTTP/1.1\r\nHost: a%41b:80\r\n\r\n" => 200,
             b"GET / HTTP/1.1\r\nHost: \xc3\xa9\r\n\r\n" => 400,
             b"GET / HTTP/1.1\r\nHost: a:65535\r\n\r\n" => 200,
             b"GET / HTTP/1.1\r\nHost: 10.0.0.1:8080\r\n\r\n" => 200,
