@@ -863,6 +863,16 @@ col() { # SRV PT FIELD -> median over the repetitions
   local r
   for r in $(seq 1 "$REPS"); do echo "${RES[$1,$2,$r]:-}" | awk -v k="$3" '{print $k}'; done | median
 }
+pcol() { # PEER PT FIELD -> "median (min-max)" of the per-repetition ratios webserv/PEER
+  local r a b
+  for r in $(seq 1 "$REPS"); do
+    a="$(echo "${RES[webserv,$2,$r]:-}" | awk -v k="$3" '{print $k}')"
+    b="$(echo "${RES[$1,$2,$r]:-}" | awk -v k="$3" '{print $k}')"
+    awk -v a="$a" -v b="$b" 'BEGIN{ if (b > 0 && a != "") printf "%.4f\n", a / b }'
+  done | sort -g | awk '{v[NR]=$1} END{ if (NR == 0) { print "n/a"; exit }
+    m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2
+    printf "%.2f (%.2f-%.2f)", m, v[1], v[NR] }'
+}
 icol() { # SRV FIELD -> median over the repetitions (idle point)
   local r
   for r in $(seq 1 "$REPS"); do echo "${IDLE[$1,$r]:-}" | awk -v k="$2" '{print $k}'; done | median
@@ -971,9 +981,12 @@ mkdir -p "$(dirname "$OUT")"
     echo "## Ratios, webserv / peer"
     echo
     echo "req/s, MB/s, req/CPU-s: above 1 = webserv better; p99: below 1 = webserv better."
+    echo "The first four columns divide the medians above. 'req/CPU-s, paired' is the median"
+    echo "(and range) of the ratios taken within each repetition, where the two servers ran"
+    echo "seconds apart: it is less moved by the machine's slow drift."
     echo
-    echo "| point | peer | req/s | MB/s | p99 | req/CPU-s |"
-    echo "|---|---|--:|--:|--:|--:|"
+    echo "| point | peer | req/s | MB/s | p99 | req/CPU-s | req/CPU-s, paired |"
+    echo "|---|---|--:|--:|--:|--:|--:|"
     for pt in "${WRK_POINTS[@]:-}"; do
       [ -n "$pt" ] || continue
       read -r -a ps <<<"$(point_servers "$pt")"
@@ -983,7 +996,7 @@ mkdir -p "$(dirname "$OUT")"
         [ "$s" = webserv ] && continue
         p99r="$(ratio "$(col webserv "$pt" 4)" "$(col "$s" "$pt" 4)")"
         [ "$pt" = pipeline ] && p99r="n/a"
-        echo "| $title (c=$conns) | $s | $(ratio "$(col webserv "$pt" 1)" "$(col "$s" "$pt" 1)") | $(ratio "$(col webserv "$pt" 2)" "$(col "$s" "$pt" 2)") | $p99r | $(ratio "$(col webserv "$pt" 9)" "$(col "$s" "$pt" 9)") |"
+        echo "| $title (c=$conns) | $s | $(ratio "$(col webserv "$pt" 1)" "$(col "$s" "$pt" 1)") | $(ratio "$(col webserv "$pt" 2)" "$(col "$s" "$pt" 2)") | $p99r | $(ratio "$(col webserv "$pt" 9)" "$(col "$s" "$pt" 9)") | $(pcol "$s" "$pt" 9) |"
       done
     done
     if has_point idle; then
