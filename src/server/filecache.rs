@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::http::response::{content_type, header, http_date};
+use super::http::response::{content_type, file_headers, http_date};
 
 /// How long an entry is trusted without looking at the file again.
 pub const TTL: Duration = Duration::from_secs(1);
@@ -71,12 +71,9 @@ pub struct Cached {
     pub etag: String,
     /// The HTTP date of `mtime`.
     pub last_modified: String,
-    /// The type by the opened path's extension (`None` for a root or alias naming the
-    /// file itself, whose type comes from the URI).
-    pub content_type: Option<&'static str>,
-    /// The header lines of a whole-file 200 (`Content-Type`, `Last-Modified`, `ETag`,
-    /// `Accept-Ranges`), rendered once, when the type is known from the path opened.
-    pub ok_headers: Option<Arc<[u8]>>,
+    /// The file's header lines for a 200 or 206 ([`file_headers`]), rendered once, when
+    /// the type is known from the path opened.
+    pub headers: Option<Arc<[u8]>>,
     /// Until when the entry is trusted: [`TTL`] after the file was opened.
     expires: Instant,
 }
@@ -95,13 +92,12 @@ impl Cached {
         };
         let etag = format!("\"{:x}-{:x}\"", meta.mtime(), size);
         let last_modified = http_date(meta.mtime());
-        let content_type = (!rel.trim_start_matches('/').is_empty()).then(|| content_type(rel));
-        let ok_headers = content_type.map(|t| {
+        // The type comes from the path opened, unless that is the root or alias itself
+        // (a location naming one file): then it is the URI's, rendered per response.
+        let headers = (!rel.trim_start_matches('/').is_empty()).then(|| {
+            let t = content_type(rel);
             let mut h = Vec::with_capacity(128);
-            header(&mut h, "Content-Type", t.as_bytes());
-            header(&mut h, "Last-Modified", last_modified.as_bytes());
-            header(&mut h, "ETag", etag.as_bytes());
-            header(&mut h, "Accept-Ranges", b"bytes");
+            file_headers(&mut h, t, &last_modified, &etag);
             h.into()
         });
         Ok(Cached {
@@ -110,8 +106,7 @@ impl Cached {
             mtime: meta.mtime(),
             etag,
             last_modified,
-            content_type,
-            ok_headers,
+            headers,
             expires: Instant::now() + TTL,
         })
     }

@@ -13,7 +13,8 @@ use super::filecache::{Cached, Content, FileCache};
 use super::fs::Roots;
 use super::http::request::{Method, RequestHead};
 use super::http::response::{
-    content_type, error_page, html_escape, http_date, parse_http_date, url_encode_path,
+    content_type, error_page, file_headers, html_escape, http_date, parse_http_date,
+    url_encode_path,
 };
 use super::router::{Route, fs_target};
 use crate::confc::model::{Methods, Return};
@@ -55,7 +56,7 @@ impl Body {
 /// A response before it is serialised.
 pub struct Response {
     pub status: u16,
-    /// Header lines shared with the file cache (see [`Cached::ok_headers`]), sent
+    /// Header lines shared with the file cache (see [`Cached::headers`]), sent
     /// before `headers`.
     pub shared_headers: Option<Arc<[u8]>>,
     /// Extra header lines, each ending in CRLF.
@@ -346,21 +347,11 @@ fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
             }
         }
     }
-    if status == 200
-        && let Some(h) = &f.ok_headers
-    {
-        let mut r = Response::new(200, part(f, 0, size));
-        r.shared_headers = Some(h.clone());
-        return r;
+    let mut r = Response::new(status, part(f, offset, len));
+    match &f.headers {
+        Some(h) => r.shared_headers = Some(h.clone()),
+        None => file_headers(&mut r.headers, content_type(name), last_modified, tag),
     }
-    let mut r = Response::new(status, part(f, offset, len))
-        .header(
-            "Content-Type",
-            f.content_type.unwrap_or_else(|| content_type(name)),
-        )
-        .header("Last-Modified", last_modified)
-        .header("ETag", tag)
-        .header("Accept-Ranges", "bytes");
     if let Some(cr) = content_range {
         r = r.header("Content-Range", &cr);
     }

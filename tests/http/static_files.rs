@@ -156,6 +156,38 @@ fn file_response_headers_are_exact_when_opened_and_when_cached() {
     }
 }
 
+/// A 206 carries the same file header lines as a 200, then `Content-Range`, whether the
+/// file was just opened or came from the cache.
+#[test]
+fn range_response_headers_are_exact_when_opened_and_when_cached() {
+    let s = site();
+    let mut c = s.connect();
+    for _ in 0..2 {
+        c.write(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-4\r\n\r\n");
+        let r = c.read_response(false);
+        assert_eq!(r.status, 206);
+        let got: Vec<(&str, &str)> = r
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), if n == "Date" { "-" } else { v.as_str() }))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Server", "webserv"),
+                ("Date", "-"),
+                ("Content-Length", "5"),
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Last-Modified", MTIME_HTTP),
+                ("ETag", "\"2ebc98a1-c\""),
+                ("Accept-Ranges", "bytes"),
+                ("Content-Range", "bytes 0-4/12"),
+            ]
+        );
+        assert_eq!(r.body, &HELLO[..5]);
+    }
+}
+
 #[test]
 fn if_none_match_exact_gives_304_and_connection_continues() {
     let s = site();

@@ -97,6 +97,15 @@ pub fn header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// A file's representation header lines, as sent with its 200 or 206 (a 206 adds
+/// `Content-Range`): `Content-Type`, `Last-Modified`, `ETag`, `Accept-Ranges`.
+pub fn file_headers(out: &mut Vec<u8>, content_type: &str, last_modified: &str, etag: &str) {
+    header(out, "Content-Type", content_type.as_bytes());
+    header(out, "Last-Modified", last_modified.as_bytes());
+    header(out, "ETag", etag.as_bytes());
+    header(out, "Accept-Ranges", b"bytes");
+}
+
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
