@@ -210,11 +210,7 @@ impl RequestHead {
     /// every request) by a word-at-a-time scan, anything else by full validation.
     fn text(&self, s: Span) -> &str {
         let bytes = self.slice(s);
-        if bytes.is_ascii() {
-            // SAFETY: ASCII bytes are valid UTF-8 (checked on the line above).
-            return unsafe { std::str::from_utf8_unchecked(bytes) };
-        }
-        std::str::from_utf8(bytes).unwrap_or("")
+        as_str(bytes, bytes.is_ascii())
     }
 
     /// Percent-decoded (`%2F` too, as nginx does), valid UTF-8, normalised path: starts
@@ -222,14 +218,9 @@ impl RequestHead {
     /// Only NUL is refused, so it may hold CR, LF or other controls (`%0d%0a`):
     /// re-encode it before echoing it into a header such as `Location`.
     pub fn path(&self) -> &str {
-        let bytes = self.slice(self.path);
-        if self.path_ascii {
-            debug_assert!(bytes.is_ascii());
-            // SAFETY: `path_ascii` was computed from these very bytes when the head was
-            // built, and `data` is never modified afterwards; ASCII is valid UTF-8.
-            return unsafe { std::str::from_utf8_unchecked(bytes) };
-        }
-        std::str::from_utf8(bytes).unwrap_or("")
+        // `path_ascii` was computed from these very bytes when the head was built, and
+        // `data` is never modified afterwards.
+        as_str(self.slice(self.path), self.path_ascii)
     }
 
     /// The raw, undecoded query string after the first `?` (for CGI `QUERY_STRING`).
@@ -296,6 +287,17 @@ impl RequestHead {
     pub fn effective_host(&self) -> Option<&str> {
         self.absolute_host().or(self.host()).map(host_part)
     }
+}
+
+/// `bytes` as text; `ascii` must be `bytes.is_ascii()` (computed now or earlier from
+/// the same bytes). ASCII needs no further check; anything else is fully validated.
+fn as_str(bytes: &[u8], ascii: bool) -> &str {
+    if ascii {
+        debug_assert!(bytes.is_ascii());
+        // SAFETY: the caller's `ascii` is `bytes.is_ascii()`, and ASCII is valid UTF-8.
+        return unsafe { std::str::from_utf8_unchecked(bytes) };
+    }
+    std::str::from_utf8(bytes).unwrap_or("")
 }
 
 /// The host of a validated `host[:port]` (`[v6]` keeps its brackets), without parsing
