@@ -390,39 +390,40 @@ fn scan_request_line(buf: &[u8], limits: &HeadLimits) -> Result<Option<RequestLi
     }
     let start = i;
 
-    loop {
-        match buf.get(i) {
-            None => return Ok(None),
-            Some(b' ') => break,
-            Some(&b) if is_tchar(b) => {
-                i += 1;
-                if i - start > MAX_METHOD_LEN {
-                    return Err(HeadError::new(501, "method not implemented"));
-                }
-            }
-            Some(_) => return Err(bad("invalid method token")),
+    // Each run is found with one table- or range-test per byte; the byte that ends it
+    // decides between "need more", an error, and the next part.
+    let window = &buf[start..buf.len().min(start + MAX_METHOD_LEN + 1)];
+    let i = match window.iter().position(|&b| !TCHAR[b as usize]) {
+        Some(n) => start + n,
+        None if window.len() > MAX_METHOD_LEN => {
+            return Err(HeadError::new(501, "method not implemented"));
         }
+        None => return Ok(None),
+    };
+    if buf[i] != b' ' {
+        return Err(bad("invalid method token"));
     }
     if i == start {
         return Err(bad("whitespace before the method"));
     }
     let method = Span { start, end: i };
-    i += 1;
 
-    let target_start = i;
-    loop {
-        match buf.get(i) {
-            None => return Ok(None),
-            Some(b' ') => break,
-            // Only visible ASCII: raw UTF-8, CTLs and the NUL byte must be %-encoded.
-            Some(0x21..=0x7e) => {
-                i += 1;
-                if i - target_start > limits.max_target {
-                    return Err(HeadError::new(414, "request-target too long"));
-                }
-            }
-            Some(_) => return Err(bad("invalid byte in the request-target")),
+    let target_start = i + 1;
+    let window_end = target_start
+        .saturating_add(limits.max_target)
+        .saturating_add(1)
+        .min(buf.len());
+    // Only visible ASCII: raw UTF-8, CTLs and the NUL byte must be %-encoded.
+    let window = &buf[target_start..window_end];
+    let i = match window.iter().position(|&b| !(0x21..=0x7e).contains(&b)) {
+        Some(n) => target_start + n,
+        None if window.len() > limits.max_target => {
+            return Err(HeadError::new(414, "request-target too long"));
         }
+        None => return Ok(None),
+    };
+    if buf[i] != b' ' {
+        return Err(bad("invalid byte in the request-target"));
     }
     if i == target_start {
         return Err(bad("empty request-target"));
@@ -431,9 +432,18 @@ fn scan_request_line(buf: &[u8], limits: &HeadLimits) -> Result<Option<RequestLi
         start: target_start,
         end: i,
     };
-    i += 1;
 
-    let version_start = i;
+    let version_start = i + 1;
+    if buf[version_start..].starts_with(b"HTTP/1.1\r\n") {
+        return Ok(Some(RequestLine {
+            start,
+            method,
+            target,
+            version: Version::Http11,
+            end: version_start + 10,
+        }));
+    }
+    let mut i = version_start;
     loop {
         match buf.get(i) {
             None => return Ok(None),
@@ -482,37 +492,45 @@ fn scan_field_lines(
 ) -> Result<Option<(usize, usize)>, HeadError> {
     const TOO_LARGE: HeadError = HeadError::new(431, "request header section too large");
     let mut i = start;
-    let mut line_start = start;
     let mut count = 0;
     // Bytes past the size limit are never looked at: reaching it is the error.
     let limit = buf.len().min(start.saturating_add(limits.max_head));
+    // `i` is at the start of a line: the empty line ends the head, whitespace there is
+    // obs-fold; otherwise the first CR, LF or NUL (found by memchr) ends the line.
     while i < limit {
-        let b = buf[i];
-        match b {
-            b'\r' => match buf.get(i + 1) {
+        match buf[i] {
+            b'\r' => {
+                return match buf.get(i + 1) {
+                    None => Ok(None),
+                    Some(b'\n') if i + 2 - start > limits.max_head => Err(TOO_LARGE),
+                    Some(b'\n') => Ok(Some((i + 2, count))),
+                    Some(_) => Err(bad("bare CR")),
+                };
+            }
+            b' ' | b'\t' => return Err(bad("obs-fold or whitespace before a field name")),
+            _ => {}
+        }
+        let Some(end) = line_end(buf, i, limit) else {
+            i = limit;
+            break;
+        };
+        match buf[end] {
+            b'\n' => return Err(bad("bare LF")),
+            0 => return Err(bad("NUL byte in header section")),
+            _ => match buf.get(end + 1) {
                 None => return Ok(None),
                 Some(b'\n') => {
-                    if i + 2 - start > limits.max_head {
+                    if end + 2 - start > limits.max_head {
                         return Err(TOO_LARGE);
-                    }
-                    if i == line_start {
-                        return Ok(Some((i + 2, count)));
                     }
                     count += 1;
                     if count > limits.max_headers {
                         return Err(HeadError::new(431, "too many header fields"));
                     }
-                    i += 2;
-                    line_start = i;
+                    i = end + 2;
                 }
                 Some(_) => return Err(bad("bare CR")),
             },
-            b'\n' => return Err(bad("bare LF")),
-            0 => return Err(bad("NUL byte in header section")),
-            b' ' | b'\t' if i == line_start => {
-                return Err(bad("obs-fold or whitespace before a field name"));
-            }
-            _ => i += 1,
         }
     }
     if i >= start.saturating_add(limits.max_head) {
@@ -520,6 +538,30 @@ fn scan_field_lines(
     }
     Ok(None)
 }
+
+/// The first CR, LF or NUL in `buf[from..to]`. Most field lines are short: their
+/// first bytes are tested one by one (a table load each), and only a long line's rest
+/// goes to memchr, whose setup costs more than a short line's scan.
+fn line_end(buf: &[u8], from: usize, to: usize) -> Option<usize> {
+    const SHORT: usize = 48;
+    let short_end = to.min(from + SHORT);
+    if let Some(n) = buf[from..short_end]
+        .iter()
+        .position(|&b| LINE_END[b as usize])
+    {
+        return Some(from + n);
+    }
+    memchr::memchr3(b'\r', b'\n', 0, &buf[short_end..to]).map(|n| short_end + n)
+}
+
+/// The bytes that end a field line's scan: CR, LF and NUL.
+const LINE_END: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'\r' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[0] = true;
+    t
+};
 
 fn build_head(
     buf: &[u8],
@@ -796,8 +838,37 @@ fn trim_ows(mut s: &[u8]) -> &[u8] {
 
 /// `tchar` (RFC 9110 §5.6.2).
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[b as usize]
 }
+
+/// [`is_tchar`] as a table: one load per byte.
+const TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        i += 1;
+    }
+    t
+};
 
 /// Validates `uri-host [":" port]` (Host header or absolute-form authority): the result
 /// is ASCII. uri-host is an `[IPv6]` literal or a reg-name (IPv4 addresses are
@@ -814,8 +885,12 @@ fn validate_authority(v: &[u8]) -> Result<(), HeadError> {
             Some(_) => return Err(INVALID),
         }
     } else {
-        // One pass: reg-name bytes and escapes up to the first `:`.
-        let mut i = 0;
+        // One pass: reg-name bytes and escapes up to the first `:`; the common run of
+        // plain reg-name bytes is skipped with a table test per byte.
+        let mut i = v
+            .iter()
+            .position(|&b| !REG_NAME[b as usize])
+            .unwrap_or(v.len());
         let port = loop {
             match v.get(i) {
                 None => break None,
@@ -965,6 +1040,32 @@ fn hex_val(b: u8) -> Option<u8> {
 /// end at an ASCII `/`, so its output stays valid UTF-8.
 fn decode_path(data: &mut Vec<u8>, raw: std::ops::Range<usize>) -> Result<Span, HeadError> {
     let start = data.len();
+    if !data[raw.clone()].contains(&b'%') {
+        // Nothing to decode, and (raw target bytes being visible ASCII) nothing to check.
+        data.extend_from_within(raw);
+    } else {
+        decode_escapes(data, raw)?;
+    }
+    let path = &mut data[start..];
+    // Only an empty, `.` or `..` segment changes a path: without "//" or "/." it
+    // is already normal.
+    let dot_or_empty = path
+        .windows(2)
+        .any(|w| w[0] == b'/' && (w[1] == b'/' || w[1] == b'.'));
+    if dot_or_empty {
+        let len = normalise_in_place(path)?;
+        data.truncate(start + len);
+    }
+    Ok(Span {
+        start,
+        end: data.len(),
+    })
+}
+
+/// Appends the percent-decoded `data[raw]` to `data`, checking that the result is
+/// UTF-8 without NUL.
+fn decode_escapes(data: &mut Vec<u8>, raw: std::ops::Range<usize>) -> Result<(), HeadError> {
+    let start = data.len();
     let mut i = raw.start;
     let mut high = 0u8;
     while i < raw.end {
@@ -991,12 +1092,7 @@ fn decode_path(data: &mut Vec<u8>, raw: std::ops::Range<usize>) -> Result<Span, 
     if high >= 0x80 && std::str::from_utf8(&data[start..]).is_err() {
         return Err(bad("path is not valid UTF-8"));
     }
-    let len = normalise_in_place(&mut data[start..])?;
-    data.truncate(start + len);
-    Ok(Span {
-        start,
-        end: data.len(),
-    })
+    Ok(())
 }
 
 /// Removes empty and `.` segments and resolves `..` (RFC 3986 §5.2.4 semantics, but a
@@ -1179,6 +1275,34 @@ mod tests {
             b"GET / HTTP/1.1\r\nX: a\rb\r\nHost: a\r\n\r\n" => 400,
             b"GET /\r HTTP/1.1\r\nHost: a\r\n\r\n" => 400,
         );
+    }
+
+    /// A field line's first bytes are scanned one by one and the rest with memchr: a
+    /// bad byte is found, and a long value kept whole, on either side of that switch.
+    #[test]
+    fn long_field_lines() {
+        for at in [0, 1, 40, 41, 42, 43, 90, 300] {
+            let line = |bad: &str| {
+                let value = format!("{}{bad}{}", "v".repeat(at), "w".repeat(20));
+                format!("GET / HTTP/1.1\r\nX-Long: {value}\r\nHost: a\r\n\r\n").into_bytes()
+            };
+            // httparse would refuse these too, but with a vaguer reason: the line scan
+            // must be what finds them.
+            for (bad, reason) in [("\n", "bare LF"), ("\r", "bare CR"), ("\0", "NUL byte")] {
+                let err = parse(&line(bad)).expect_err("a bad byte");
+                assert_eq!(err.status, 400, "{reason} at {at}");
+                assert!(err.reason.starts_with(reason), "{reason} at {at}: {err}");
+            }
+            let ok = line("");
+            let h = head(&ok);
+            let want = format!("{}{}", "v".repeat(at), "w".repeat(20));
+            assert_eq!(h.header("x-long"), Some(want.as_bytes()), "value at {at}");
+            assert_eq!(h.host(), Some("a"));
+            // Cut anywhere before its end, the same head needs more bytes.
+            for cut in [ok.len() - 1, ok.len() - 3, 20 + at] {
+                assert_eq!(status(&ok[..cut]), 0, "cut at {cut} of {at}");
+            }
+        }
     }
 
     #[test]
