@@ -25,7 +25,7 @@ use super::upload::Upload;
 
 mod cgi_io;
 use crate::confc::model::LogTarget;
-use crate::confc::table::RoutingTable;
+use crate::confc::table::{GroupId, RoutingTable};
 use cgi_io::{CgiRequest, CgiRun, Input};
 pub use cgi_io::{SUB_PIDFD, SUB_STDERR, SUB_STDIN, SUB_STDOUT};
 
@@ -198,6 +198,9 @@ pub struct Conn {
     /// The local address with the *configured* port (which differs from the bound one
     /// only when tests bind ephemeral ports).
     pub local: SocketAddr,
+    /// The address group `local` belongs to, looked up once (and again after a reload:
+    /// see `Worker::check_shared`), not per request.
+    pub group: Option<GroupId>,
     pub readable: bool,
     pub writable: bool,
     /// The peer's FIN was reported (EPOLLRDHUP): reads will end in EOF.
@@ -240,11 +243,13 @@ impl Conn {
         now: Instant,
         ctx: &WorkerCtx,
     ) -> Conn {
-        let timeout = header_timeout(ctx, local);
+        let group = ctx.table.group_for(local);
+        let timeout = header_timeout(ctx, group);
         Conn {
             sock,
             peer,
             local,
+            group,
             readable: false,
             writable: true,
             read_closed: false,
@@ -304,7 +309,7 @@ impl Conn {
                 // A request head that took too long (slowloris): 408 and close.
                 self.respond_error(ctx, None, 408);
                 self.keep_alive = false;
-                self.deadline = now + send_timeout(ctx, self.local);
+                self.deadline = now + send_timeout(ctx, self.group);
                 self.drive(ctx, now)
             }
             Phase::Cgi => self.cgi_timeout(ctx, now),
@@ -336,7 +341,7 @@ impl Conn {
                                 if idle {
                                     // First byte of a new request: the head deadline starts now.
                                     self.phase = Phase::Head { idle: false };
-                                    self.deadline = now + header_timeout(ctx, self.local);
+                                    self.deadline = now + header_timeout(ctx, self.group);
                                 }
                             }
                             Err(e) => {
@@ -399,7 +404,7 @@ impl Conn {
                             }
                             Ok(true) => {
                                 self.body_done(ctx, now);
-                                self.deadline = now + send_timeout(ctx, self.local);
+                                self.deadline = now + send_timeout(ctx, self.group);
                                 continue;
                             }
                             Ok(false) => {}
@@ -410,7 +415,7 @@ impl Conn {
                     }
                     match self.fill(ctx) {
                         Ok(0) => return Next::Close,
-                        Ok(_) => self.deadline = now + body_timeout(ctx, self.local),
+                        Ok(_) => self.deadline = now + body_timeout(ctx, self.group),
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                         Err(_) => return Next::Close,
@@ -425,7 +430,7 @@ impl Conn {
                     self.finish_request(ctx);
                     self.committed = self.wbuf.len();
                     self.phase = Phase::Head { idle: true };
-                    self.deadline = now + keepalive_timeout(ctx, self.local);
+                    self.deadline = now + keepalive_timeout(ctx, self.group);
                 }
                 Phase::Send => match self.flush() {
                     Ok(true) => {
@@ -444,7 +449,7 @@ impl Conn {
                             continue;
                         }
                         self.phase = Phase::Head { idle: true };
-                        self.deadline = now + keepalive_timeout(ctx, self.local);
+                        self.deadline = now + keepalive_timeout(ctx, self.group);
                     }
                     Ok(false) => return Next::Wait,
                     Err(_) => return Next::Close,
@@ -471,7 +476,7 @@ impl Conn {
     /// A request the parser refused is still logged (as nginx does), under the access
     /// log of the address's default server, with its first line as far as it is text.
     fn log_bad_request(&mut self, ctx: &WorkerCtx) {
-        let Some(settings) = server_settings(ctx, self.local) else {
+        let Some(settings) = server_settings(ctx, self.group) else {
             return;
         };
         if settings.access_log.value == LogTarget::Off {
@@ -772,7 +777,7 @@ impl Conn {
         // and the Date header must not stand still while it does.
         ctx.handlers.now = Instant::now();
         let table = ctx.table.clone();
-        let Some(group) = table.group_for(self.local) else {
+        let Some(group) = self.group else {
             self.respond_error(ctx, None, 500);
             self.keep_alive = false;
             return;
@@ -850,7 +855,7 @@ impl Conn {
                             scratch: Vec::new(),
                         }));
                         self.phase = Phase::Body;
-                        self.deadline = now + body_timeout(ctx, self.local);
+                        self.deadline = now + body_timeout(ctx, self.group);
                     }
                     BodyFraming::Length(n) => self.start_cgi(
                         ctx,
@@ -898,10 +903,10 @@ impl Conn {
                 }));
                 if has_body {
                     self.phase = Phase::Body;
-                    self.deadline = now + body_timeout(ctx, self.local);
+                    self.deadline = now + body_timeout(ctx, self.group);
                 } else {
                     self.body_done(ctx, now);
-                    self.deadline = now + send_timeout(ctx, self.local);
+                    self.deadline = now + send_timeout(ctx, self.group);
                 }
                 return;
             }
@@ -928,7 +933,7 @@ impl Conn {
                 }));
                 self.queue(ctx, response, head.method == Method::Head, head.version);
                 self.phase = Phase::Body;
-                self.deadline = now + body_timeout(ctx, self.local);
+                self.deadline = now + body_timeout(ctx, self.group);
                 return;
             }
             self.keep_alive = false;
@@ -936,7 +941,7 @@ impl Conn {
         }
         self.queue(ctx, response, head.method == Method::Head, head.version);
         self.phase = Phase::Send;
-        self.deadline = now + send_timeout(ctx, self.local);
+        self.deadline = now + send_timeout(ctx, self.group);
     }
 
     fn dispatch(
@@ -1111,23 +1116,26 @@ fn header_text(head: &RequestHead, name: &str) -> String {
     }
 }
 
-fn server_settings(ctx: &WorkerCtx, local: SocketAddr) -> Option<&crate::confc::table::Effective> {
-    let g = ctx.table.group_for(local)?;
+fn server_settings(
+    ctx: &WorkerCtx,
+    group: Option<GroupId>,
+) -> Option<&crate::confc::table::Effective> {
+    let g = group?;
     Some(&ctx.table.servers[ctx.table.groups[g].default].settings)
 }
 
-fn header_timeout(ctx: &WorkerCtx, local: SocketAddr) -> Duration {
-    server_settings(ctx, local).map_or(Duration::from_secs(60), |s| s.client_header_timeout.value)
+fn header_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
+    server_settings(ctx, group).map_or(Duration::from_secs(60), |s| s.client_header_timeout.value)
 }
 
-fn body_timeout(ctx: &WorkerCtx, local: SocketAddr) -> Duration {
-    server_settings(ctx, local).map_or(Duration::from_secs(60), |s| s.client_body_timeout.value)
+fn body_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
+    server_settings(ctx, group).map_or(Duration::from_secs(60), |s| s.client_body_timeout.value)
 }
 
-fn send_timeout(ctx: &WorkerCtx, local: SocketAddr) -> Duration {
-    server_settings(ctx, local).map_or(Duration::from_secs(60), |s| s.send_timeout.value)
+fn send_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
+    server_settings(ctx, group).map_or(Duration::from_secs(60), |s| s.send_timeout.value)
 }
 
-fn keepalive_timeout(ctx: &WorkerCtx, local: SocketAddr) -> Duration {
-    server_settings(ctx, local).map_or(Duration::from_secs(75), |s| s.keepalive_timeout.value)
+fn keepalive_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
+    server_settings(ctx, group).map_or(Duration::from_secs(75), |s| s.keepalive_timeout.value)
 }

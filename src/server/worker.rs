@@ -209,6 +209,10 @@ impl Worker {
         if generation != self.generation_seen {
             self.generation_seen = generation;
             self.ctx.table = self.shared.table();
+            // Group ids index the table: every connection's must come from the new one.
+            for s in self.slots.iter_mut().flatten() {
+                s.conn.group = self.ctx.table.group_for(s.conn.local);
+            }
             self.ctx.handlers.roots.clear();
             // A reload may point a root at another tree (a deploy switching a symlink).
             self.ctx.handlers.files.clear();
