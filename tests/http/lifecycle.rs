@@ -169,6 +169,37 @@ fn sighup_reload_keeps_established_connections() {
     assert_eq!(p.wait(Duration::from_secs(10)).code(), Some(0));
 }
 
+/// A connection's address group is looked up once; a reload that puts another
+/// listen address first renumbers the groups, and the kept connection must be routed
+/// by its own address in the new table, not by its old group number.
+#[test]
+fn reload_that_renumbers_address_groups_routes_kept_connections_by_address() {
+    let (dir, port, addr) = setup("v1");
+    let one_worker = |c: String| format!("worker_processes 1;\n{c}");
+    let conf_path = dir.path().join("site.conf");
+    std::fs::write(&conf_path, one_worker(conf(port, "v1"))).unwrap();
+    let mut p = Proc::spawn(&["run", "site.conf"], dir.path());
+    p.wait_listening(addr);
+    let mut kept = Client::connect(addr);
+    kept.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(kept.read_response(false).text(), "v1");
+
+    // Not bound by a reload, but first in the new table's groups.
+    let other = conf(free_port(), "other port");
+    std::fs::write(&conf_path, one_worker(other + &conf(port, "v2"))).unwrap();
+    p.signal(libc::SIGHUP);
+    // One worker: once a new connection sees v2, the kept one's worker has the table.
+    let ok = wait_until(Duration::from_secs(5), || get_body(addr).1 == "v2");
+    assert!(ok, "config not reloaded; stderr: {}", p.stderr());
+
+    kept.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = kept.read_response(false);
+    assert_eq!((r.status, r.text().as_str()), (200, "v2"));
+
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait(Duration::from_secs(10)).code(), Some(0));
+}
+
 #[test]
 fn sighup_with_broken_config_keeps_old_one() {
     let (dir, _port, addr) = setup("v1");
