@@ -326,6 +326,10 @@ impl Conn {
 
     /// Runs the state machine until it has to wait.
     pub fn drive(&mut self, ctx: &mut WorkerCtx, now: Instant) -> Next {
+        // The worker read the clock after its poll; a run of pipelined requests in one
+        // call reads it again for each, so that Date and the file cache's trust window
+        // do not stand still while it is answered.
+        let mut answered = false;
         loop {
             match self.phase {
                 Phase::Head { idle } => {
@@ -334,6 +338,10 @@ impl Conn {
                         match parsed {
                             Ok(Some((head, n))) => {
                                 self.rstart += n;
+                                if answered {
+                                    ctx.handlers.now = Instant::now();
+                                }
+                                answered = true;
                                 self.on_request(ctx, head, now);
                                 continue;
                             }
@@ -772,10 +780,9 @@ impl Conn {
     }
 
     /// Routes and answers one request head.
+    /// Answers (or starts answering) one request. `ctx.handlers.now` must be a fresh
+    /// clock reading: Date and the file cache's trust window come from it.
     fn on_request(&mut self, ctx: &mut WorkerCtx, head: RequestHead, now: Instant) {
-        // One `drive` can answer many pipelined requests: the file cache's trust window
-        // and the Date header must not stand still while it does.
-        ctx.handlers.now = Instant::now();
         let table = ctx.table.clone();
         let Some(group) = self.group else {
             self.respond_error(ctx, None, 500);

@@ -663,7 +663,9 @@ impl Conn {
         match parse_head(raw.as_bytes(), &ctx.limits) {
             Ok(Some((head, _))) => {
                 let keep = self.keep_alive;
-                self.on_request(ctx, head, Instant::now());
+                let now = Instant::now();
+                ctx.handlers.now = now;
+                self.on_request(ctx, head, now);
                 self.keep_alive &= keep;
                 Ok(Step::Redirected)
             }
