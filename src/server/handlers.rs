@@ -311,14 +311,15 @@ fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
     let tag = f.etag.as_str();
     let mtime = f.mtime;
     let last_modified = f.last_modified.as_str();
-    let not_modified = match head.header("if-none-match") {
-        Some(inm) => etag_matches(inm, tag),
-        None => head
-            .header("if-modified-since")
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(parse_http_date)
-            .is_some_and(|since| mtime <= since),
-    };
+    let not_modified = head.conditional_or_range
+        && match head.header("if-none-match") {
+            Some(inm) => etag_matches(inm, tag),
+            None => head
+                .header("if-modified-since")
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(parse_http_date)
+                .is_some_and(|since| mtime <= since),
+        };
     if not_modified {
         return Response::new(304, Body::Empty)
             .header("ETag", tag)
@@ -327,7 +328,8 @@ fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
     let mut status = 200;
     let (mut offset, mut len) = (0, size);
     let mut content_range = None;
-    let range_applies = head.header("range").is_some()
+    let range_applies = head.conditional_or_range
+        && head.header("range").is_some()
         && match head.header("if-range") {
             None => true,
             Some(v) => v == tag.as_bytes() || v == last_modified.as_bytes(),

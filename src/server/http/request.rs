@@ -186,6 +186,9 @@ pub struct RequestHead {
     /// Whether the connection may stay open after the response.
     pub keep_alive: bool,
     pub expect: Expect,
+    /// Whether any `If-*` or `Range` field is present: without one, a static file's
+    /// answer needs no header lookups.
+    pub conditional_or_range: bool,
     /// The head as received (from the method to the final CRLF), then the derived text.
     data: Vec<u8>,
     method_span: Span,
@@ -196,6 +199,8 @@ pub struct RequestHead {
     query: Option<Span>,
     absolute_host: Option<Span>,
     host: Option<Span>,
+    /// The host part (no port) of `absolute_host`, else of `host`.
+    effective_host: Option<Span>,
     fields: Vec<Field>,
 }
 
@@ -285,7 +290,7 @@ impl RequestHead {
     /// The host the request is for, without port: the absolute-form authority if the
     /// target had one, else the `Host` header (RFC 9112 §3.2.2).
     pub fn effective_host(&self) -> Option<&str> {
-        self.absolute_host().or(self.host()).map(host_part)
+        self.effective_host.map(|s| self.text(s))
     }
 }
 
@@ -303,13 +308,15 @@ fn as_str(bytes: &[u8], ascii: bool) -> &str {
 /// The host of a validated `host[:port]` (`[v6]` keeps its brackets), without parsing
 /// the port.
 fn host_part(h: &str) -> &str {
-    let b = h.as_bytes();
-    let end = if b.first() == Some(&b'[') {
+    &h[..host_part_len(h.as_bytes())]
+}
+
+fn host_part_len(b: &[u8]) -> usize {
+    if b.first() == Some(&b'[') {
         b.iter().position(|&c| c == b']').map_or(b.len(), |i| i + 1)
     } else {
         b.iter().position(|&c| c == b':').unwrap_or(b.len())
-    };
-    &h[..end]
+    }
 }
 
 /// Splits a validated `host[:port]` (`[v6]:port` included); an empty port is `None`.
@@ -604,6 +611,13 @@ fn build_head(
     let host = sem.host.map(|h| push_lowercase(&mut data, h));
     let (path, query, absolute_host) = parse_target(&mut data, target_span, method)?;
     let path_ascii = data[path.start..path.end].is_ascii();
+    let effective_host = absolute_host.or(host).map(|s| {
+        let len = host_part_len(&data[s.start..s.end]);
+        Span {
+            start: s.start,
+            end: s.start + len,
+        }
+    });
 
     let keep_alive = !sem.close
         && match version {
@@ -630,7 +644,9 @@ fn build_head(
         query,
         absolute_host,
         host,
+        effective_host,
         fields,
+        conditional_or_range: sem.conditional_or_range,
     })
 }
 
@@ -707,6 +723,7 @@ struct Semantics {
     close: bool,
     keep_alive: bool,
     expect: Option<Expect>,
+    conditional_or_range: bool,
 }
 
 impl Semantics {
@@ -729,6 +746,12 @@ impl Semantics {
                     self.keep_alive = true;
                 }
             }
+        } else if name
+            .get(..3)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"if-"))
+            || name.eq_ignore_ascii_case(b"range")
+        {
+            self.conditional_or_range = true;
         } else if name.eq_ignore_ascii_case(b"expect") {
             for e in list_elements(value) {
                 let this = if e.eq_ignore_ascii_case(b"100-continue") {
@@ -1275,6 +1298,43 @@ mod tests {
             b"GET / HTTP/1.1\r\nX: a\rb\r\nHost: a\r\n\r\n" => 400,
             b"GET /\r HTTP/1.1\r\nHost: a\r\n\r\n" => 400,
         );
+    }
+
+    #[test]
+    fn conditional_or_range_flag() {
+        let flag = |field: &str| {
+            head(format!("GET / HTTP/1.1\r\nHost: a\r\n{field}\r\n\r\n").as_bytes())
+                .conditional_or_range
+        };
+        for yes in [
+            "If-None-Match: x",
+            "IF-MODIFIED-SINCE: x",
+            "if-range: x",
+            "Range: bytes=0-1",
+        ] {
+            assert!(flag(yes), "{yes}");
+        }
+        for no in [
+            "X-If-None-Match: x",
+            "Ranges: x",
+            "Rang: x",
+            "Accept: */*",
+            "If: x",
+        ] {
+            assert!(!flag(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn effective_host_drops_the_port() {
+        let h = head(b"GET / HTTP/1.1\r\nHost: Example.ORG:8080\r\n\r\n");
+        assert_eq!(h.effective_host(), Some("example.org"));
+        let h = head(b"GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n");
+        assert_eq!(h.effective_host(), Some("[::1]"));
+        let h = head(b"GET http://b:1/ HTTP/1.1\r\nHost: a:2\r\n\r\n");
+        assert_eq!(h.effective_host(), Some("b"));
+        let h = head(b"GET / HTTP/1.0\r\n\r\n");
+        assert_eq!(h.effective_host(), None);
     }
 
     /// A field line's first bytes are scanned one by one and the rest with memchr: a
