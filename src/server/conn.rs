@@ -16,7 +16,7 @@ use mio::net::TcpStream;
 use super::handlers::{self, Body, HandlerCtx, Response};
 use super::http::body::ChunkedDecoder;
 use super::http::request::{
-    BodyFraming, Expect, HeadLimits, Method, RequestHead, Version, parse_head,
+    BodyFraming, Expect, HeadBufs, HeadLimits, Method, RequestHead, Version, parse_head_reusing,
 };
 use super::http::response::{self as resp, DateCache};
 use super::log;
@@ -83,6 +83,8 @@ pub struct WorkerCtx {
     pub date: DateCache,
     pub pool: Pool,
     pub limits: HeadLimits,
+    /// The last request head's allocations, for the next one.
+    pub head_bufs: HeadBufs,
     pub shutting_down: bool,
     /// For registering CGI pipes under the connection's tokens.
     pub registry: mio::Registry,
@@ -334,7 +336,11 @@ impl Conn {
             match self.phase {
                 Phase::Head { idle } => {
                     if self.rend > self.rstart {
-                        let parsed = parse_head(&self.rbuf[self.rstart..self.rend], &ctx.limits);
+                        let parsed = parse_head_reusing(
+                            &self.rbuf[self.rstart..self.rend],
+                            &ctx.limits,
+                            &mut ctx.head_bufs,
+                        );
                         match parsed {
                             Ok(Some((head, n))) => {
                                 self.rstart += n;
@@ -342,7 +348,8 @@ impl Conn {
                                     ctx.handlers.now = Instant::now();
                                 }
                                 answered = true;
-                                self.on_request(ctx, head, now);
+                                self.on_request(ctx, &head, now);
+                                ctx.head_bufs = head.into_bufs();
                                 continue;
                             }
                             Ok(None) => {
@@ -782,7 +789,7 @@ impl Conn {
     /// Routes and answers one request head.
     /// Answers (or starts answering) one request. `ctx.handlers.now` must be a fresh
     /// clock reading: Date and the file cache's trust window come from it.
-    fn on_request(&mut self, ctx: &mut WorkerCtx, head: RequestHead, now: Instant) {
+    fn on_request(&mut self, ctx: &mut WorkerCtx, head: &RequestHead, now: Instant) {
         let table = ctx.table.clone();
         let Some(group) = self.group else {
             self.respond_error(ctx, None, 500);
@@ -811,8 +818,8 @@ impl Conn {
                 )
                 .escape_debug()
                 .to_string(),
-                referer: header_text(&head, "referer"),
-                user_agent: header_text(&head, "user-agent"),
+                referer: header_text(head, "referer"),
+                user_agent: header_text(head, "user-agent"),
             }));
         }
         let limit = settings.client_max_body_size.value;
@@ -828,7 +835,7 @@ impl Conn {
             BodyFraming::Length(n) => Framing::Length(n),
             _ => Framing::Chunked(ChunkedDecoder::new()),
         };
-        let response = match self.dispatch(ctx, &table, route.as_ref(), &head) {
+        let response = match self.dispatch(ctx, &table, route.as_ref(), head) {
             Err(r) => r,
             Ok(Consumer::Cgi(plan)) => {
                 let Some(route) = route else { return };

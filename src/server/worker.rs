@@ -96,6 +96,7 @@ impl Worker {
                 date: DateCache::default(),
                 pool: Pool::default(),
                 limits: HeadLimits::default(),
+                head_bufs: Default::default(),
                 shutting_down: false,
                 registry,
                 zombies: Vec::new(),

@@ -665,7 +665,7 @@ impl Conn {
                 let keep = self.keep_alive;
                 let now = Instant::now();
                 ctx.handlers.now = now;
-                self.on_request(ctx, head, now);
+                self.on_request(ctx, &head, now);
                 self.keep_alive &= keep;
                 Ok(Step::Redirected)
             }

@@ -205,6 +205,14 @@ pub struct RequestHead {
 }
 
 impl RequestHead {
+    /// Gives the head's allocations back for the next [`parse_head_reusing`].
+    pub fn into_bufs(self) -> HeadBufs {
+        HeadBufs {
+            data: self.data,
+            fields: self.fields,
+        }
+    }
+
     fn slice(&self, s: Span) -> &[u8] {
         &self.data[s.start..s.end]
     }
@@ -365,13 +373,32 @@ pub fn parse_head(
     buf: &[u8],
     limits: &HeadLimits,
 ) -> Result<Option<(RequestHead, usize)>, HeadError> {
+    parse_head_reusing(buf, limits, &mut HeadBufs::default())
+}
+
+/// The two allocations behind a [`RequestHead`], kept for the next head: a worker
+/// that hands each head back with [`RequestHead::into_bufs`] parses without
+/// allocating.
+#[derive(Debug, Default)]
+pub struct HeadBufs {
+    data: Vec<u8>,
+    fields: Vec<Field>,
+}
+
+/// [`parse_head`], building the head in `bufs`' allocations (taken when a head is
+/// returned, left in place otherwise).
+pub fn parse_head_reusing(
+    buf: &[u8],
+    limits: &HeadLimits,
+    bufs: &mut HeadBufs,
+) -> Result<Option<(RequestHead, usize)>, HeadError> {
     let Some(line) = scan_request_line(buf, limits)? else {
         return Ok(None);
     };
     let Some((end, nfields)) = scan_field_lines(buf, line.end, limits)? else {
         return Ok(None);
     };
-    build_head(buf, &line, end, nfields).map(|head| Some((head, end)))
+    build_head(buf, &line, end, nfields, std::mem::take(bufs)).map(|head| Some((head, end)))
 }
 
 fn scan_request_line(buf: &[u8], limits: &HeadLimits) -> Result<Option<RequestLine>, HeadError> {
@@ -575,7 +602,12 @@ fn build_head(
     line: &RequestLine,
     end: usize,
     nfields: usize,
+    bufs: HeadBufs,
 ) -> Result<RequestHead, HeadError> {
+    let HeadBufs {
+        mut data,
+        mut fields,
+    } = bufs;
     let base = line.start;
     let raw = &buf[base..end];
     let rebase = |s: Span| Span {
@@ -588,7 +620,8 @@ fn build_head(
     let version = line.version;
 
     let section_start = line.end - base;
-    let fields = tokenize_fields(raw, section_start, nfields)?;
+    fields.clear();
+    tokenize_fields(raw, section_start, nfields, &mut fields)?;
 
     let mut sem = Semantics::default();
     for f in &fields {
@@ -606,7 +639,8 @@ fn build_head(
     // The derived text is never longer than its source: the decoded path and an
     // absolute-form host come from the target, the lower-cased host from its field.
     let host_len = sem.host.map_or(0, |h| h.end - h.start);
-    let mut data = Vec::with_capacity(raw.len() + target_span.end - target_span.start + host_len);
+    data.clear();
+    data.reserve(raw.len() + target_span.end - target_span.start + host_len);
     data.extend_from_slice(raw);
     let host = sem.host.map(|h| push_lowercase(&mut data, h));
     let (path, query, absolute_host) = parse_target(&mut data, target_span, method)?;
@@ -668,7 +702,8 @@ fn tokenize_fields(
     raw: &[u8],
     section_start: usize,
     nfields: usize,
-) -> Result<Vec<Field>, HeadError> {
+    fields: &mut Vec<Field>,
+) -> Result<(), HeadError> {
     let section = &raw[section_start..];
     let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
     let mut heap;
@@ -696,7 +731,7 @@ fn tokenize_fields(
             end: start + s.len(),
         }
     };
-    let mut fields = Vec::with_capacity(parsed.len());
+    fields.reserve(parsed.len());
     for h in parsed {
         if h.name.is_empty() {
             return Err(bad("empty header field name"));
@@ -706,7 +741,7 @@ fn tokenize_fields(
             value: span(h.value),
         });
     }
-    Ok(fields)
+    Ok(())
 }
 
 /// The header fields the server itself interprets, accumulated across lines.
@@ -1298,6 +1333,29 @@ mod tests {
             b"GET / HTTP/1.1\r\nX: a\rb\r\nHost: a\r\n\r\n" => 400,
             b"GET /\r HTTP/1.1\r\nHost: a\r\n\r\n" => 400,
         );
+    }
+
+    /// A head built in the previous head's allocations holds nothing of it.
+    #[test]
+    fn reused_buffers_start_empty() {
+        let mut bufs = HeadBufs::default();
+        let limits = HeadLimits::default();
+        let first =
+            b"GET /a/long/path?q=1 HTTP/1.1\r\nHost: first.example\r\nX-A: 1\r\nX-B: 2\r\n\r\n";
+        let (h, _) = parse_head_reusing(first, &limits, &mut bufs)
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.headers().len(), 3);
+        bufs = h.into_bufs();
+        let second = b"GET /b HTTP/1.1\r\nhost: B\r\n\r\n";
+        let (h, n) = parse_head_reusing(second, &limits, &mut bufs)
+            .unwrap()
+            .unwrap();
+        assert_eq!(n, second.len());
+        assert_eq!(h, head(second));
+        assert_eq!((h.path(), h.query(), h.host()), ("/b", None, Some("b")));
+        assert_eq!(h.headers().collect::<Vec<_>>(), [("host", &b"B"[..])]);
+        assert_eq!(h.header("x-a"), None);
     }
 
     #[test]
