@@ -418,9 +418,9 @@ pub fn explain(
     let s = &t.servers[sid];
     let why = match why {
         ServerWhy::Exact(n) => format!("exact name \"{n}\""),
-        ServerWhy::LeadingWildcard(n) => format!("leading wildcard \"{n}\""),
-        ServerWhy::TrailingWildcard(n) => format!("trailing wildcard \"{n}\""),
-        ServerWhy::Regex(n) => format!("regex \"{n}\""),
+        ServerWhy::LeadingWildcard(suffix) => format!("leading wildcard \"*{suffix}\""),
+        ServerWhy::TrailingWildcard(prefix) => format!("trailing wildcard \"{prefix}*\""),
+        ServerWhy::Regex(re) => format!("regex \"~{re}\""),
         ServerWhy::DefaultServer => format!(
             "no name matched {:?}: the default_server",
             host.unwrap_or("")

@@ -666,6 +666,42 @@ fn explain_prints_listener_server_location() {
     );
 }
 
+/// The reason names the configured name that matched, in its configured spelling.
+#[test]
+fn explain_names_the_server_name_that_matched() {
+    let d = Dir::new();
+    d.write(
+        "names.conf",
+        "server { listen 8080; server_name ~^www\\.; }\n\
+         server { listen 8080; server_name www.example.*; }\n\
+         server { listen 8080; server_name *.example.com; }\n\
+         server { listen 8080; server_name www.example.com; }\n",
+    );
+    for (url, because) in [
+        (
+            "http://WWW.Example.com:8080/",
+            "exact name \"www.example.com\"",
+        ),
+        (
+            "http://ftp.example.com:8080/",
+            "leading wildcard \"*.example.com\"",
+        ),
+        (
+            "http://www.example.org:8080/",
+            "trailing wildcard \"www.example.*\"",
+        ),
+        ("http://www.test:8080/", "regex \"~^www\\.\""),
+    ] {
+        let o = d.run(&["explain", "names.conf", url]);
+        assert_eq!(o.code(), 0, "{url}");
+        let out = o.stdout();
+        let got = out
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("because: "));
+        assert_eq!(got, Some(because), "{url}: {out}");
+    }
+}
+
 #[test]
 fn explain_post_where_not_allowed_is_405_with_allow() {
     let d = Dir::new();

@@ -1,6 +1,7 @@
 //! Request routing: listen group → virtual server → location. Pure functions over the
 //! [`RoutingTable`]; `webserv explain` and the server both call these, so they cannot
-//! disagree. No allocation on the hit path except the reason trail `explain` asks for.
+//! disagree. No allocation when serving: reasons borrow the table's text, and the
+//! location search notes its steps only when `explain` asks.
 
 use std::net::SocketAddr;
 
@@ -9,13 +10,15 @@ use crate::confc::table::{
     AddrGroup, Effective, GroupId, LocId, LocationSet, RoutingTable, ServerId,
 };
 
-/// Why a server was chosen.
+/// Why a server was chosen, naming the table's own text (nothing is allocated): the
+/// exact name, the `.suffix` of a leading wildcard, the `prefix.` of a trailing one,
+/// the source of a regex.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ServerWhy {
-    Exact(String),
-    LeadingWildcard(String),
-    TrailingWildcard(String),
-    Regex(String),
+pub enum ServerWhy<'t> {
+    Exact(&'t str),
+    LeadingWildcard(&'t str),
+    TrailingWildcard(&'t str),
+    Regex(&'t str),
     /// No name matched (or no Host): the `default_server`.
     DefaultServer,
     /// No name matched and no `default_server`: the first server of the address.
@@ -40,7 +43,6 @@ pub enum LocStep {
 pub struct Route {
     pub group: GroupId,
     pub server: ServerId,
-    pub server_why: ServerWhy,
     /// `None`: no location matched; the server's own settings apply.
     pub location: Option<LocId>,
 }
@@ -67,7 +69,7 @@ impl RoutingTable {
     }
 
     /// The server for a Host value (already without port, any case).
-    pub fn select_server(&self, group: GroupId, host: Option<&str>) -> (ServerId, ServerWhy) {
+    pub fn select_server(&self, group: GroupId, host: Option<&str>) -> (ServerId, ServerWhy<'_>) {
         let g = &self.groups[group];
         if let Some(host) = host {
             let lower;
@@ -81,8 +83,8 @@ impl RoutingTable {
             if let Some(hit) = lookup_name(g, host) {
                 return hit;
             }
-        } else if let Some(&s) = g.names.exact.get("") {
-            return (s, ServerWhy::Exact(String::new()));
+        } else if let Some((name, &s)) = g.names.exact.get_key_value("") {
+            return (s, ServerWhy::Exact(name));
         }
         if g.default_explicit {
             (g.default, ServerWhy::DefaultServer)
@@ -99,9 +101,13 @@ impl RoutingTable {
         trail: Option<&mut Vec<LocStep>>,
     ) -> Option<LocId> {
         let mut found = None;
-        let mut scratch = Vec::new();
-        let trail = trail.unwrap_or(&mut scratch);
-        self.search(&self.servers[server].locations, path, &mut found, trail);
+        let mut trail = Trail(trail);
+        self.search(
+            &self.servers[server].locations,
+            path,
+            &mut found,
+            &mut trail,
+        );
         found
     }
 
@@ -112,7 +118,7 @@ impl RoutingTable {
         set: &LocationSet,
         path: &str,
         found: &mut Option<LocId>,
-        trail: &mut Vec<LocStep>,
+        trail: &mut Trail<'_>,
     ) -> bool {
         if let Some(&id) = set.exact.get(path) {
             *found = Some(id);
@@ -166,12 +172,11 @@ impl RoutingTable {
 
     /// Full routing of a request that arrived on `group`.
     pub fn route(&self, group: GroupId, host: Option<&str>, path: &str) -> Route {
-        let (server, server_why) = self.select_server(group, host);
+        let (server, _) = self.select_server(group, host);
         let location = self.find_location(server, path, None);
         Route {
             group,
             server,
-            server_why,
             location,
         }
     }
@@ -185,30 +190,42 @@ impl RoutingTable {
     }
 }
 
-fn lookup_name(g: &AddrGroup, host: &str) -> Option<(ServerId, ServerWhy)> {
+/// Where the location search notes its steps: nowhere when serving, in `explain`'s
+/// list when it asks (so serving never allocates for it).
+struct Trail<'a>(Option<&'a mut Vec<LocStep>>);
+
+impl Trail<'_> {
+    fn push(&mut self, step: LocStep) {
+        if let Some(steps) = &mut self.0 {
+            steps.push(step);
+        }
+    }
+}
+
+fn lookup_name<'t>(g: &'t AddrGroup, host: &str) -> Option<(ServerId, ServerWhy<'t>)> {
     let names = &g.names;
-    if let Some(&s) = names.exact.get(host) {
-        return Some((s, ServerWhy::Exact(host.to_string())));
+    if let Some((name, &s)) = names.exact.get_key_value(host) {
+        return Some((s, ServerWhy::Exact(name)));
     }
     if !names.leading.is_empty() {
         // Leftmost dot first: the longest suffix wins.
         for (i, _) in host.match_indices('.') {
-            if let Some(&s) = names.leading.get(&host[i..]) {
-                return Some((s, ServerWhy::LeadingWildcard(format!("*{}", &host[i..]))));
+            if let Some((suffix, &s)) = names.leading.get_key_value(&host[i..]) {
+                return Some((s, ServerWhy::LeadingWildcard(suffix)));
             }
         }
     }
     if !names.trailing.is_empty() {
         // Rightmost dot first: the longest prefix wins.
         for (i, _) in host.rmatch_indices('.') {
-            if let Some(&s) = names.trailing.get(&host[..=i]) {
-                return Some((s, ServerWhy::TrailingWildcard(format!("{}*", &host[..=i]))));
+            if let Some((prefix, &s)) = names.trailing.get_key_value(&host[..=i]) {
+                return Some((s, ServerWhy::TrailingWildcard(prefix)));
             }
         }
     }
     for (re, s) in &names.regex {
         if re.is_match(host) {
-            return Some((*s, ServerWhy::Regex(format!("~{}", re.as_str()))));
+            return Some((*s, ServerWhy::Regex(re.as_str())));
         }
     }
     None
