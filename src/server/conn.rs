@@ -1065,9 +1065,7 @@ impl Conn {
         self.status = r.status;
         let w = &mut self.wbuf;
         resp::status_line(w, r.status);
-        w.extend_from_slice(b"Server: webserv\r\nDate: ");
-        w.extend_from_slice(ctx.date.get(ctx.handlers.now).as_bytes());
-        w.extend_from_slice(b"\r\n");
+        w.extend_from_slice(ctx.date.server_and_date(ctx.handlers.now).as_bytes());
         let no_body_status = r.status == 204 || r.status == 304 || r.status < 200;
         if !no_body_status {
             w.extend_from_slice(b"Content-Length: ");

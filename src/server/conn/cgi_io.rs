@@ -572,9 +572,7 @@ impl Conn {
         }
         let w = &mut self.wbuf;
         resp::status_line(w, status);
-        w.extend_from_slice(b"Server: webserv\r\nDate: ");
-        w.extend_from_slice(ctx.date.get(ctx.handlers.now).as_bytes());
-        w.extend_from_slice(b"\r\n");
+        w.extend_from_slice(ctx.date.server_and_date(ctx.handlers.now).as_bytes());
         if let Some(ct) = &head.content_type {
             resp::header(w, "Content-Type", ct.as_bytes());
         }

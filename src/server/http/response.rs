@@ -53,6 +53,18 @@ pub fn reason(status: u16) -> &'static str {
 
 /// `HTTP/1.1 404 Not Found\r\n`.
 pub fn status_line(out: &mut Vec<u8>, status: u16) {
+    // The statuses of nearly every response, pre-rendered: one copy.
+    let line: &[u8] = match status {
+        200 => b"HTTP/1.1 200 OK\r\n",
+        206 => b"HTTP/1.1 206 Partial Content\r\n",
+        304 => b"HTTP/1.1 304 Not Modified\r\n",
+        404 => b"HTTP/1.1 404 Not Found\r\n",
+        _ => return render_status_line(out, status),
+    };
+    out.extend_from_slice(line);
+}
+
+fn render_status_line(out: &mut Vec<u8>, status: u16) {
     debug_assert!((100..1000).contains(&status));
     let digit = |n: u16| b'0' + (n % 10) as u8;
     out.extend_from_slice(&[
@@ -180,19 +192,29 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
     Some(days * 86_400 + h * 3600 + mi * 60 + se)
 }
 
-/// The `Date` header value, rendered at most once per second per worker.
+/// The `Date` header value, rendered at most once per second per worker, inside the
+/// `Server` and `Date` lines every response starts with.
 #[derive(Default)]
 pub struct DateCache {
     /// The monotonic time at which the wall clock enters the next second.
     until: Option<Instant>,
-    value: String,
+    /// `Server: webserv\r\nDate: <IMF-fixdate>\r\n`.
+    lines: String,
 }
+
+const SERVER_DATE: &str = "Server: webserv\r\nDate: ";
 
 impl DateCache {
     /// The `Date` value at `now` (the worker turn's clock). The wall clock is read once
     /// per second, not once per response: between reads the value is kept until the
     /// monotonic clock reaches the instant at which the next second began.
     pub fn get(&mut self, now: Instant) -> &str {
+        let lines = self.server_and_date(now);
+        &lines[SERVER_DATE.len()..lines.len() - 2]
+    }
+
+    /// `Server: webserv\r\nDate: <value at now>\r\n`, as one piece.
+    pub fn server_and_date(&mut self, now: Instant) -> &str {
         self.get_with(now, || {
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -200,16 +222,20 @@ impl DateCache {
         })
     }
 
-    /// [`DateCache::get`] with the wall clock (time since the Unix epoch) passed in.
+    /// [`DateCache::server_and_date`] with the wall clock (time since the Unix epoch)
+    /// passed in.
     fn get_with(&mut self, now: Instant, wall: impl FnOnce() -> Duration) -> &str {
         if self.until.is_none_or(|u| now >= u) {
             let wall = wall();
-            self.value = http_date(wall.as_secs() as i64);
+            self.lines.clear();
+            self.lines.push_str(SERVER_DATE);
+            self.lines.push_str(&http_date(wall.as_secs() as i64));
+            self.lines.push_str("\r\n");
             let rest =
                 Duration::from_secs(1) - Duration::from_nanos(u64::from(wall.subsec_nanos()));
             self.until = Some(now + rest);
         }
-        &self.value
+        &self.lines
     }
 }
 
@@ -326,22 +352,40 @@ mod tests {
         // 08:49:37.300: the value holds until 08:49:38.000, 700 ms later.
         assert_eq!(
             d.get_with(t0, at(784111777, 300)),
-            "Sun, 06 Nov 1994 08:49:37 GMT"
+            "Server: webserv\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
         );
         let unread = || -> Duration { panic!("the wall clock was read within the second") };
         assert_eq!(
             d.get_with(t0 + Duration::from_millis(699), unread),
-            "Sun, 06 Nov 1994 08:49:37 GMT"
+            "Server: webserv\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
         );
         assert_eq!(
             d.get_with(t0 + Duration::from_millis(700), at(784111778, 0)),
-            "Sun, 06 Nov 1994 08:49:38 GMT"
+            "Server: webserv\r\nDate: Sun, 06 Nov 1994 08:49:38 GMT\r\n"
         );
         // A wall clock set back is followed at the next second too.
         assert_eq!(
             d.get_with(t0 + Duration::from_millis(1700), at(784111700, 0)),
+            "Server: webserv\r\nDate: Sun, 06 Nov 1994 08:48:20 GMT\r\n"
+        );
+        assert_eq!(
+            d.get(t0 + Duration::from_millis(1701)),
             "Sun, 06 Nov 1994 08:48:20 GMT"
         );
+    }
+
+    /// The pre-rendered status lines say what the general rendering says.
+    #[test]
+    fn common_status_lines_match_the_general_rendering() {
+        for status in [200, 206, 304, 404] {
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            status_line(&mut fast, status);
+            render_status_line(&mut general, status);
+            assert_eq!(fast, general, "{status}");
+        }
+        let mut v = Vec::new();
+        status_line(&mut v, 418);
+        assert_eq!(v, b"HTTP/1.1 418 Client Error\r\n");
     }
 
     #[test]
