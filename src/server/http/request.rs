@@ -642,7 +642,11 @@ fn build_head(
     data.clear();
     data.reserve(raw.len() + target_span.end - target_span.start + host_len);
     data.extend_from_slice(raw);
-    let host = sem.host.map(|h| push_lowercase(&mut data, h));
+    // A lower-case Host (nearly all) is used where it stands in the head's text.
+    let host = match sem.host_case {
+        Case::Lower => sem.host,
+        Case::Mixed => sem.host.map(|h| push_lowercase(&mut data, h)),
+    };
     let (path, query, absolute_host) = parse_target(&mut data, target_span, method)?;
     let path_ascii = data[path.start..path.end].is_ascii();
     let effective_host = absolute_host.or(host).map(|s| {
@@ -749,6 +753,7 @@ fn tokenize_fields(
 struct Semantics {
     /// The span of the validated `Host` value.
     host: Option<Span>,
+    host_case: Case,
     content_length: Option<u64>,
     te_present: bool,
     te_codings: usize,
@@ -767,7 +772,7 @@ impl Semantics {
             if self.host.is_some() {
                 return Err(bad("duplicate Host header"));
             }
-            validate_authority(value)?;
+            self.host_case = validate_authority(value)?;
             self.host = Some(span);
         } else if name.eq_ignore_ascii_case(b"content-length") {
             self.content_length(value)?;
@@ -931,9 +936,13 @@ const TCHAR: [bool; 256] = {
 /// Validates `uri-host [":" port]` (Host header or absolute-form authority): the result
 /// is ASCII. uri-host is an `[IPv6]` literal or a reg-name (IPv4 addresses are
 /// reg-names syntactically); userinfo and IPvFuture are rejected.
-fn validate_authority(v: &[u8]) -> Result<(), HeadError> {
+fn validate_authority(v: &[u8]) -> Result<Case, HeadError> {
     const INVALID: HeadError = bad("invalid host");
+    let mut case = Case::Lower;
     let port = if v.first() == Some(&b'[') {
+        if v.iter().any(u8::is_ascii_uppercase) {
+            case = Case::Mixed;
+        }
         let close = v.iter().position(|&b| b == b']').ok_or(INVALID)?;
         let inner = std::str::from_utf8(&v[1..close]).map_err(|_| INVALID)?;
         inner.parse::<Ipv6Addr>().map_err(|_| INVALID)?;
@@ -944,21 +953,28 @@ fn validate_authority(v: &[u8]) -> Result<(), HeadError> {
         }
     } else {
         // One pass: reg-name bytes and escapes up to the first `:`; the common run of
-        // plain reg-name bytes is skipped with a table test per byte.
+        // lower-case reg-name bytes is skipped with a table test per byte.
         let mut i = v
             .iter()
-            .position(|&b| !REG_NAME[b as usize])
+            .position(|&b| !REG_NAME_LOWER[b as usize])
             .unwrap_or(v.len());
         let port = loop {
             match v.get(i) {
                 None => break None,
-                Some(&b) if REG_NAME[b as usize] => i += 1,
+                Some(&b) if REG_NAME[b as usize] => {
+                    if b.is_ascii_uppercase() {
+                        case = Case::Mixed;
+                    }
+                    i += 1;
+                }
                 Some(b':') => break Some(&v[i + 1..]),
                 Some(b'%') => {
-                    let ok = v.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                        && v.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
-                    if !ok {
+                    let hex = |b: Option<&u8>| b.filter(|b| b.is_ascii_hexdigit()).copied();
+                    let (Some(hi), Some(lo)) = (hex(v.get(i + 1)), hex(v.get(i + 2))) else {
                         return Err(INVALID);
+                    };
+                    if hi.is_ascii_uppercase() || lo.is_ascii_uppercase() {
+                        case = Case::Mixed;
                     }
                     i += 3;
                 }
@@ -980,8 +996,27 @@ fn validate_authority(v: &[u8]) -> Result<(), HeadError> {
             return Err(INVALID);
         }
     }
-    Ok(())
+    Ok(case)
 }
+
+/// Whether a validated authority needs lower-casing.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Case {
+    #[default]
+    Lower,
+    Mixed,
+}
+
+/// [`REG_NAME`] without the upper-case letters.
+const REG_NAME_LOWER: [bool; 256] = {
+    let mut t = REG_NAME;
+    let mut b = b'A';
+    while b <= b'Z' {
+        t[b as usize] = false;
+        b += 1;
+    }
+    t
+};
 
 /// Bytes of a reg-name besides `%` escapes (RFC 3986 §3.2.2: unreserved and sub-delims),
 /// as a table: one load per byte instead of a search.
@@ -1380,6 +1415,23 @@ mod tests {
             "If: x",
         ] {
             assert!(!flag(no), "{no}");
+        }
+    }
+
+    /// The host is lower-cased whatever its form; a lower-case one is kept as sent.
+    #[test]
+    fn host_is_lower_cased() {
+        for (sent, want) in [
+            ("a.example:80", "a.example:80"),
+            ("A.Example:80", "a.example:80"),
+            ("a.examplE", "a.example"),
+            ("x%4Ay", "x%4ay"),
+            ("[::ABCD]:1", "[::abcd]:1"),
+            ("[::abcd]", "[::abcd]"),
+        ] {
+            let h = head(format!("GET / HTTP/1.1\r\nHost: {sent}\r\n\r\n").as_bytes());
+            assert_eq!(h.host(), Some(want), "{sent}");
+            assert_eq!(h.header("host"), Some(sent.as_bytes()), "{sent}");
         }
     }
 
