@@ -1132,20 +1132,23 @@ fn hex_val(b: u8) -> Option<u8> {
 /// cannot be hidden by a following `..`. Normalising only drops whole segments, which
 /// end at an ASCII `/`, so its output stays valid UTF-8.
 fn decode_path(data: &mut Vec<u8>, raw: std::ops::Range<usize>) -> Result<Span, HeadError> {
+    let escaped = data[raw.clone()].contains(&b'%');
+    if !escaped && !dot_or_empty_segment(&data[raw.clone()]) {
+        // Already decoded and normal (nearly every path): used where it stands.
+        return Ok(Span {
+            start: raw.start,
+            end: raw.end,
+        });
+    }
     let start = data.len();
-    if !data[raw.clone()].contains(&b'%') {
+    if escaped {
+        decode_escapes(data, raw)?;
+    } else {
         // Nothing to decode, and (raw target bytes being visible ASCII) nothing to check.
         data.extend_from_within(raw);
-    } else {
-        decode_escapes(data, raw)?;
     }
     let path = &mut data[start..];
-    // Only an empty, `.` or `..` segment changes a path: without "//" or "/." it
-    // is already normal.
-    let dot_or_empty = path
-        .windows(2)
-        .any(|w| w[0] == b'/' && (w[1] == b'/' || w[1] == b'.'));
-    if dot_or_empty {
+    if dot_or_empty_segment(path) {
         let len = normalise_in_place(path)?;
         data.truncate(start + len);
     }
@@ -1153,6 +1156,13 @@ fn decode_path(data: &mut Vec<u8>, raw: std::ops::Range<usize>) -> Result<Span, 
         start,
         end: data.len(),
     })
+}
+
+/// Whether a path has an empty, `.` or `..` segment, the only ones normalising
+/// changes: without "//" or "/." it is already normal.
+fn dot_or_empty_segment(path: &[u8]) -> bool {
+    path.windows(2)
+        .any(|w| w[0] == b'/' && (w[1] == b'/' || w[1] == b'.'))
 }
 
 /// Appends the percent-decoded `data[raw]` to `data`, checking that the result is
