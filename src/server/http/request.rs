@@ -354,6 +354,8 @@ struct RequestLine {
     start: usize,
     method: Span,
     target: Span,
+    /// The [`TARGET`] bits of every target byte, or-ed.
+    target_seen: u8,
     version: Version,
     end: usize,
 }
@@ -449,7 +451,12 @@ fn scan_request_line(buf: &[u8], limits: &HeadLimits) -> Result<Option<RequestLi
         .min(buf.len());
     // Only visible ASCII: raw UTF-8, CTLs and the NUL byte must be %-encoded.
     let window = &buf[target_start..window_end];
-    let i = match window.iter().position(|&b| !(0x21..=0x7e).contains(&b)) {
+    let mut target_seen = 0;
+    let i = match window.iter().position(|&b| {
+        let class = TARGET[b as usize];
+        target_seen |= class;
+        class == 0
+    }) {
         Some(n) => target_start + n,
         None if window.len() > limits.max_target => {
             return Err(HeadError::new(414, "request-target too long"));
@@ -473,6 +480,7 @@ fn scan_request_line(buf: &[u8], limits: &HeadLimits) -> Result<Option<RequestLi
             start,
             method,
             target,
+            target_seen,
             version: Version::Http11,
             end: version_start + 10,
         }));
@@ -496,6 +504,7 @@ fn scan_request_line(buf: &[u8], limits: &HeadLimits) -> Result<Option<RequestLi
         start,
         method,
         target,
+        target_seen,
         version,
         end: i + 2,
     }))
@@ -647,8 +656,10 @@ fn build_head(
         Case::Lower => sem.host,
         Case::Mixed => sem.host.map(|h| push_lowercase(&mut data, h)),
     };
-    let (path, query, absolute_host) = parse_target(&mut data, target_span, method)?;
-    let path_ascii = data[path.start..path.end].is_ascii();
+    let seen = line.target_seen;
+    let (path, query, absolute_host) = parse_target(&mut data, target_span, method, seen)?;
+    // Raw target bytes are visible ASCII: only escapes can make the path non-ASCII.
+    let path_ascii = seen & T_PCT == 0 || data[path.start..path.end].is_ascii();
     let effective_host = absolute_host.or(host).map(|s| {
         let len = host_part_len(&data[s.start..s.end]);
         Span {
@@ -1018,6 +1029,28 @@ const REG_NAME_LOWER: [bool; 256] = {
     t
 };
 
+/// Request-target bytes (RFC 9112 §3.2: visible ASCII; raw UTF-8, CTLs and NUL must be
+/// %-encoded) as classes: 0 ends the target (SP) or is refused; every other byte has
+/// bit 1, and the bytes [`parse_target`] looks for add their own bit, so that one scan
+/// tells it which searches it can skip.
+const TARGET: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut b = 0x21;
+    while b <= 0x7e {
+        t[b] = match b as u8 {
+            b'#' => 1 | T_HASH,
+            b'%' => 1 | T_PCT,
+            b'?' => 1 | T_QUERY,
+            _ => 1,
+        };
+        b += 1;
+    }
+    t
+};
+const T_HASH: u8 = 2;
+const T_PCT: u8 = 4;
+const T_QUERY: u8 = 8;
+
 /// Bytes of a reg-name besides `%` escapes (RFC 3986 §3.2.2: unreserved and sub-delims),
 /// as a table: one load per byte instead of a search.
 const REG_NAME: [bool; 256] = {
@@ -1055,9 +1088,10 @@ fn parse_target(
     data: &mut Vec<u8>,
     target: Span,
     method: Method,
+    seen: u8,
 ) -> Result<(Span, Option<Span>, Option<Span>), HeadError> {
     let t = &data[target.start..target.end];
-    if t.contains(&b'#') {
+    if seen & T_HASH != 0 {
         return Err(bad("fragment in request-target"));
     }
     if t == b"*" {
@@ -1086,7 +1120,11 @@ fn parse_target(
         (auth.end, Some(push_lowercase(data, auth)))
     };
     let rest = &data[rest_start..target.end];
-    let (path_end, query) = match rest.iter().position(|&b| b == b'?') {
+    let first_q = match seen & T_QUERY {
+        0 => None,
+        _ => rest.iter().position(|&b| b == b'?'),
+    };
+    let (path_end, query) = match first_q {
         Some(q) => (
             rest_start + q,
             Some(Span {
@@ -1105,7 +1143,7 @@ fn parse_target(
             end: data.len(),
         }
     } else {
-        decode_path(data, rest_start..path_end)?
+        decode_path(data, rest_start..path_end, seen & T_PCT != 0)?
     };
     Ok((path, query, absolute_host))
 }
@@ -1131,8 +1169,12 @@ fn hex_val(b: u8) -> Option<u8> {
 /// the normaliser; UTF-8 is checked before normalising so that an invalid segment
 /// cannot be hidden by a following `..`. Normalising only drops whole segments, which
 /// end at an ASCII `/`, so its output stays valid UTF-8.
-fn decode_path(data: &mut Vec<u8>, raw: std::ops::Range<usize>) -> Result<Span, HeadError> {
-    let escaped = data[raw.clone()].contains(&b'%');
+fn decode_path(
+    data: &mut Vec<u8>,
+    raw: std::ops::Range<usize>,
+    maybe_escaped: bool,
+) -> Result<Span, HeadError> {
+    let escaped = maybe_escaped && data[raw.clone()].contains(&b'%');
     if !escaped && !dot_or_empty_segment(&data[raw.clone()]) {
         // Already decoded and normal (nearly every path): used where it stands.
         return Ok(Span {
