@@ -172,7 +172,12 @@ impl RoutingTable {
 
     /// Full routing of a request that arrived on `group`.
     pub fn route(&self, group: GroupId, host: Option<&str>, path: &str) -> Route {
-        let (server, _) = self.select_server(group, host);
+        // An address with one server needs no Host lookup: every name leads to it.
+        let g = &self.groups[group];
+        let server = match g.servers[..] {
+            [only] => only,
+            _ => self.select_server(group, host).0,
+        };
         let location = self.find_location(server, path, None);
         Route {
             group,
@@ -258,4 +263,43 @@ pub fn fs_path(settings: &Effective, uri_path: &str) -> std::path::PathBuf {
         return p.into();
     }
     base.join(rel)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::confc::{CompileOptions, compile_str};
+
+    /// Serving skips the Host lookup for an address with one server; it must pick what
+    /// the lookup (and so `explain`) picks, whatever the Host.
+    #[test]
+    fn route_picks_what_select_server_picks() {
+        let c = compile_str(
+            "server { listen 8001; server_name only.example; }\n\
+             server { listen 8002; server_name a.example; }\n\
+             server { listen 8002; server_name b.example *.c.example; }\n",
+            &CompileOptions::default(),
+        );
+        let t = c.table.expect("config compiles");
+        assert_eq!(t.groups.len(), 2);
+        let hosts = [
+            None,
+            Some(""),
+            Some("only.example"),
+            Some("b.example"),
+            Some("x.c.example"),
+            Some("other"),
+        ];
+        for group in 0..t.groups.len() {
+            for host in hosts {
+                assert_eq!(
+                    t.route(group, host, "/").server,
+                    t.select_server(group, host).0,
+                    "group {group}, host {host:?}"
+                );
+            }
+        }
+        let servers = |g: usize| hosts.map(|h| t.route(g, h, "/").server);
+        assert!(servers(0).iter().all(|&s| s == t.groups[0].servers[0]));
+        assert_eq!(servers(1), [1, 1, 1, 2, 2, 1]);
+    }
 }
