@@ -1014,6 +1014,29 @@ mkdir -p "$(dirname "$OUT")"
       fi
     fi
   fi
+  if [ "${#WRK_POINTS[@]}" -gt 0 ] && [ -n "${WRK_POINTS[0]:-}" ]; then
+    echo
+    echo "## req/CPU-s in each repetition"
+    echo
+    echo "Every repetition runs the servers one after another; the spread down a column is"
+    echo "the machine's noise (other tenants of the host), which medians and paired ratios damp."
+    echo
+    hdr="| point | server |"; sep="|---|---|"
+    for r in $(seq 1 "$REPS"); do hdr+=" r$r |"; sep+="--:|"; done
+    echo "$hdr"; echo "$sep"
+    for pt in "${WRK_POINTS[@]}"; do
+      [ -n "$pt" ] || continue
+      read -r -a ps <<<"$(point_servers "$pt")"
+      IFS='|' read -r title _ conns _ <<<"$(point_def "$pt")"
+      for s in "${ps[@]}"; do
+        row="| $title (c=$conns) | $s |"
+        for r in $(seq 1 "$REPS"); do
+          row+=" $(echo "${RES[$s,$pt,$r]:-}" | awk '{print ($9 == "" ? "n/a" : $9)}') |"
+        done
+        echo "$row"
+      done
+    done
+  fi
   echo
   echo "## Notes"
   echo
