@@ -7,6 +7,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::num::NonZeroU16;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -201,8 +202,9 @@ pub struct Conn {
     /// only when tests bind ephemeral ports).
     pub local: SocketAddr,
     /// The address group `local` belongs to, looked up once (and again after a reload:
-    /// see `Worker::check_shared`), not per request.
-    pub group: Option<GroupId>,
+    /// see `Worker::check_shared`), not per request; stored plus one, so that the
+    /// `Option` costs no space in a struct every idle connection holds.
+    group: Option<NonZeroU16>,
     pub readable: bool,
     pub writable: bool,
     /// The peer's FIN was reported (EPOLLRDHUP): reads will end in EOF.
@@ -229,7 +231,7 @@ pub struct Conn {
     pub token_base: usize,
     cgi: Option<Box<CgiRun>>,
     /// Local CGI redirects followed for the current request.
-    redirects: u32,
+    redirects: u8,
     keep_alive: bool,
     status: u16,
     sent_body: u64,
@@ -247,6 +249,7 @@ impl Conn {
     ) -> Conn {
         let group = ctx.table.group_for(local);
         let timeout = header_timeout(ctx, group);
+        let group = pack_group(group);
         Conn {
             sock,
             peer,
@@ -274,6 +277,16 @@ impl Conn {
             sent_body: 0,
             log: None,
         }
+    }
+
+    /// The address group of the connection's local address.
+    pub fn group(&self) -> Option<GroupId> {
+        self.group.map(|g| g.get() as usize - 1)
+    }
+
+    /// Looks the address group up again (in a reloaded table).
+    pub fn refresh_group(&mut self, table: &RoutingTable) {
+        self.group = pack_group(table.group_for(self.local));
     }
 
     /// Idle between requests, holding no buffers: the first to close under pressure.
@@ -311,7 +324,7 @@ impl Conn {
                 // A request head that took too long (slowloris): 408 and close.
                 self.respond_error(ctx, None, 408);
                 self.keep_alive = false;
-                self.deadline = now + send_timeout(ctx, self.group);
+                self.deadline = now + send_timeout(ctx, self.group());
                 self.drive(ctx, now)
             }
             Phase::Cgi => self.cgi_timeout(ctx, now),
@@ -356,7 +369,7 @@ impl Conn {
                                 if idle {
                                     // First byte of a new request: the head deadline starts now.
                                     self.phase = Phase::Head { idle: false };
-                                    self.deadline = now + header_timeout(ctx, self.group);
+                                    self.deadline = now + header_timeout(ctx, self.group());
                                 }
                             }
                             Err(e) => {
@@ -419,7 +432,7 @@ impl Conn {
                             }
                             Ok(true) => {
                                 self.body_done(ctx, now);
-                                self.deadline = now + send_timeout(ctx, self.group);
+                                self.deadline = now + send_timeout(ctx, self.group());
                                 continue;
                             }
                             Ok(false) => {}
@@ -430,7 +443,7 @@ impl Conn {
                     }
                     match self.fill(ctx) {
                         Ok(0) => return Next::Close,
-                        Ok(_) => self.deadline = now + body_timeout(ctx, self.group),
+                        Ok(_) => self.deadline = now + body_timeout(ctx, self.group()),
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                         Err(_) => return Next::Close,
@@ -445,7 +458,7 @@ impl Conn {
                     self.finish_request(ctx);
                     self.committed = self.wbuf.len();
                     self.phase = Phase::Head { idle: true };
-                    self.deadline = now + keepalive_timeout(ctx, self.group);
+                    self.deadline = now + keepalive_timeout(ctx, self.group());
                 }
                 Phase::Send => match self.flush() {
                     Ok(true) => {
@@ -464,7 +477,7 @@ impl Conn {
                             continue;
                         }
                         self.phase = Phase::Head { idle: true };
-                        self.deadline = now + keepalive_timeout(ctx, self.group);
+                        self.deadline = now + keepalive_timeout(ctx, self.group());
                     }
                     Ok(false) => return Next::Wait,
                     Err(_) => return Next::Close,
@@ -491,7 +504,7 @@ impl Conn {
     /// A request the parser refused is still logged (as nginx does), under the access
     /// log of the address's default server, with its first line as far as it is text.
     fn log_bad_request(&mut self, ctx: &WorkerCtx) {
-        let Some(settings) = server_settings(ctx, self.group) else {
+        let Some(settings) = server_settings(ctx, self.group()) else {
             return;
         };
         if settings.access_log.value == LogTarget::Off {
@@ -791,7 +804,7 @@ impl Conn {
     /// clock reading: Date and the file cache's trust window come from it.
     fn on_request(&mut self, ctx: &mut WorkerCtx, head: &RequestHead, now: Instant) {
         let table = ctx.table.clone();
-        let Some(group) = self.group else {
+        let Some(group) = self.group() else {
             self.respond_error(ctx, None, 500);
             self.keep_alive = false;
             return;
@@ -869,7 +882,7 @@ impl Conn {
                             scratch: Vec::new(),
                         }));
                         self.phase = Phase::Body;
-                        self.deadline = now + body_timeout(ctx, self.group);
+                        self.deadline = now + body_timeout(ctx, self.group());
                     }
                     BodyFraming::Length(n) => self.start_cgi(
                         ctx,
@@ -917,10 +930,10 @@ impl Conn {
                 }));
                 if has_body {
                     self.phase = Phase::Body;
-                    self.deadline = now + body_timeout(ctx, self.group);
+                    self.deadline = now + body_timeout(ctx, self.group());
                 } else {
                     self.body_done(ctx, now);
-                    self.deadline = now + send_timeout(ctx, self.group);
+                    self.deadline = now + send_timeout(ctx, self.group());
                 }
                 return;
             }
@@ -947,7 +960,7 @@ impl Conn {
                 }));
                 self.queue(ctx, response, head.method == Method::Head, head.version);
                 self.phase = Phase::Body;
-                self.deadline = now + body_timeout(ctx, self.group);
+                self.deadline = now + body_timeout(ctx, self.group());
                 return;
             }
             self.keep_alive = false;
@@ -955,7 +968,7 @@ impl Conn {
         }
         self.queue(ctx, response, head.method == Method::Head, head.version);
         self.phase = Phase::Send;
-        self.deadline = now + send_timeout(ctx, self.group);
+        self.deadline = now + send_timeout(ctx, self.group());
     }
 
     fn dispatch(
@@ -1128,6 +1141,14 @@ fn header_text(head: &RequestHead, name: &str) -> String {
     }
 }
 
+/// A group id plus one (no real table has 65,535 listen addresses; one that did
+/// would fail like an address without a group: 500).
+fn pack_group(group: Option<GroupId>) -> Option<NonZeroU16> {
+    group
+        .and_then(|g| u16::try_from(g + 1).ok())
+        .and_then(NonZeroU16::new)
+}
+
 fn server_settings(
     ctx: &WorkerCtx,
     group: Option<GroupId>,
@@ -1150,4 +1171,25 @@ fn send_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
 
 fn keepalive_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
     server_settings(ctx, group).map_or(Duration::from_secs(75), |s| s.keepalive_timeout.value)
+}
+
+/// Every held connection costs a `Conn` in the worker's slab and nothing else (the idle
+/// point of `bench/bench.sh`; target: at most 400 bytes per connection). A field only
+/// some connections need belongs behind one of the boxes. Checked in release builds
+/// (CI builds one): mio's debug builds add a registration check to every socket.
+#[cfg(not(debug_assertions))]
+const _: () = assert!(size_of::<Conn>() <= 224);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_ids_pack_into_two_bytes() {
+        assert_eq!(size_of::<Option<NonZeroU16>>(), 2);
+        assert_eq!(pack_group(Some(0)).map(NonZeroU16::get), Some(1));
+        assert_eq!(pack_group(Some(65_534)).map(NonZeroU16::get), Some(65_535));
+        assert_eq!(pack_group(Some(65_535)), None);
+        assert_eq!(pack_group(None), None);
+    }
 }

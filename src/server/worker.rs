@@ -212,7 +212,7 @@ impl Worker {
             self.ctx.table = self.shared.table();
             // Group ids index the table: every connection's must come from the new one.
             for s in self.slots.iter_mut().flatten() {
-                s.conn.group = self.ctx.table.group_for(s.conn.local);
+                s.conn.refresh_group(&self.ctx.table);
             }
             self.ctx.handlers.roots.clear();
             // A reload may point a root at another tree (a deploy switching a symlink).

@@ -219,7 +219,7 @@ impl Conn {
             return Next::Close;
         }
         self.queue_error(ctx, Some(&route), 504);
-        self.deadline = now + super::send_timeout(ctx, self.group);
+        self.deadline = now + super::send_timeout(ctx, self.group());
         self.drive(ctx, now)
     }
 
@@ -236,7 +236,7 @@ impl Conn {
                 Ok(Step::Redirected) => return None,
                 Ok(Step::DrainBody) => {
                     self.phase = Phase::Body;
-                    self.deadline = now + super::body_timeout(ctx, self.group);
+                    self.deadline = now + super::body_timeout(ctx, self.group());
                     return None;
                 }
                 Ok(Step::Close) => {
@@ -248,7 +248,7 @@ impl Conn {
                 Ok(Step::Done) => {
                     // Queued bytes still go out in the Send phase.
                     self.phase = Phase::Send;
-                    self.deadline = now + super::send_timeout(ctx, self.group);
+                    self.deadline = now + super::send_timeout(ctx, self.group());
                     return None;
                 }
                 Err(status) => {
