@@ -28,7 +28,9 @@
 #                     cgi       a /bin/sh CGI script, keep-alive, c=16
 #                     idle      10,000 idle keep-alive connections: RSS per connection,
 #                               and a c=1 client's latency while they are held
-#   --servers LIST  comma list (default: webserv,nginx,lighttpd,h2o,ceiling)
+#   --servers LIST  comma list (default: webserv,nginx,lighttpd,h2o,ceiling,ceiling-eq);
+#                   ceiling-eq is the ceiling answering with webserv's header lines (the
+#                   same bytes on the wire), ceiling the issue's minimal answer
 #   --idle-conns N  connections held in the idle point (default 10000)
 #   --strace        also count syscalls per request (strace -c -f) in a short 1 KiB
 #                   keep-alive run (and a CGI run with the cgi point) of each server
@@ -52,7 +54,7 @@ KEEP=0
 OUT=""
 IDLE_CONNS=10000
 ALL_POINTS="small,medium,large,close,404,pipeline,c1,cgi,idle"
-ALL_SERVERS="webserv,nginx,lighttpd,h2o,ceiling"
+ALL_SERVERS="webserv,nginx,lighttpd,h2o,ceiling,ceiling-eq"
 POINTS="$ALL_POINTS"
 SERVERS="$ALL_SERVERS"
 while [ $# -gt 0 ]; do
@@ -92,11 +94,14 @@ done
 has_server() { [[ ",$SERVERS," == *",$1,"* ]]; }
 has_point() { [[ ",$POINTS," == *",$1,"* ]]; }
 NOTES=()   # caveats that go into the report
-if [ "$WORKERS" -gt 1 ] && has_server ceiling; then
+is_ceiling() { [[ "$1" == ceiling || "$1" == ceiling-eq ]]; }
+has_ceiling() { has_server ceiling || has_server ceiling-eq; }
+if [ "$WORKERS" -gt 1 ] && has_ceiling; then
   NOTES+=("the ceiling is left out with --workers $WORKERS: it has a single thread")
-  SRVS=("${SRVS[@]/ceiling/}")
-  SERVERS="$(IFS=','; echo "${SRVS[*]}" | sed 's/,,*/,/g; s/^,//; s/,$//')"
-  IFS=',' read -r -a SRVS <<<"$SERVERS"
+  kept=()
+  for s in "${SRVS[@]}"; do is_ceiling "$s" || kept+=("$s"); done
+  SRVS=("${kept[@]}")
+  SERVERS="$(IFS=','; echo "${SRVS[*]}")"
 fi
 
 # ---------------------------------------------------------------- dependencies
@@ -162,12 +167,12 @@ if [ -n "$REV" ]; then
 elif [ "$BUILD" = 1 ]; then
   log "cargo build --release; cargo build --release --example ceiling"
   cargo build --release -q
-  if has_server ceiling; then cargo build --release -q --example ceiling; fi
+  if has_ceiling; then cargo build --release -q --example ceiling; fi
 else
   BUILT_FROM="existing binary (--no-build, built $(stat -c %y "$WEBSERV" 2>/dev/null | cut -d. -f1)), tree $BUILT_FROM"
 fi
 [ -x "$WEBSERV" ] || { echo "no $WEBSERV (build failed?)" >&2; exit 1; }
-if has_server ceiling && [ ! -x "$CEILING" ]; then
+if has_ceiling && [ ! -x "$CEILING" ]; then
   echo "no $CEILING: run without --no-build, or cargo build --release --example ceiling" >&2
   exit 1
 fi
@@ -308,20 +313,21 @@ def cmd_check(port, kind, doc, cgi):
         return socket.create_connection(("127.0.0.1", port), timeout=10)
 
     s, buf = conn(), bytearray()
-    files = ["1k.txt"] if kind == "ceiling" else ["1k.txt", "100k.bin", "10m.bin"]
+    ceiling = kind.startswith("ceiling")
+    files = ["1k.txt"] if ceiling else ["1k.txt", "100k.bin", "10m.bin"]
     for name in files:
         s.sendall(request("/" + name))
         st, h, body = read_response(s, buf)
         want = open(os.path.join(doc, name), "rb").read()
         if st != 200:
             fail.append(f"/{name}: status {st}")
-        elif kind == "ceiling":
+        elif ceiling:
             if len(body) != len(want):
                 fail.append(f"/{name}: {len(body)} body bytes, want {len(want)}")
         elif body != want or h.get("content-length") != str(len(want)):
             fail.append(f"/{name}: wrong body ({len(body)} bytes, Content-Length "
                         f"{h.get('content-length')}, want {len(want)})")
-    if kind != "ceiling":
+    if not ceiling:
         s.sendall(request("/missing.txt"))
         st, _, _ = read_response(s, buf)
         if st != 404:
@@ -332,7 +338,7 @@ def cmd_check(port, kind, doc, cgi):
     if sts != [200] * 16:
         fail.append(f"pipelining: statuses {sts}")
     s.close()
-    if kind != "ceiling":
+    if not ceiling:
         s, buf = conn(), bytearray()
         s.sendall(request("/1k.txt", "Connection: close\r\n"))
         st, _, _ = read_response(s, buf)
@@ -556,7 +562,7 @@ EOF
         echo "      /:"
         echo "        file.dir: $DOC"
       } >"$dir/h2o.conf" ;;
-    ceiling) : ;;
+    ceiling|ceiling-eq) : ;;
   esac
 }
 
@@ -579,6 +585,7 @@ start_server() { # KIND INST WITH_CGI -> SPID[INST], SPORT[INST]
     lighttpd) cmd=("$LIGHTTPD_BIN" -D -f "$dir/lighttpd.conf") ;;
     h2o)      cmd=("$H2O_BIN" -c "$dir/h2o.conf") ;;
     ceiling)  cmd=("$CEILING" "127.0.0.1:$port" 1024) ;;
+    ceiling-eq) cmd=("$CEILING" "127.0.0.1:$port" 1024 webserv-head) ;;
   esac
   # Its own session: lighttpd's master with server.max-worker > 1 signals its whole
   # process group on shutdown (kill(0, SIGTERM)), which would otherwise include us.
@@ -630,7 +637,7 @@ point_servers() { # PT -> the selected servers that take part
   local pt=$1 s out=()
   for s in "${SRVS[@]}"; do
     case "$s" in
-      ceiling) [[ "$pt" == small || "$pt" == pipeline || "$pt" == c1 ]] || continue ;;
+      ceiling|ceiling-eq) [[ "$pt" == small || "$pt" == pipeline || "$pt" == c1 ]] || continue ;;
       nginx) [ "$pt" != cgi ] || continue ;;
       h2o) [ "$pt" != cgi ] || [ -n "$H2O_CGI" ] || continue ;;
     esac
@@ -774,7 +781,7 @@ done
 check_server() { # INST WITH_CGI
   local inst=$1 cgi=$2 out
   [ "${SKIND[$inst]}" = nginx ] && cgi=0
-  [ "${SKIND[$inst]}" = ceiling ] && cgi=0
+  is_ceiling "${SKIND[$inst]}" && cgi=0
   if ! out="$("$PYTHON" "$HELPER" check "${SPORT[$inst]}" "${SKIND[$inst]}" "$DOC" "$cgi" 2>&1)"; then
     echo "CHECK FAILED: $out" >&2
     server_log "$inst" 20 >&2
@@ -804,6 +811,7 @@ ver() {
     lighttpd) echo "lighttpd $({ "$LIGHTTPD_BIN" -v 2>&1 || true; } | head -1 | sed 's/^lighttpd\///; s/ .*//')" ;;
     h2o) echo "h2o $({ "$H2O_BIN" -v 2>&1 || true; } | head -1 | awk '{print $3}')" ;;
     ceiling) echo "ceiling (bench/ceiling.rs, mio $(awk '/^name = "mio"/{getline; gsub(/[^0-9.]/, ""); print}' "$ROOT/Cargo.lock"))" ;;
+    ceiling-eq) echo "ceiling-eq (the same, with webserv's header lines)" ;;
   esac
 }
 START="$(date '+%Y-%m-%d %H:%M')"
@@ -825,7 +833,7 @@ log "estimated time: $((EST / 60)) min $((EST % 60)) s"
 for s in "${MAIN_SERVERS[@]:-}"; do   # warm-up, not measured (page cache, pools)
   [ -n "$s" ] || continue
   "${WRK_PIN[@]}" timeout 30 wrk -t1 -c8 -d1s "http://127.0.0.1:${SPORT[$s]}/1k.txt" >/dev/null 2>&1 || true
-  if [ "$s" != ceiling ] && has_point large; then
+  if ! is_ceiling "$s" && has_point large; then
     "${WRK_PIN[@]}" timeout 30 wrk -t1 -c2 -d1s "http://127.0.0.1:${SPORT[$s]}/10m.bin" >/dev/null 2>&1 || true
   fi
   if [ "$WITH_CGI" = 1 ] && [[ " $(point_servers cgi) " == *" $s "* ]]; then

@@ -3,7 +3,12 @@
 //! works) is answered with the same pre-rendered 200 response, keep-alive. The request
 //! itself (method, path, headers) is never parsed.
 //!
-//!     cargo run --release --example ceiling -- 127.0.0.1:8090 [BODY_BYTES=1024]
+//! With `webserv-head`, the answer carries the header lines webserv sends for a static
+//! file (`Server`, `Date`, `Content-Length`, `Content-Type`, `Last-Modified`, `ETag`,
+//! `Accept-Ranges`; fixed values of the same length): the same bytes on the wire, so the
+//! kernel and the client do the same work per request as with webserv.
+//!
+//!     cargo run --release --example ceiling -- 127.0.0.1:8090 [BODY_BYTES=1024] [webserv-head]
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use std::collections::HashMap;
@@ -64,8 +69,18 @@ fn main() -> std::io::Result<()> {
     let size: usize = args
         .next()
         .map_or(1024, |s| s.parse().expect("BODY_BYTES: a number"));
-    let head =
-        format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {size}\r\n\r\n");
+    let head = match args.next().as_deref() {
+        None => {
+            format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {size}\r\n\r\n")
+        }
+        Some("webserv-head") => format!(
+            "HTTP/1.1 200 OK\r\nServer: webserv\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n\
+             Content-Length: {size}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Last-Modified: Thu, 01 Jan 1970 00:00:00 GMT\r\nETag: \"00000000-{size:x}\"\r\n\
+             Accept-Ranges: bytes\r\n\r\n"
+        ),
+        Some(other) => panic!("unknown head {other:?}: only webserv-head"),
+    };
     let mut resp = head.into_bytes();
     resp.resize(resp.len() + size, b'x');
 
