@@ -230,7 +230,8 @@ pub struct Conn {
     /// First of this connection's tokens (socket); CGI pipes use the next ones.
     pub token_base: usize,
     cgi: Option<Box<CgiRun>>,
-    /// Local CGI redirects followed for the current request.
+    /// Local CGI redirects followed for the current client request (reset when a
+    /// request head arrives).
     redirects: u8,
     keep_alive: bool,
     status: u16,
@@ -361,6 +362,8 @@ impl Conn {
                                     ctx.handlers.now = Instant::now();
                                 }
                                 answered = true;
+                                // CGI local redirects are counted per client request.
+                                self.redirects = 0;
                                 self.on_request(ctx, &head, now);
                                 ctx.head_bufs = head.into_bufs();
                                 continue;

@@ -644,6 +644,36 @@ fn local_location_is_served_internally() {
     assert_eq!(r.header("etag"), direct.header("etag"));
 }
 
+/// A script that redirects to itself: after five local redirects the client gets a
+/// 500, not a connection closed without an answer.
+#[test]
+fn local_redirect_loop_is_a_500() {
+    let sh = "printf 'Location: /cgi/loop.sh\\r\\n\\r\\n'\n";
+    let s = cgi_site(&[("www/cgi/loop.sh", sh)]);
+    let mut c = s.connect();
+    let req = b"GET /cgi/loop.sh HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    c.write(req);
+    let r = c.response_to(req);
+    assert_eq!(r.status, 500, "{:?}", r.headers);
+    assert_eq!(r.h("connection"), "close");
+}
+
+/// The redirect limit is per request: a keep-alive connection can fetch a redirecting
+/// script more than five times.
+#[test]
+fn local_redirects_are_counted_per_request() {
+    let sh = "printf 'Location: /other.txt\\r\\n\\r\\n'\n";
+    let s = cgi_site(&[("www/cgi/local.sh", sh)]);
+    let mut c = s.connect();
+    let req = b"GET /cgi/local.sh HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    for i in 0..8 {
+        c.write(req);
+        let r = c.response_to(req);
+        assert_eq!((i, r.status), (i, 200), "{:?}", r.headers);
+        assert_eq!(r.body, OTHER);
+    }
+}
+
 #[test]
 fn absolute_location_is_a_302() {
     let sh = "printf 'Location: http://example.invalid/x\\r\\n\\r\\n'\n";

@@ -640,8 +640,13 @@ impl Conn {
     }
 
     /// RFC 3875 §6.2.2: a local `Location` is served by the server itself, as a GET.
+    /// Nothing of the response has been sent yet, so a redirect that cannot be followed
+    /// (a sixth one for the same request: a loop; a target that is no valid request)
+    /// is answered here with 500 or 502: the run is gone, so the caller's error path
+    /// could not answer it.
     fn cgi_local_redirect(&mut self, ctx: &mut WorkerCtx, location: &str) -> Result<Step, u16> {
         let run = self.cgi.take().expect("run");
+        let route = run.route.clone();
         let host = ctx.table.servers[run.route.server]
             .names
             .first()
@@ -649,25 +654,29 @@ impl Conn {
             .unwrap_or_default();
         run.abandon(ctx);
         self.redirects += 1;
-        if self.redirects > 5 {
-            return Err(500);
-        }
-        let host = if host.is_empty() || host.contains(['*', '~']) {
-            "localhost".to_string()
+        let status = if self.redirects > 5 {
+            500
         } else {
-            host
-        };
-        let raw = format!("GET {location} HTTP/1.1\r\nHost: {host}\r\n\r\n");
-        match parse_head(raw.as_bytes(), &ctx.limits) {
-            Ok(Some((head, _))) => {
-                let keep = self.keep_alive;
-                let now = Instant::now();
-                ctx.handlers.now = now;
-                self.on_request(ctx, &head, now);
-                self.keep_alive &= keep;
-                Ok(Step::Redirected)
+            let host = if host.is_empty() || host.contains(['*', '~']) {
+                "localhost".to_string()
+            } else {
+                host
+            };
+            let raw = format!("GET {location} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+            match parse_head(raw.as_bytes(), &ctx.limits) {
+                Ok(Some((head, _))) => {
+                    let keep = self.keep_alive;
+                    let now = Instant::now();
+                    ctx.handlers.now = now;
+                    self.on_request(ctx, &head, now);
+                    self.keep_alive &= keep;
+                    return Ok(Step::Redirected);
+                }
+                _ => 502,
             }
-            _ => Err(502),
-        }
+        };
+        self.queue_error(ctx, Some(&route), status);
+        self.deadline = Instant::now() + super::send_timeout(ctx, self.group());
+        Ok(Step::Redirected)
     }
 }
