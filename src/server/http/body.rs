@@ -5,6 +5,7 @@
 //! pipelined request). Every line the decoder has to scan is bounded, so a client
 //! cannot make it consume unbounded memory or CPU per byte of body delivered.
 
+use super::request::is_tchar;
 use std::fmt;
 
 /// A malformed chunked body. The framing is lost, so the connection must be closed
@@ -238,10 +239,6 @@ fn hex_val(b: u8) -> Option<u8> {
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
     }
-}
-
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Counts down a `Content-Length` body. Hands back the part of the input that belongs

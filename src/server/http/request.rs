@@ -911,38 +911,28 @@ fn trim_ows(mut s: &[u8]) -> &[u8] {
 }
 
 /// `tchar` (RFC 9110 §5.6.2).
-fn is_tchar(b: u8) -> bool {
+pub(super) fn is_tchar(b: u8) -> bool {
     TCHAR[b as usize]
 }
 
 /// [`is_tchar`] as a table: one load per byte.
-const TCHAR: [bool; 256] = {
+const TCHAR: [bool; 256] = alnum_and(b"!#$%&'*+-.^_`|~");
+
+/// A byte table: the ASCII letters and digits, and the bytes of `extra`.
+const fn alnum_and(extra: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
     let mut i = 0;
     while i < 256 {
-        let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
+        t[i] = (i as u8).is_ascii_alphanumeric();
         i += 1;
     }
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
     t
-};
+}
 
 /// Validates `uri-host [":" port]` (Host header or absolute-form authority): the result
 /// is ASCII. uri-host is an `[IPv6]` literal or a reg-name (IPv4 addresses are
@@ -1053,33 +1043,7 @@ const T_QUERY: u8 = 8;
 
 /// Bytes of a reg-name besides `%` escapes (RFC 3986 §3.2.2: unreserved and sub-delims),
 /// as a table: one load per byte instead of a search.
-const REG_NAME: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.'
-                    | b'_'
-                    | b'~'
-                    | b'!'
-                    | b'$'
-                    | b'&'
-                    | b'\''
-                    | b'('
-                    | b')'
-                    | b'*'
-                    | b'+'
-                    | b','
-                    | b';'
-                    | b'='
-            );
-        i += 1;
-    }
-    t
-};
+const REG_NAME: [bool; 256] = alnum_and(b"-._~!$&'()*+,;=");
 
 /// Splits the target (`data[target]`) into the normalised path, the raw query and the
 /// absolute-form host; the path and the host are appended to `data` (decoded,
