@@ -94,8 +94,9 @@ impl Response {
 
 /// State a worker keeps for handlers.
 pub struct HandlerCtx {
-    /// The worker's clock, read after every poll and at every request: the file cache's
-    /// 1 s trust window and the `Date` header use it instead of reading the clock again.
+    /// The worker's clock, read after every poll and again for each later request of a
+    /// pipelined run (`Conn::drive`): the file cache's 1 s trust window and the `Date`
+    /// header use it instead of reading the clock again.
     pub now: Instant,
     pub roots: Roots,
     pub files: FileCache,
