@@ -23,6 +23,7 @@ use super::http::response::{self as resp, DateCache};
 use super::log;
 use super::router::Route;
 use super::upload::Upload;
+use crate::escape;
 
 mod cgi_io;
 use crate::confc::model::LogTarget;
@@ -516,15 +517,10 @@ impl Conn {
         let raw = &self.rbuf[self.rstart..self.rend];
         let line = raw.split(|&b| b == b'\n').next().unwrap_or(&[]);
         let line = &line[..line.len().min(256)];
-        let text = String::from_utf8_lossy(line);
-        let text = text.trim_end_matches('\r');
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         self.log = Some(Box::new(LogInfo {
             target: settings.access_log.value.clone(),
-            request_line: if text.is_empty() {
-                "-".into()
-            } else {
-                text.escape_debug().to_string()
-            },
+            request_line: escape::log_field(line),
             referer: "-".into(),
             user_agent: "-".into(),
         }));
@@ -826,14 +822,15 @@ impl Conn {
         if settings.access_log.value != LogTarget::Off {
             self.log = Some(Box::new(LogInfo {
                 target: settings.access_log.value.clone(),
-                request_line: format!(
-                    "{} {} {}",
-                    head.method_str(),
-                    head.target(),
-                    head.version.as_str()
-                )
-                .escape_debug()
-                .to_string(),
+                request_line: escape::log_field(
+                    format!(
+                        "{} {} {}",
+                        head.method_str(),
+                        head.target(),
+                        head.version.as_str()
+                    )
+                    .as_bytes(),
+                ),
                 referer: header_text(head, "referer"),
                 user_agent: header_text(head, "user-agent"),
             }));
@@ -1137,11 +1134,9 @@ fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Resul
     file.read_exact_at(buf, offset)
 }
 
+/// A request header as a quoted access-log field (`-` when absent).
 fn header_text(head: &RequestHead, name: &str) -> String {
-    match head.header(name) {
-        Some(v) => String::from_utf8_lossy(v).escape_debug().to_string(),
-        None => "-".into(),
-    }
+    escape::log_field(head.header(name).unwrap_or_default())
 }
 
 /// A group id plus one (no real table has 65,535 listen addresses; one that did
