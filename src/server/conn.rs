@@ -508,9 +508,7 @@ impl Conn {
     /// A request the parser refused is still logged (as nginx does), under the access
     /// log of the address's default server, with its first line as far as it is text.
     fn log_bad_request(&mut self, ctx: &WorkerCtx) {
-        let Some(settings) = server_settings(ctx, self.group()) else {
-            return;
-        };
+        let settings = server_settings(ctx, self.group());
         if settings.access_log.value == LogTarget::Off {
             return;
         }
@@ -1147,28 +1145,29 @@ fn pack_group(group: Option<GroupId>) -> Option<NonZeroU16> {
         .and_then(NonZeroU16::new)
 }
 
-fn server_settings(
-    ctx: &WorkerCtx,
-    group: Option<GroupId>,
-) -> Option<&crate::confc::table::Effective> {
-    let g = group?;
-    Some(&ctx.table.servers[ctx.table.groups[g].default].settings)
+/// The settings of the address's default server; without an address group (its
+/// address left the table in a reload), the main context's.
+fn server_settings(ctx: &WorkerCtx, group: Option<GroupId>) -> &crate::confc::table::Effective {
+    match group {
+        Some(g) => &ctx.table.servers[ctx.table.groups[g].default].settings,
+        None => &ctx.table.base,
+    }
 }
 
 fn header_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
-    server_settings(ctx, group).map_or(Duration::from_secs(60), |s| s.client_header_timeout.value)
+    server_settings(ctx, group).client_header_timeout.value
 }
 
 fn body_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
-    server_settings(ctx, group).map_or(Duration::from_secs(60), |s| s.client_body_timeout.value)
+    server_settings(ctx, group).client_body_timeout.value
 }
 
 fn send_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
-    server_settings(ctx, group).map_or(Duration::from_secs(60), |s| s.send_timeout.value)
+    server_settings(ctx, group).send_timeout.value
 }
 
 fn keepalive_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
-    server_settings(ctx, group).map_or(Duration::from_secs(75), |s| s.keepalive_timeout.value)
+    server_settings(ctx, group).keepalive_timeout.value
 }
 
 /// Every held connection costs a `Conn` in the worker's slab and nothing else (the idle
