@@ -435,7 +435,7 @@ fn answer(
         }
         Ok(m) => format!("200 static file ({} bytes)", m.len()),
         Err(_) => match settings.error_page(404) {
-            Some(uri) => format!("404 Not Found, served with error_page {uri}"),
+            Some(p) => format!("404 Not Found, served with error_page {}", p.uri),
             None => "404 Not Found".into(),
         },
     }
@@ -446,11 +446,11 @@ fn return_text(prefix: &str, r: &crate::confc::model::Return) -> String {
         format!(
             "{prefix}return {} to {}",
             r.code,
-            r.text.as_deref().unwrap_or("")
+            r.text.as_ref().map_or("", |t| t.as_str())
         )
     } else {
         match &r.text {
-            Some(text) => format!("{prefix}return {} with body {text:?}", r.code),
+            Some(text) => format!("{prefix}return {} with body {:?}", r.code, text.as_str()),
             None => format!("{prefix}return {}", r.code),
         }
     }

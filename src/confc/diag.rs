@@ -79,6 +79,11 @@ codes! {
     BadLogLevel = "value::log-level", Error, "not an error_log level";
     BadLocationModifier = "value::location-modifier", Error, "not a location modifier (`=`, `^~`, `~`, `~*`)";
     BadParameter = "value::parameter", Error, "an argument has no meaning here";
+    BadVariable = "value::variable", Error, "a `$` that starts no variable name, or a regex capture";
+    UnknownVariable = "value::unknown-variable", Error, "no variable has this name";
+    BadHeader = "value::header", Error, "not a header field name, or a header the server writes itself";
+    BadMimeType = "value::mime-type", Error, "not a media type (`type/subtype`)";
+    BadAccessRule = "value::access-rule", Error, "not an IP address, a CIDR block or `all`";
     NoServer = "resolve::no-server", Error, "the config defines no `server`";
     DuplicateServer = "resolve::duplicate-server", Error, "two servers share a listen address and a server name";
     DuplicateListen = "resolve::duplicate-listen", Error, "one server lists the same address twice";
@@ -93,6 +98,8 @@ codes! {
     CgiInterpreter = "lint::cgi-interpreter", Warning, "a CGI interpreter is missing or not executable";
     UploadStore = "lint::upload-store", Warning, "an upload_store directory is missing or not writable";
     HiddenServer = "lint::hidden-server", Warning, "a server on `*:port` is hidden by an IP-specific listen";
+    UnreachableRule = "lint::unreachable-rule", Warning, "an allow/deny rule after `all`, which never matches";
+    HtpasswdEntry = "lint::htpasswd-entry", Warning, "an htpasswd line webserv cannot verify";
 }
 
 /// A secondary place in the source that explains the primary one.

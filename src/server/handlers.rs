@@ -163,7 +163,8 @@ pub fn error(
 ) -> Response {
     if let Some(route) = route {
         let settings = table.settings(route);
-        if let Some(uri) = settings.error_page(status) {
+        if let Some(page) = settings.error_page(status) {
+            let uri = page.uri.as_str();
             if uri.starts_with("http://") || uri.starts_with("https://") {
                 return Response::new(302, Body::Empty).header("Location", uri);
             }
@@ -196,12 +197,12 @@ pub fn error(
 /// A `return` directive's answer.
 pub fn answer_return(r: &Return) -> Response {
     if r.is_redirect() {
-        let loc = r.text.as_deref().unwrap_or("/");
+        let loc = r.text.as_ref().map_or("/", |t| t.as_str());
         let body = pages::redirect_page(r.code, loc);
         return Response::text(r.code, "text/html; charset=utf-8", body).header("Location", loc);
     }
     match &r.text {
-        Some(t) => Response::text(r.code, "text/plain; charset=utf-8", t.clone()),
+        Some(t) => Response::text(r.code, "text/plain; charset=utf-8", t.to_string()),
         None if r.code >= 400 => {
             Response::text(r.code, "text/html; charset=utf-8", error_page(r.code, None))
         }
