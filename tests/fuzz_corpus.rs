@@ -11,6 +11,8 @@ use std::path::Path;
 mod cgi_head;
 #[path = "../fuzz/checks/chunked.rs"]
 mod chunked;
+#[path = "../fuzz/checks/explain_url.rs"]
+mod explain_url;
 #[path = "../fuzz/checks/head.rs"]
 mod head;
 #[path = "../fuzz/checks/multipart.rs"]
@@ -65,4 +67,9 @@ fn cgi_head_seeds() {
 #[test]
 fn range_seeds() {
     seeds("range", range::check);
+}
+
+#[test]
+fn explain_url_seeds() {
+    seeds("explain_url", explain_url::check);
 }
