@@ -736,6 +736,48 @@ fn explain_rejects_a_bad_url_with_2() {
     );
 }
 
+/// explain reads a URL as the server reads the same absolute-form target (found by the
+/// `explain_url` fuzz target): no path is `/` even before a query, an empty port is no
+/// port, a second port is refused, and nothing after a space or line break is smuggled in.
+#[test]
+fn explain_reads_a_url_as_the_server_reads_the_target() {
+    let d = Dir::new();
+    d.write("ok.conf", OK);
+    let o = d.run(&["explain", "ok.conf", "http://A.example.com:8080?x=1"]);
+    assert_eq!(o.code(), 0, "{}", o.stderr());
+    let out = o.stdout();
+    assert_eq!(field(&out, "location "), "/ (ok.conf:5)");
+    assert_eq!(field(&out, "query "), "x=1 (passed to CGI as QUERY_STRING)");
+    assert!(
+        lines(&out).contains(&"          because: exact name \"a.example.com\""),
+        "{out}"
+    );
+
+    let o = d.run(&["explain", "ok.conf", "http://a.example.com:/up"]);
+    assert_eq!(o.code(), 0, "{}", o.stderr());
+    let out = o.stdout();
+    assert_eq!(field(&out, "location "), "/up (ok.conf:8)");
+    assert!(
+        lines(&out).contains(&"          because: exact name \"a.example.com\""),
+        "{out}"
+    );
+
+    let o = d.run(&["explain", "ok.conf", "http://a.example.com:1:8080/"]);
+    assert_eq!((o.code(), o.stdout()), (2, String::new()));
+    assert_eq!(
+        o.stderr(),
+        "webserv: the server would answer 400 (invalid host) to this request\n"
+    );
+
+    let o = d.run(&["explain", "ok.conf", "/x HTTP/1.1\r\nHost: b\r\n\r\n"]);
+    assert_eq!((o.code(), o.stdout()), (2, String::new()));
+    assert_eq!(
+        o.stderr(),
+        "webserv: `/x HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n` holds ' ', which a URL must \
+         percent-encode\n"
+    );
+}
+
 // ---- fmt --------------------------------------------------------------------------------
 
 const UNFORMATTED: &str =
