@@ -198,6 +198,8 @@ fn sarif(runs: &[(&SourceMap, &[Diag])]) -> String {
             json!({
                 "id": c.slug(),
                 "shortDescription": { "text": c.title() },
+                "fullDescription": { "text": c.explanation() },
+                "helpUri": c.help_url(),
                 "defaultConfiguration": { "level": if c.severity() == Severity::Error { "error" } else { "warning" } },
             })
         })
@@ -246,7 +248,7 @@ fn sarif(runs: &[(&SourceMap, &[Diag])]) -> String {
             "tool": { "driver": {
                 "name": "webserv",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/webserv/webserv",
+                "informationUri": super::diag::HOME_URL,
                 "rules": rules,
             }},
             "columnKind": "unicodeCodePoints",
