@@ -462,6 +462,26 @@ pub fn lookup(name: &str) -> Option<&'static Spec> {
     DIRECTIVES.iter().find(|s| s.name == name)
 }
 
+/// How an editor names a `server` block from its contents: its first `server_name` and
+/// its first `listen`, as written.
+pub fn server_title(items: &[Directive]) -> String {
+    let first = |name: &str| {
+        items
+            .iter()
+            .find(|d| d.name.text == name && !d.args.is_empty())
+            .map(|d| d.args[0].text.as_str())
+    };
+    let mut title = String::from("server");
+    for part in [first("server_name"), first("listen")]
+        .into_iter()
+        .flatten()
+    {
+        title.push(' ');
+        title.push_str(part);
+    }
+    title
+}
+
 /// Whether `name` is a directive (used by the parser to spot a missing `;`).
 pub fn is_directive(name: &str) -> bool {
     lookup(name).is_some()
