@@ -67,9 +67,10 @@ fn codes() -> String {
             format!("[{}]({p})", p.trim_start_matches("tests/conf_cases/"))
         });
         out.push_str(&format!(
-            "| `{}` | {sev} | {} | {ex} |\n",
+            "| `{}` | {sev} | **{}.** {} | {ex} |\n",
             c.slug(),
-            c.title().replace('|', "\\|")
+            c.title().replace('|', "\\|"),
+            c.explanation().replace('|', "\\|")
         ));
     }
     out
