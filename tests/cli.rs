@@ -412,6 +412,13 @@ fn sarif_format_has_1_based_regions_and_rule_ids() {
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "webserv");
+    let rule = &run["tool"]["driver"]["rules"][0];
+    assert_eq!(rule["id"], "io::unreadable");
+    assert_eq!(
+        rule["helpUri"],
+        "https://github.com/webserv/webserv#diagnostic-codes"
+    );
+    assert!(rule["fullDescription"]["text"].as_str().unwrap().len() > 40);
     let results = run["results"].as_array().unwrap();
     let got: Vec<(String, String, i64, i64, i64, i64)> = results
         .iter()
