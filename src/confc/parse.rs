@@ -522,7 +522,8 @@ impl Builder<'_> {
         self.diags.push(
             Diag::new(Code::MissingSemicolon, span, "missing `;`")
                 .label("expected `;` here")
-                .help("end each simple directive with `;`"),
+                .help("end each simple directive with `;`")
+                .fix("insert `;`", after.after(), ";"),
         );
     }
 

@@ -32,7 +32,7 @@ fn a_location_shows_every_effective_setting_and_where_it_comes_from() {
     let dir = d.path("").display().to_string();
     let dir = dir.trim_end_matches('/');
     for row in [
-        format!("| `root` | `{dir}/.` | line 1 |"),
+        format!("| `root` | `{dir}` | line 1 |"),
         "| `index` | `index.html` | line 8 |".to_string(),
         "| `autoindex` | `on` | line 7 |".to_string(),
         "| `allow_methods` | `GET HEAD` | default |".to_string(),
