@@ -19,7 +19,7 @@ use super::values::{self, Bad};
 use super::vars::Piece;
 
 /// A configuration context.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Ctx {
     Main,
     Server,
@@ -59,6 +59,9 @@ pub struct Spec {
     pub contexts: &'static [Ctx],
     pub min_args: usize,
     pub max_args: usize,
+    /// What each argument holds (the last entry stands for all later ones), for editor
+    /// completion.
+    pub args: &'static [Arg],
     pub block: bool,
     pub repeatable: bool,
     pub inherited: bool,
@@ -68,6 +71,38 @@ pub struct Spec {
     pub doc: &'static str,
     pub apply: Apply,
 }
+
+/// What an argument holds: the values an editor offers at its position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// Free text: nothing to offer.
+    Text,
+    /// One of these words.
+    Words(&'static [&'static str]),
+    /// A path relative to the config file's directory (directories only, or any file),
+    /// or one of these words.
+    Path {
+        dirs_only: bool,
+        words: &'static [&'static str],
+    },
+    /// A status code; these are the common ones.
+    Status(&'static [u16]),
+    /// A URI this server serves (a path under the effective root), or a status code
+    /// (`error_page`'s codes come before its URI).
+    Uri(&'static [u16]),
+}
+
+const DIR: Arg = Arg::Path {
+    dirs_only: true,
+    words: &[],
+};
+const FILE: Arg = Arg::Path {
+    dirs_only: false,
+    words: &[],
+};
+const FLAGS: &[&str] = &["on", "off"];
+const LOCATION_MODIFIERS: &[&str] = &["=", "^~", "~", "~*"];
+const ERROR_STATUSES: &[u16] = &[400, 403, 404, 405, 408, 413, 500, 502, 503, 504];
 
 const ALL: &[Ctx] = &[Ctx::Main, Ctx::Server, Ctx::Location];
 const MAIN_SERVER: &[Ctx] = &[Ctx::Main, Ctx::Server];
@@ -80,6 +115,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Main],
         min_args: 0,
         max_args: 0,
+        args: &[],
         block: true,
         repeatable: true,
         inherited: false,
@@ -93,6 +129,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Server],
         min_args: 1,
         max_args: 2,
+        args: &[Arg::Text, Arg::Words(&["default_server"])],
         block: false,
         repeatable: true,
         inherited: false,
@@ -106,6 +143,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Server],
         min_args: 1,
         max_args: MANY,
+        args: &[Arg::Text],
         block: false,
         repeatable: true,
         inherited: false,
@@ -119,6 +157,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Server, Ctx::Location],
         min_args: 1,
         max_args: 2,
+        args: &[Arg::Words(LOCATION_MODIFIERS), Arg::Text],
         block: true,
         repeatable: true,
         inherited: false,
@@ -132,6 +171,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[DIR],
         block: false,
         repeatable: false,
         inherited: true,
@@ -145,6 +185,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Location],
         min_args: 1,
         max_args: 1,
+        args: &[DIR],
         block: false,
         repeatable: false,
         inherited: true,
@@ -158,6 +199,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: MANY,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -171,6 +213,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Words(FLAGS)],
         block: false,
         repeatable: false,
         inherited: true,
@@ -184,6 +227,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: MANY,
+        args: &[Arg::Words(METHOD_NAMES)],
         block: false,
         repeatable: false,
         inherited: true,
@@ -197,6 +241,10 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Server, Ctx::Location],
         min_args: 1,
         max_args: 2,
+        args: &[
+            Arg::Status(&[301, 302, 303, 307, 308, 200, 204, 403, 404, 410, 500, 503]),
+            Arg::Text,
+        ],
         block: false,
         repeatable: false,
         inherited: false,
@@ -210,6 +258,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 2,
         max_args: MANY,
+        args: &[Arg::Status(ERROR_STATUSES), Arg::Uri(ERROR_STATUSES)],
         block: false,
         repeatable: true,
         inherited: true,
@@ -223,6 +272,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -236,6 +286,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[DIR],
         block: false,
         repeatable: false,
         inherited: true,
@@ -249,6 +300,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 2,
+        args: &[Arg::Text, FILE],
         block: false,
         repeatable: true,
         inherited: true,
@@ -262,6 +314,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -275,6 +328,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: MAIN_SERVER,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -288,6 +342,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: MAIN_SERVER,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -301,6 +356,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: MAIN_SERVER,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -314,6 +370,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: MAIN_SERVER,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -327,6 +384,10 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Path {
+            dirs_only: false,
+            words: &["off", "stdout"],
+        }],
         block: false,
         repeatable: false,
         inherited: true,
@@ -340,6 +401,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Server, Ctx::Location],
         min_args: 2,
         max_args: MANY,
+        args: &[Arg::Uri(&[404]), Arg::Uri(&[404])],
         block: false,
         repeatable: false,
         inherited: false,
@@ -353,6 +415,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 2,
         max_args: 3,
+        args: &[Arg::Text, Arg::Text, Arg::Words(&["always"])],
         block: false,
         repeatable: true,
         inherited: true,
@@ -366,6 +429,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Words(&["off", "epoch", "max", "1h", "30d"])],
         block: false,
         repeatable: false,
         inherited: true,
@@ -379,6 +443,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Words(FLAGS)],
         block: false,
         repeatable: false,
         inherited: true,
@@ -392,6 +457,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Words(FLAGS)],
         block: false,
         repeatable: false,
         inherited: true,
@@ -405,6 +471,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: MANY,
+        args: &[Arg::Words(&["text/css", "text/plain", "text/javascript", "application/javascript", "application/json", "image/svg+xml", "*"])],
         block: false,
         repeatable: false,
         inherited: true,
@@ -418,6 +485,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -431,6 +499,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Words(&["1", "2", "3", "4", "5", "6", "7", "8", "9"])],
         block: false,
         repeatable: false,
         inherited: true,
@@ -444,6 +513,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Words(&["all", "127.0.0.1", "::1"])],
         block: false,
         repeatable: true,
         inherited: true,
@@ -457,6 +527,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Words(&["all"])],
         block: false,
         repeatable: true,
         inherited: true,
@@ -470,6 +541,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Words(&["off"])],
         block: false,
         repeatable: false,
         inherited: true,
@@ -483,6 +555,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[FILE],
         block: false,
         repeatable: false,
         inherited: true,
@@ -496,6 +569,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Words(&["application/octet-stream", "text/plain"])],
         block: false,
         repeatable: false,
         inherited: true,
@@ -509,6 +583,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 0,
         max_args: 0,
+        args: &[],
         block: true,
         repeatable: false,
         inherited: true,
@@ -522,6 +597,13 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Main],
         min_args: 1,
         max_args: 2,
+        args: &[
+            Arg::Path {
+                dirs_only: false,
+                words: &["stderr"],
+            },
+            Arg::Words(LOG_LEVELS),
+        ],
         block: false,
         repeatable: false,
         inherited: false,
@@ -535,6 +617,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Main],
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Words(&["auto"])],
         block: false,
         repeatable: false,
         inherited: false,
@@ -548,6 +631,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Main],
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: false,
@@ -561,6 +645,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[FILE],
         block: false,
         repeatable: true,
         inherited: false,
@@ -574,6 +659,26 @@ pub static DIRECTIVES: &[Spec] = &[
 /// The row for a directive name.
 pub fn lookup(name: &str) -> Option<&'static Spec> {
     DIRECTIVES.iter().find(|s| s.name == name)
+}
+
+/// How an editor names a `server` block from its contents: its first `server_name` and
+/// its first `listen`, as written.
+pub fn server_title(items: &[Directive]) -> String {
+    let first = |name: &str| {
+        items
+            .iter()
+            .find(|d| d.name.text == name && !d.args.is_empty())
+            .map(|d| d.args[0].text.as_str())
+    };
+    let mut title = String::from("server");
+    for part in [first("server_name"), first("listen")]
+        .into_iter()
+        .flatten()
+    {
+        title.push(' ');
+        title.push_str(part);
+    }
+    title
 }
 
 /// Whether `name` is a directive (used by the parser to spot a missing `;`).
@@ -599,9 +704,13 @@ impl Cx<'_> {
 }
 
 fn value_diag(tok: &Token, bad: Bad) -> Diag {
-    Diag::new(bad.code, tok.span, bad.message)
+    let d = Diag::new(bad.code, tok.span, bad.message)
         .label("invalid value")
-        .help(bad.help)
+        .help(bad.help);
+    match bad.suggestion {
+        Some(s) => d.fix(format!("replace with `{s}`"), tok.span, s),
+        None => d,
+    }
 }
 
 fn set<T>(value: T, d: &Directive) -> Option<Set<T>> {
@@ -613,12 +722,7 @@ fn set<T>(value: T, d: &Directive) -> Option<Set<T>> {
 
 /// Resolves a path argument against the directory of the file that holds it.
 fn path_arg(tok: &Token, cx: &Cx) -> PathBuf {
-    let p = Path::new(&tok.text);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        cx.dir_of(tok.span).join(p)
-    }
+    cx.sources.file(tok.span.file).resolve(&tok.text)
 }
 
 fn check_path(tok: &Token, diags: &mut Diags) -> bool {
@@ -732,9 +836,9 @@ fn set_allow_methods(s: &mut Settings, d: &Directive, cx: &mut Cx) {
                 .label("not a method webserv knows");
                 let upper = a.text.to_ascii_uppercase();
                 diag = match METHOD_NAMES.iter().find(|n| **n == upper) {
-                    Some(n) => {
-                        diag.help(format!("methods are case-sensitive: did you mean `{n}`?"))
-                    }
+                    Some(n) => diag
+                        .help(format!("methods are case-sensitive: did you mean `{n}`?"))
+                        .fix(format!("replace with `{n}`"), a.span, *n),
                     None => match super::diag::did_you_mean(
                         &upper.to_ascii_lowercase(),
                         METHOD_NAMES
@@ -744,11 +848,18 @@ fn set_allow_methods(s: &mut Settings, d: &Directive, cx: &mut Cx) {
                             .iter()
                             .map(|s| s.as_str()),
                     ) {
-                        Some(n) => diag.help(format!(
-                            "did you mean `{}`? valid methods: {}",
-                            n.to_ascii_uppercase(),
-                            METHOD_NAMES.join(" ")
-                        )),
+                        Some(n) => {
+                            let n = n.to_ascii_uppercase();
+                            diag.help(format!(
+                                "did you mean `{n}`? valid methods: {}",
+                                METHOD_NAMES.join(" ")
+                            ))
+                            .fix(
+                                format!("replace with `{n}`"),
+                                a.span,
+                                n,
+                            )
+                        }
                         None => diag.help(format!("valid methods: {}", METHOD_NAMES.join(" "))),
                     },
                 };
@@ -1024,10 +1135,12 @@ fn set_error_log(m: &mut MainConf, d: &Directive, cx: &mut Cx) {
                 )
                 .label("unknown level");
                 diag = match super::diag::did_you_mean(&t.text, LOG_LEVELS.iter().copied()) {
-                    Some(l) => diag.help(format!(
-                        "did you mean `{l}`? levels: {}",
-                        LOG_LEVELS.join(" ")
-                    )),
+                    Some(l) => diag
+                        .help(format!(
+                            "did you mean `{l}`? levels: {}",
+                            LOG_LEVELS.join(" ")
+                        ))
+                        .fix(format!("replace with `{l}`"), t.span, l),
                     None => diag.help(format!("levels: {}", LOG_LEVELS.join(" "))),
                 };
                 cx.diags.push(diag);
@@ -1038,16 +1151,19 @@ fn set_error_log(m: &mut MainConf, d: &Directive, cx: &mut Cx) {
     m.error_log = set((target, level), d);
 }
 
+/// The most worker threads `worker_processes` (and `run --workers`) accepts.
+pub const MAX_WORKERS: u64 = 1024;
+
 fn set_worker_processes(m: &mut MainConf, d: &Directive, cx: &mut Cx) {
     let t = &d.args[0];
     if t.text == "auto" {
         m.worker_processes = set(0, d);
         return;
     }
-    match values::number(&t.text, 1..=1024) {
+    match values::number(&t.text, 1..=MAX_WORKERS) {
         Ok(n) => m.worker_processes = set(n as usize, d),
         Err(mut b) => {
-            b.help = "`auto` or a whole number from 1 to 1024".into();
+            b.help = format!("`auto` or a whole number from 1 to {MAX_WORKERS}");
             cx.diags.push(value_diag(t, b));
         }
     }
@@ -1080,7 +1196,11 @@ fn set_listen(s: &mut ServerConf, d: &Directive, cx: &mut Cx) {
             )
             .label("webserv does not support this parameter");
             diag = match super::diag::did_you_mean(&p.text, ["default_server"]) {
-                Some(_) => diag.help("did you mean `default_server`?"),
+                Some(_) => diag.help("did you mean `default_server`?").fix(
+                    "replace with `default_server`",
+                    p.span,
+                    "default_server",
+                ),
                 None => diag.help("the only listen parameter is `default_server`"),
             };
             cx.diags.push(diag);
@@ -1362,6 +1482,54 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), DIRECTIVES.len());
+    }
+
+    /// The words an editor offers for an argument are accepted there.
+    #[test]
+    fn offered_words_are_valid() {
+        use super::super::{CompileOptions, compile_str};
+        for spec in DIRECTIVES {
+            for (i, arg) in spec.args.iter().enumerate() {
+                let words: Vec<String> = match arg {
+                    Arg::Words(w) | Arg::Path { words: w, .. } => {
+                        w.iter().map(|w| w.to_string()).collect()
+                    }
+                    Arg::Status(c) | Arg::Uri(c) => c.iter().map(|c| c.to_string()).collect(),
+                    Arg::Text => continue,
+                };
+                for w in words {
+                    // Arguments before this one: a typical valid value.
+                    let before = match spec.name {
+                        _ if i == 0 => String::new(),
+                        "location" => String::new(),
+                        "listen" => "80".into(),
+                        "error_log" => "stderr".into(),
+                        "error_page" | "return" => "404".into(),
+                        _ => "x".into(),
+                    };
+                    let after = match (spec.name, arg) {
+                        ("location", _) => " /x { }".to_string(),
+                        ("error_page", Arg::Status(_)) => " /e.html;".into(),
+                        (_, Arg::Uri(_)) => " /e.html;".into(),
+                        ("return", _) => " /r;".into(),
+                        _ => ";".into(),
+                    };
+                    let line = format!("{} {before} {w}{after}", spec.name);
+                    let text = match spec.contexts[0] {
+                        Ctx::Main => format!("{line}\nserver {{}}\n"),
+                        _ => format!("server {{ location / {{ }} {line} }}\n"),
+                    };
+                    let out = compile_str(&text, &CompileOptions::hermetic());
+                    let errors: Vec<_> = out
+                        .diags
+                        .list
+                        .iter()
+                        .filter(|d| d.code.slug().starts_with("value::"))
+                        .collect();
+                    assert!(errors.is_empty(), "{text:?}: {errors:?}");
+                }
+            }
+        }
     }
 
     #[test]
