@@ -546,7 +546,12 @@ fn describe(settings: &Effective, req: &Facts, method_text: &str, d: Decision<'_
         }
         Decision::Return { ret, server_level } => {
             let (status, text) = return_text(ret, server_level);
-            if let Some(to) = ret.text.as_ref().map(|t| t.as_str()).filter(|_| ret.is_redirect()) {
+            if let Some(to) = ret
+                .text
+                .as_ref()
+                .map(|t| t.as_str())
+                .filter(|_| ret.is_redirect())
+            {
                 field("location", json!(to));
             }
             field("server_level", json!(server_level));

@@ -1,6 +1,7 @@
 //! The event-loop HTTP/1.1 server: `RoutingTable` → bytes on sockets. It never sees config
 //! text: `run_cli` compiles, `start` binds and spawns the workers.
 
+pub mod auth;
 pub mod cgi;
 pub mod conn;
 pub mod dispatch;
@@ -9,10 +10,12 @@ pub mod fs;
 pub mod handlers;
 pub mod http;
 pub mod log;
+pub mod mime;
 pub mod multipart;
 pub mod pages;
 pub mod router;
 pub mod upload;
+pub mod vars;
 pub mod worker;
 
 use std::io;
