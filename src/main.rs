@@ -109,7 +109,8 @@ enum Command {
         #[command(flatten)]
         human: HumanArgs,
     },
-    /// Explain which listener, server and location answer a URL, and why.
+    /// Explain which listener, server and location answer a URL, why, and what the
+    /// answer is (its status first).
     Explain {
         /// The config file.
         file: PathBuf,
@@ -121,6 +122,13 @@ enum Command {
         /// The local address the connection arrived on, e.g. `127.0.0.1:8080`.
         #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<std::net::SocketAddr>,
+        /// The request body's length (without it, a POST or PUT carries a body of
+        /// unknown length).
+        #[arg(long, value_name = "N")]
+        content_length: Option<u64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: RoutesFormat,
         #[command(flatten)]
         human: HumanArgs,
     },
@@ -136,6 +144,12 @@ enum Command {
         write: bool,
         #[command(flatten)]
         human: HumanArgs,
+    },
+    /// Language server over stdio (JSON-RPC, LSP 3.17), for editors.
+    Lsp {
+        /// Accepted for clients that pass it: stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
     },
     /// Serve a directory (with listings) or a config file, until Ctrl-C.
     ///
@@ -355,6 +369,8 @@ fn run(cli: Cli) -> u8 {
             url,
             method,
             listen,
+            content_length,
+            format,
             human,
         } => {
             let c = match compile(&file, &CompileOptions::hermetic()) {
@@ -364,7 +380,19 @@ fn run(cli: Cli) -> u8 {
             let Some(table) = &c.table else {
                 return report_failure(&c, human.style());
             };
-            match webserv::report::explain(table, &url, &method, listen) {
+            let ask = webserv::report::Ask {
+                url: &url,
+                method: &method,
+                listen,
+                body: content_length.map_or(webserv::report::AskBody::Usual, |n| {
+                    webserv::report::AskBody::Length(n)
+                }),
+            };
+            let explained = match format {
+                RoutesFormat::Text => webserv::report::explain(table, &ask),
+                RoutesFormat::Json => webserv::report::explain_json(table, &ask),
+            };
+            match explained {
                 Ok(text) => {
                     print!("{text}");
                     0
@@ -439,6 +467,7 @@ fn run(cli: Cli) -> u8 {
                 }
             }
         }
+        Command::Lsp { stdio: _ } => webserv::lsp::run(),
         Command::Run {
             path,
             port,

@@ -412,6 +412,9 @@ fn sarif_format_has_1_based_regions_and_rule_ids() {
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "webserv");
+    let rule = &run["tool"]["driver"]["rules"][0];
+    assert_eq!(rule["id"], "io::unreadable");
+    assert!(rule["fullDescription"]["text"].as_str().unwrap().len() > 40);
     let results = run["results"].as_array().unwrap();
     let got: Vec<(String, String, i64, i64, i64, i64)> = results
         .iter()
@@ -766,7 +769,7 @@ fn run_a_broken_config_says_not_started() {
 #[test]
 fn help_describes_every_argument_and_option() {
     let d = Dir::new();
-    for sub in ["check", "routes", "explain", "fmt", "run"] {
+    for sub in ["check", "routes", "explain", "fmt", "run", "lsp"] {
         let o = d.run(&[sub, "-h"]);
         assert_eq!(o.code(), 0);
         let help = o.stdout();
@@ -1000,7 +1003,38 @@ fn explain_post_where_not_allowed_is_405_with_allow() {
     assert_eq!(field(&out, "location "), "/ (ok.conf:5)");
     assert_eq!(
         field(&out, "answer "),
-        "405 Method Not Allowed, Allow: GET, HEAD"
+        "405 Method Not Allowed (not in allow_methods), Allow: GET, HEAD; 413 if the body is over 1m"
+    );
+}
+
+/// `--format json`: the decision as fields; the status first in the text line too.
+#[test]
+fn explain_json_gives_the_answer_as_fields() {
+    let d = Dir::new();
+    d.write("ok.conf", OK);
+    let url = "http://a.example.com:8080/up/x";
+    let json = |extra: &[&str]| -> Value {
+        let mut args = vec!["explain", "ok.conf", url, "--format", "json"];
+        args.extend_from_slice(extra);
+        let o = d.run(&args);
+        assert_eq!(o.code(), 0, "{}", o.stderr());
+        serde_json::from_str(&o.stdout()).expect("explain prints JSON")
+    };
+    let v = json(&["--method", "POST", "--content-length", "5"]);
+    assert_eq!(v["location"]["pattern"], "/up");
+    assert_eq!(v["answer"]["status"], 405);
+    assert_eq!(v["answer"]["kind"], "error");
+    assert_eq!(v["answer"]["allow"], "GET, HEAD, POST");
+    assert_eq!(v["answer"]["depends_on"], Value::Null);
+    let v = json(&["--method", "OPTIONS"]);
+    assert_eq!(v["answer"]["status"], 204);
+    assert_eq!(v["answer"]["kind"], "options");
+    let v = json(&["--method", "POST", "--content-length", "2000000"]);
+    assert_eq!(v["answer"]["status"], 413);
+    let o = d.run(&["explain", "ok.conf", url, "--method", "OPTIONS"]);
+    assert_eq!(
+        field(&o.stdout(), "answer "),
+        "204 OPTIONS, Allow: GET, HEAD, POST"
     );
 }
 
@@ -1013,7 +1047,49 @@ fn explain_rejects_a_bad_url_with_2() {
     assert_eq!(o.stdout(), "");
     assert_eq!(
         o.stderr(),
-        "webserv: `zz` is neither an http:// URL nor a path starting with `/`\n"
+        "webserv: `zz` is neither an http:// URL, a path starting with `/`, nor `*`\n"
+    );
+}
+
+/// explain reads a URL as the server reads the same absolute-form target (found by the
+/// `explain_url` fuzz target): no path is `/` even before a query, an empty port is no
+/// port, a second port is refused, and nothing after a space or line break is smuggled in.
+#[test]
+fn explain_reads_a_url_as_the_server_reads_the_target() {
+    let d = Dir::new();
+    d.write("ok.conf", OK);
+    let o = d.run(&["explain", "ok.conf", "http://A.example.com:8080?x=1"]);
+    assert_eq!(o.code(), 0, "{}", o.stderr());
+    let out = o.stdout();
+    assert_eq!(field(&out, "location "), "/ (ok.conf:5)");
+    assert_eq!(field(&out, "query "), "x=1 (passed to CGI as QUERY_STRING)");
+    assert!(
+        lines(&out).contains(&"          because: exact name \"a.example.com\""),
+        "{out}"
+    );
+
+    let o = d.run(&["explain", "ok.conf", "http://a.example.com:/up"]);
+    assert_eq!(o.code(), 0, "{}", o.stderr());
+    let out = o.stdout();
+    assert_eq!(field(&out, "location "), "/up (ok.conf:8)");
+    assert!(
+        lines(&out).contains(&"          because: exact name \"a.example.com\""),
+        "{out}"
+    );
+
+    let o = d.run(&["explain", "ok.conf", "http://a.example.com:1:8080/"]);
+    assert_eq!((o.code(), o.stdout()), (2, String::new()));
+    assert_eq!(
+        o.stderr(),
+        "webserv: the server would answer 400 (invalid host) to this request\n"
+    );
+
+    let o = d.run(&["explain", "ok.conf", "/x HTTP/1.1\r\nHost: b\r\n\r\n"]);
+    assert_eq!((o.code(), o.stdout()), (2, String::new()));
+    assert_eq!(
+        o.stderr(),
+        "webserv: `/x HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n` holds ' ', which a URL must \
+         percent-encode\n"
     );
 }
 

@@ -68,10 +68,11 @@ fn codes() -> String {
         });
         // The anchor is what `diag::doc_url` links to (SARIF `helpUri`, editors).
         out.push_str(&format!(
-            "| <a id=\"{}\"></a>`{}` | {sev} | {} | {ex} |\n",
+            "| <a id=\"{}\"></a>`{}` | {sev} | **{}.** {} | {ex} |\n",
             c.doc_anchor(),
             c.slug(),
-            c.title().replace('|', "\\|")
+            c.title().replace('|', "\\|"),
+            c.explanation().replace('|', "\\|")
         ));
     }
     out

@@ -522,7 +522,8 @@ impl Builder<'_> {
         self.diags.push(
             Diag::new(Code::MissingSemicolon, span, "missing `;`")
                 .label("expected `;` here")
-                .help("end each simple directive with `;`"),
+                .help("end each simple directive with `;`")
+                .fix("insert `;`", after.after(), ";"),
         );
     }
 
@@ -593,6 +594,16 @@ impl Builder<'_> {
             d = d.with(f.open, "this one is not closed either");
         }
         d = d.with(eof_span(self.file, self.text), "the file ends here");
+        if by_indent.is_none() {
+            // Without an indentation clue, the block ends where the file does.
+            let end = self.text.len();
+            let close = if self.text.ends_with('\n') || end == 0 {
+                "}\n"
+            } else {
+                "\n}\n"
+            };
+            d = d.fix("close the block", Span::new(self.file, end, end), close);
+        }
         self.diags.push(d);
     }
 

@@ -200,6 +200,7 @@ fn sarif(runs: &[(&SourceMap, &[Diag])]) -> String {
             let mut rule = json!({
                 "id": c.slug(),
                 "shortDescription": { "text": c.title() },
+                "fullDescription": { "text": c.explanation() },
                 "defaultConfiguration": { "level": if c.severity() == Severity::Error { "error" } else { "warning" } },
             });
             if let Some(url) = doc_url(*c) {
