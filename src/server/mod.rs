@@ -306,38 +306,8 @@ pub fn run_cli(file: Option<&Path>, workers: Option<usize>, style: HumanStyle) -
     for sig in signals.forever() {
         match sig {
             libc::SIGHUP => {
-                let Some(f) = file else { continue };
-                match compile_file(f, &CompileOptions::default()) {
-                    Ok(c) => match c.table {
-                        Some(t) => {
-                            let count = |n: usize, one: &str, many: &str| match n {
-                                1 => format!("1 {one}"),
-                                n => format!("{n} {many}"),
-                            };
-                            let what = format!(
-                                "reloaded {}: {} on {}",
-                                f.display(),
-                                count(t.servers.len(), "server", "servers"),
-                                count(t.binds.len(), "address", "addresses")
-                            );
-                            handle.reload(t);
-                            log::lifecycle(&what);
-                        }
-                        None => {
-                            let text = render(Format::Short, &[(&c.sources, &c.diags.list)], style);
-                            log::error_log(
-                                4,
-                                &format!(
-                                    "reload of {} failed; still serving the old config:\n{}",
-                                    f.display(),
-                                    text.trim_end()
-                                ),
-                            );
-                        }
-                    },
-                    Err(e) => {
-                        log::error_log(4, &format!("reload: cannot read {}: {e}", f.display()))
-                    }
+                if let Some(f) = file {
+                    reload(&handle, f, style);
                 }
             }
             _ => break,
@@ -346,4 +316,39 @@ pub fn run_cli(file: Option<&Path>, workers: Option<usize>, style: HumanStyle) -
     eprintln!("webserv: stopping");
     handle.shutdown();
     0
+}
+
+/// SIGHUP: compiles the config again and serves the new table, or logs why not and
+/// keeps the old one.
+fn reload(handle: &ServerHandle, f: &Path, style: HumanStyle) {
+    match compile_file(f, &CompileOptions::default()) {
+        Ok(c) => match c.table {
+            Some(t) => {
+                let count = |n: usize, one: &str, many: &str| match n {
+                    1 => format!("1 {one}"),
+                    n => format!("{n} {many}"),
+                };
+                let what = format!(
+                    "reloaded {}: {} on {}",
+                    f.display(),
+                    count(t.servers.len(), "server", "servers"),
+                    count(t.binds.len(), "address", "addresses")
+                );
+                handle.reload(t);
+                log::lifecycle(&what);
+            }
+            None => {
+                let text = render(Format::Short, &[(&c.sources, &c.diags.list)], style);
+                log::error_log(
+                    4,
+                    &format!(
+                        "reload of {} failed; still serving the old config:\n{}",
+                        f.display(),
+                        text.trim_end()
+                    ),
+                );
+            }
+        },
+        Err(e) => log::error_log(4, &format!("reload: cannot read {}: {e}", f.display())),
+    }
 }
