@@ -130,6 +130,12 @@ enum Command {
         #[command(flatten)]
         human: HumanArgs,
     },
+    /// Language server over stdio (JSON-RPC, LSP 3.17), for editors.
+    Lsp {
+        /// Accepted for clients that pass it: stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
     /// Serve. Without a file: the current directory on 127.0.0.1:8080 with autoindex.
     Run {
         file: Option<PathBuf>,
@@ -369,6 +375,7 @@ fn run(cli: Cli) -> u8 {
                 }
             }
         }
+        Command::Lsp { stdio: _ } => webserv::lsp::run(),
         Command::Run {
             file,
             workers,

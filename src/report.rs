@@ -162,17 +162,22 @@ pub fn routes_json(t: &RoutingTable) -> String {
     )
 }
 
-/// A parsed `explain` target.
-struct Target {
-    host: Option<String>,
-    port: Option<u16>,
-    path: String,
-    query: Option<String>,
+/// A parsed `explain` target (public for the fuzz targets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub path: String,
+    pub query: Option<String>,
 }
 
-fn parse_url(url: &str) -> Result<Target, String> {
+/// `explain`'s URL argument: `http[s]://host[:port]/path?query`, `/path?query`, or `*`
+/// (`OPTIONS *`, the server as a whole). It is read by the server's own request parser,
+/// as the target of a GET, so that explain accepts, decodes and normalises a URL exactly
+/// as the server would the same request-target: host lower-cased, an empty port meaning
+/// none, no path meaning `/`.
+pub fn parse_url(url: &str) -> Result<Target, String> {
     if url == "*" {
-        // `OPTIONS *`: the server as a whole.
         return Ok(Target {
             host: None,
             port: None,
@@ -180,56 +185,39 @@ fn parse_url(url: &str) -> Result<Target, String> {
             query: None,
         });
     }
-    let (authority, rest) = if let Some(r) = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-    {
-        match r.find('/') {
-            Some(i) => (Some(&r[..i]), &r[i..]),
-            None => (Some(r), "/"),
-        }
-    } else if url.starts_with('/') {
-        (None, url)
-    } else {
+    if !(url.starts_with('/') || url.starts_with("http://") || url.starts_with("https://")) {
         return Err(format!(
             "`{url}` is neither an http:// URL, a path starting with `/`, nor `*`"
         ));
-    };
-    let (host, port) = match authority {
-        None => (None, None),
-        Some(a) => {
-            let (h, p) = match a.rfind(':') {
-                Some(i)
-                    if !a[i + 1..].is_empty()
-                        && a[i + 1..].bytes().all(|b| b.is_ascii_digit())
-                        && !a.ends_with(']') =>
-                {
-                    (
-                        &a[..i],
-                        Some(
-                            a[i + 1..]
-                                .parse::<u16>()
-                                .map_err(|_| format!("bad port in `{url}`"))?,
-                        ),
-                    )
-                }
-                _ => (a, None),
-            };
-            (Some(h.to_string()), p)
-        }
-    };
-    // Parse through the server's own request parser so decoding and normalisation match.
-    let raw = format!(
-        "GET {rest} HTTP/1.1\r\nHost: {}\r\n\r\n",
-        host.as_deref().unwrap_or("localhost")
-    );
+    }
+    // Only visible ASCII can stand in a request-target: a space or a line break would
+    // end it and let the rest of the URL pose as the request line's remainder or as
+    // header fields.
+    if let Some(c) = url.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "`{}` holds {c:?}, which a URL must percent-encode",
+            url.escape_debug()
+        ));
+    }
+    let raw = format!("GET {url} HTTP/1.1\r\nHost: localhost\r\n\r\n");
     match parse_head(raw.as_bytes(), &HeadLimits::default()) {
-        Ok(Some((head, _))) => Ok(Target {
-            host,
-            port,
-            path: head.path().to_owned(),
-            query: head.query().map(str::to_owned),
-        }),
+        Ok(Some((head, _))) => {
+            let (host, port) = match (head.absolute_host(), head.effective_host()) {
+                (Some(authority), Some(host)) => (
+                    Some(host.to_owned()),
+                    authority[host.len()..]
+                        .strip_prefix(':')
+                        .and_then(|p| p.parse().ok()),
+                ),
+                _ => (None, None),
+            };
+            Ok(Target {
+                host,
+                port,
+                path: head.path().to_owned(),
+                query: head.query().map(str::to_owned),
+            })
+        }
         Ok(None) => Err("incomplete URL".into()),
         Err(e) => Err(format!(
             "the server would answer {} ({}) to this request",

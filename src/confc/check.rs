@@ -38,7 +38,9 @@ pub fn check(
             _ if wrapper => diag.help(format!(
                 "webserv has no `{name} {{ }}` block: write `server {{ }}` blocks at the top level of the file"
             )),
-            Some(s) => diag.help(format!("did you mean `{s}`?")),
+            Some(s) => diag
+                .help(format!("did you mean `{s}`?"))
+                .fix(format!("replace with `{s}`"), d.name.span, s),
             None => diag.help(format!(
                 "directives allowed in {} context: {}",
                 ctx.as_str(),
@@ -113,7 +115,8 @@ pub fn check(
                 Diag::new(Code::MissingSemicolon, last.after(), "missing `;`")
                     .label("expected `;` here")
                     .with(extra.span, format!("read as another argument of `{name}`"))
-                    .help("end each simple directive with `;`"),
+                    .help("end each simple directive with `;`")
+                    .fix("insert `;`", last.after(), ";"),
             );
             return None;
         }
@@ -158,11 +161,31 @@ pub fn check(
                 )
                 .label("set again here")
                 .with(*first, "first set here")
-                .help(format!("`{name}` may appear once per block; remove one")),
+                .help(format!("`{name}` may appear once per block; remove one"))
+                .fix(format!("remove this `{name}`"), whole_lines(d, sources), ""),
             );
             return None;
         }
         seen.insert(spec.name, d.head_span());
     }
     Some(spec)
+}
+
+/// The text of a simple directive from its name to its `;`, with its line when nothing
+/// else is on it (what removing the directive removes).
+fn whole_lines(d: &Directive, sources: &SourceMap) -> Span {
+    let end = match &d.body {
+        Body::Semi(s) => s.end,
+        _ => d.head_span().end,
+    } as usize;
+    let start = d.name.span.start as usize;
+    let text = &sources.file(d.name.span.file).text;
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+    let blank = |s: &str| s.trim().is_empty();
+    if blank(&text[line_start..start]) && blank(&text[end..line_end]) {
+        Span::new(d.name.span.file, line_start, line_end)
+    } else {
+        Span::new(d.name.span.file, start, end)
+    }
 }

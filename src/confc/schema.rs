@@ -17,7 +17,7 @@ use super::source::{SourceMap, Span};
 use super::values::{self, Bad};
 
 /// A configuration context.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Ctx {
     Main,
     Server,
@@ -57,6 +57,9 @@ pub struct Spec {
     pub contexts: &'static [Ctx],
     pub min_args: usize,
     pub max_args: usize,
+    /// What each argument holds (the last entry stands for all later ones), for editor
+    /// completion.
+    pub args: &'static [Arg],
     pub block: bool,
     pub repeatable: bool,
     pub inherited: bool,
@@ -66,6 +69,38 @@ pub struct Spec {
     pub doc: &'static str,
     pub apply: Apply,
 }
+
+/// What an argument holds: the values an editor offers at its position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// Free text: nothing to offer.
+    Text,
+    /// One of these words.
+    Words(&'static [&'static str]),
+    /// A path relative to the config file's directory (directories only, or any file),
+    /// or one of these words.
+    Path {
+        dirs_only: bool,
+        words: &'static [&'static str],
+    },
+    /// A status code; these are the common ones.
+    Status(&'static [u16]),
+    /// A URI this server serves (a path under the effective root), or a status code
+    /// (`error_page`'s codes come before its URI).
+    Uri(&'static [u16]),
+}
+
+const DIR: Arg = Arg::Path {
+    dirs_only: true,
+    words: &[],
+};
+const FILE: Arg = Arg::Path {
+    dirs_only: false,
+    words: &[],
+};
+const FLAGS: &[&str] = &["on", "off"];
+const LOCATION_MODIFIERS: &[&str] = &["=", "^~", "~", "~*"];
+const ERROR_STATUSES: &[u16] = &[400, 403, 404, 405, 408, 413, 500, 502, 503, 504];
 
 const ALL: &[Ctx] = &[Ctx::Main, Ctx::Server, Ctx::Location];
 const MAIN_SERVER: &[Ctx] = &[Ctx::Main, Ctx::Server];
@@ -78,6 +113,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Main],
         min_args: 0,
         max_args: 0,
+        args: &[],
         block: true,
         repeatable: true,
         inherited: false,
@@ -91,6 +127,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Server],
         min_args: 1,
         max_args: 2,
+        args: &[Arg::Text, Arg::Words(&["default_server"])],
         block: false,
         repeatable: true,
         inherited: false,
@@ -104,6 +141,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Server],
         min_args: 1,
         max_args: MANY,
+        args: &[Arg::Text],
         block: false,
         repeatable: true,
         inherited: false,
@@ -117,6 +155,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Server, Ctx::Location],
         min_args: 1,
         max_args: 2,
+        args: &[Arg::Words(LOCATION_MODIFIERS), Arg::Text],
         block: true,
         repeatable: true,
         inherited: false,
@@ -130,6 +169,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[DIR],
         block: false,
         repeatable: false,
         inherited: true,
@@ -143,6 +183,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Location],
         min_args: 1,
         max_args: 1,
+        args: &[DIR],
         block: false,
         repeatable: false,
         inherited: true,
@@ -156,6 +197,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: MANY,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -169,6 +211,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Words(FLAGS)],
         block: false,
         repeatable: false,
         inherited: true,
@@ -182,6 +225,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: MANY,
+        args: &[Arg::Words(METHOD_NAMES)],
         block: false,
         repeatable: false,
         inherited: true,
@@ -195,6 +239,10 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Server, Ctx::Location],
         min_args: 1,
         max_args: 2,
+        args: &[
+            Arg::Status(&[301, 302, 303, 307, 308, 200, 204, 403, 404, 410, 500, 503]),
+            Arg::Text,
+        ],
         block: false,
         repeatable: false,
         inherited: false,
@@ -208,6 +256,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 2,
         max_args: MANY,
+        args: &[Arg::Status(ERROR_STATUSES), Arg::Uri(ERROR_STATUSES)],
         block: false,
         repeatable: true,
         inherited: true,
@@ -221,6 +270,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -234,6 +284,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[DIR],
         block: false,
         repeatable: false,
         inherited: true,
@@ -247,6 +298,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 2,
+        args: &[Arg::Text, FILE],
         block: false,
         repeatable: true,
         inherited: true,
@@ -260,6 +312,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -273,6 +326,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: MAIN_SERVER,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -286,6 +340,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: MAIN_SERVER,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -299,6 +354,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: MAIN_SERVER,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -312,6 +368,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: MAIN_SERVER,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: true,
@@ -325,6 +382,10 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Path {
+            dirs_only: false,
+            words: &["off", "stdout"],
+        }],
         block: false,
         repeatable: false,
         inherited: true,
@@ -338,6 +399,13 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Main],
         min_args: 1,
         max_args: 2,
+        args: &[
+            Arg::Path {
+                dirs_only: false,
+                words: &["stderr"],
+            },
+            Arg::Words(LOG_LEVELS),
+        ],
         block: false,
         repeatable: false,
         inherited: false,
@@ -351,6 +419,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Main],
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Words(&["auto"])],
         block: false,
         repeatable: false,
         inherited: false,
@@ -364,6 +433,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: &[Ctx::Main],
         min_args: 1,
         max_args: 1,
+        args: &[Arg::Text],
         block: false,
         repeatable: false,
         inherited: false,
@@ -377,6 +447,7 @@ pub static DIRECTIVES: &[Spec] = &[
         contexts: ALL,
         min_args: 1,
         max_args: 1,
+        args: &[FILE],
         block: false,
         repeatable: true,
         inherited: false,
@@ -390,6 +461,26 @@ pub static DIRECTIVES: &[Spec] = &[
 /// The row for a directive name.
 pub fn lookup(name: &str) -> Option<&'static Spec> {
     DIRECTIVES.iter().find(|s| s.name == name)
+}
+
+/// How an editor names a `server` block from its contents: its first `server_name` and
+/// its first `listen`, as written.
+pub fn server_title(items: &[Directive]) -> String {
+    let first = |name: &str| {
+        items
+            .iter()
+            .find(|d| d.name.text == name && !d.args.is_empty())
+            .map(|d| d.args[0].text.as_str())
+    };
+    let mut title = String::from("server");
+    for part in [first("server_name"), first("listen")]
+        .into_iter()
+        .flatten()
+    {
+        title.push(' ');
+        title.push_str(part);
+    }
+    title
 }
 
 /// Whether `name` is a directive (used by the parser to spot a missing `;`).
@@ -415,9 +506,13 @@ impl Cx<'_> {
 }
 
 fn value_diag(tok: &Token, bad: Bad) -> Diag {
-    Diag::new(bad.code, tok.span, bad.message)
+    let d = Diag::new(bad.code, tok.span, bad.message)
         .label("invalid value")
-        .help(bad.help)
+        .help(bad.help);
+    match bad.suggestion {
+        Some(s) => d.fix(format!("replace with `{s}`"), tok.span, s),
+        None => d,
+    }
 }
 
 fn set<T>(value: T, d: &Directive) -> Option<Set<T>> {
@@ -429,12 +524,7 @@ fn set<T>(value: T, d: &Directive) -> Option<Set<T>> {
 
 /// Resolves a path argument against the directory of the file that holds it.
 fn path_arg(tok: &Token, cx: &Cx) -> PathBuf {
-    let p = Path::new(&tok.text);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        cx.dir_of(tok.span).join(p)
-    }
+    cx.sources.file(tok.span.file).resolve(&tok.text)
 }
 
 fn check_path(tok: &Token, diags: &mut Diags) -> bool {
@@ -548,9 +638,9 @@ fn set_allow_methods(s: &mut Settings, d: &Directive, cx: &mut Cx) {
                 .label("not a method webserv knows");
                 let upper = a.text.to_ascii_uppercase();
                 diag = match METHOD_NAMES.iter().find(|n| **n == upper) {
-                    Some(n) => {
-                        diag.help(format!("methods are case-sensitive: did you mean `{n}`?"))
-                    }
+                    Some(n) => diag
+                        .help(format!("methods are case-sensitive: did you mean `{n}`?"))
+                        .fix(format!("replace with `{n}`"), a.span, *n),
                     None => match super::diag::did_you_mean(
                         &upper.to_ascii_lowercase(),
                         METHOD_NAMES
@@ -560,11 +650,18 @@ fn set_allow_methods(s: &mut Settings, d: &Directive, cx: &mut Cx) {
                             .iter()
                             .map(|s| s.as_str()),
                     ) {
-                        Some(n) => diag.help(format!(
-                            "did you mean `{}`? valid methods: {}",
-                            n.to_ascii_uppercase(),
-                            METHOD_NAMES.join(" ")
-                        )),
+                        Some(n) => {
+                            let n = n.to_ascii_uppercase();
+                            diag.help(format!(
+                                "did you mean `{n}`? valid methods: {}",
+                                METHOD_NAMES.join(" ")
+                            ))
+                            .fix(
+                                format!("replace with `{n}`"),
+                                a.span,
+                                n,
+                            )
+                        }
                         None => diag.help(format!("valid methods: {}", METHOD_NAMES.join(" "))),
                     },
                 };
@@ -779,10 +876,12 @@ fn set_error_log(m: &mut MainConf, d: &Directive, cx: &mut Cx) {
                 )
                 .label("unknown level");
                 diag = match super::diag::did_you_mean(&t.text, LOG_LEVELS.iter().copied()) {
-                    Some(l) => diag.help(format!(
-                        "did you mean `{l}`? levels: {}",
-                        LOG_LEVELS.join(" ")
-                    )),
+                    Some(l) => diag
+                        .help(format!(
+                            "did you mean `{l}`? levels: {}",
+                            LOG_LEVELS.join(" ")
+                        ))
+                        .fix(format!("replace with `{l}`"), t.span, l),
                     None => diag.help(format!("levels: {}", LOG_LEVELS.join(" "))),
                 };
                 cx.diags.push(diag);
@@ -793,16 +892,19 @@ fn set_error_log(m: &mut MainConf, d: &Directive, cx: &mut Cx) {
     m.error_log = set((target, level), d);
 }
 
+/// The most worker threads `worker_processes` (and `run --workers`) accepts.
+pub const MAX_WORKERS: u64 = 1024;
+
 fn set_worker_processes(m: &mut MainConf, d: &Directive, cx: &mut Cx) {
     let t = &d.args[0];
     if t.text == "auto" {
         m.worker_processes = set(0, d);
         return;
     }
-    match values::number(&t.text, 1..=1024) {
+    match values::number(&t.text, 1..=MAX_WORKERS) {
         Ok(n) => m.worker_processes = set(n as usize, d),
         Err(mut b) => {
-            b.help = "`auto` or a whole number from 1 to 1024".into();
+            b.help = format!("`auto` or a whole number from 1 to {MAX_WORKERS}");
             cx.diags.push(value_diag(t, b));
         }
     }
@@ -835,7 +937,11 @@ fn set_listen(s: &mut ServerConf, d: &Directive, cx: &mut Cx) {
             )
             .label("webserv does not support this parameter");
             diag = match super::diag::did_you_mean(&p.text, ["default_server"]) {
-                Some(_) => diag.help("did you mean `default_server`?"),
+                Some(_) => diag.help("did you mean `default_server`?").fix(
+                    "replace with `default_server`",
+                    p.span,
+                    "default_server",
+                ),
                 None => diag.help("the only listen parameter is `default_server`"),
             };
             cx.diags.push(diag);
@@ -870,6 +976,54 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), DIRECTIVES.len());
+    }
+
+    /// The words an editor offers for an argument are accepted there.
+    #[test]
+    fn offered_words_are_valid() {
+        use super::super::{CompileOptions, compile_str};
+        for spec in DIRECTIVES {
+            for (i, arg) in spec.args.iter().enumerate() {
+                let words: Vec<String> = match arg {
+                    Arg::Words(w) | Arg::Path { words: w, .. } => {
+                        w.iter().map(|w| w.to_string()).collect()
+                    }
+                    Arg::Status(c) | Arg::Uri(c) => c.iter().map(|c| c.to_string()).collect(),
+                    Arg::Text => continue,
+                };
+                for w in words {
+                    // Arguments before this one: a typical valid value.
+                    let before = match spec.name {
+                        _ if i == 0 => String::new(),
+                        "location" => String::new(),
+                        "listen" => "80".into(),
+                        "error_log" => "stderr".into(),
+                        "error_page" | "return" => "404".into(),
+                        _ => "x".into(),
+                    };
+                    let after = match (spec.name, arg) {
+                        ("location", _) => " /x { }".to_string(),
+                        ("error_page", Arg::Status(_)) => " /e.html;".into(),
+                        (_, Arg::Uri(_)) => " /e.html;".into(),
+                        ("return", _) => " /r;".into(),
+                        _ => ";".into(),
+                    };
+                    let line = format!("{} {before} {w}{after}", spec.name);
+                    let text = match spec.contexts[0] {
+                        Ctx::Main => format!("{line}\nserver {{}}\n"),
+                        _ => format!("server {{ location / {{ }} {line} }}\n"),
+                    };
+                    let out = compile_str(&text, &CompileOptions::hermetic());
+                    let errors: Vec<_> = out
+                        .diags
+                        .list
+                        .iter()
+                        .filter(|d| d.code.slug().starts_with("value::"))
+                        .collect();
+                    assert!(errors.is_empty(), "{text:?}: {errors:?}");
+                }
+            }
+        }
     }
 
     #[test]

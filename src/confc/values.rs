@@ -12,6 +12,8 @@ pub struct Bad {
     pub code: Code,
     pub message: String,
     pub help: String,
+    /// The value that was probably meant (did-you-mean), offered as a quick fix.
+    pub suggestion: Option<&'static str>,
 }
 
 fn bad(code: Code, message: impl Into<String>, help: impl Into<String>) -> Bad {
@@ -19,6 +21,7 @@ fn bad(code: Code, message: impl Into<String>, help: impl Into<String>) -> Bad {
         code,
         message: message.into(),
         help: help.into(),
+        suggestion: None,
     }
 }
 
@@ -162,14 +165,16 @@ pub fn flag(s: &str) -> Result<bool, Bad> {
                 "off" | "no" | "false" | "0" | "disable" | "disabled" | "none" => Some("off"),
                 _ => super::diag::did_you_mean(s, ["on", "off"]),
             };
-            Err(bad(
+            let mut b = bad(
                 Code::BadFlag,
                 format!("`{s}` is not `on` or `off`"),
                 match guess {
                     Some(g) => format!("did you mean `{g}`? write `on` or `off`"),
                     None => "write `on` or `off`".to_string(),
                 },
-            ))
+            );
+            b.suggestion = guess;
+            Err(b)
         }
     }
 }

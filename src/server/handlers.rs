@@ -334,7 +334,9 @@ pub fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
     r
 }
 
-enum RangeSpec {
+/// What a `Range` header asks of a file (public for the fuzz targets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeSpec {
     /// Ignore the header (malformed, or several ranges): serve the whole file.
     None,
     Unsatisfiable,
@@ -344,7 +346,7 @@ enum RangeSpec {
 
 /// `bytes=a-b`, `bytes=a-`, `bytes=-n` (RFC 9110 §14.1.2). Several ranges are answered
 /// with the whole representation, which the RFC allows.
-fn parse_range(v: &[u8], size: u64) -> RangeSpec {
+pub fn parse_range(v: &[u8], size: u64) -> RangeSpec {
     let Ok(v) = std::str::from_utf8(v) else {
         return RangeSpec::None;
     };
