@@ -52,7 +52,26 @@ pub fn plan(
         Some(i) => (i.clone(), vec![script.clone()]),
         None => (script.clone(), Vec::new()),
     };
-    let (script_uri, path_info) = (target.script_uri, target.path_info);
+    let mut env = environment(target, &script, table, route, head, (peer, local));
+    env.extend(http_variables(head));
+    Plan {
+        program,
+        args,
+        cwd,
+        env,
+        timeout: settings.cgi_timeout.value,
+    }
+}
+
+/// The RFC 3875 meta-variables of a request, `HTTP_*` aside.
+fn environment(
+    target: &CgiTarget<'_>,
+    script: &std::path::Path,
+    table: &RoutingTable,
+    route: &Route,
+    head: &RequestHead,
+    (peer, local): (SocketAddr, SocketAddr),
+) -> Vec<(String, String)> {
     let server = &table.servers[route.server];
     let server_name = head
         .effective_host()
@@ -86,16 +105,17 @@ pub fn plan(
             "QUERY_STRING".into(),
             head.query().unwrap_or_default().to_owned(),
         ),
-        ("SCRIPT_NAME".into(), script_uri.to_string()),
+        ("SCRIPT_NAME".into(), target.script_uri.to_string()),
         ("SCRIPT_FILENAME".into(), script.display().to_string()),
         ("REMOTE_ADDR".into(), peer.ip().to_string()),
         ("REMOTE_PORT".into(), peer.port().to_string()),
         ("REDIRECT_STATUS".into(), "200".into()),
         ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
     ];
+    let path_info = target.path_info;
     if !path_info.is_empty() {
         env.push(("PATH_INFO".into(), path_info.to_string()));
-        let (b, r) = fs_target(settings, path_info);
+        let (b, r) = fs_target(table.settings(route), path_info);
         let translated = b.join(r.trim_start_matches('/'));
         let translated = std::path::absolute(&translated).unwrap_or(translated);
         env.push(("PATH_TRANSLATED".into(), translated.display().to_string()));
@@ -109,8 +129,12 @@ pub fn plan(
     if let BodyFraming::Length(n) = head.body {
         env.push(("CONTENT_LENGTH".into(), n.to_string()));
     }
-    // HTTP_* meta-variables: duplicates joined with ", "; never Proxy (httpoxy) or
-    // Authorization; names with `_` dropped (they would collide with `-`).
+    env
+}
+
+/// The `HTTP_*` meta-variables: duplicates joined with ", "; never Proxy (httpoxy) or
+/// Authorization; names with `_` dropped (they would collide with `-`).
+fn http_variables(head: &RequestHead) -> BTreeMap<String, String> {
     let mut http: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in head.headers() {
         let lower = name.to_ascii_lowercase();
@@ -131,14 +155,7 @@ pub fn plan(
             })
             .or_insert(v);
     }
-    env.extend(http);
-    Plan {
-        program,
-        args,
-        cwd,
-        env,
-        timeout: settings.cgi_timeout.value,
-    }
+    http
 }
 
 fn set_nonblocking(fd: i32) -> io::Result<()> {
