@@ -3,144 +3,13 @@
 
 use serde_json::{Value, json};
 
-use crate::confc::model::{DocRoot, fmt_duration, fmt_size};
-use crate::confc::table::{Effective, LocId, LocationSet, Origin, RoutingTable};
+use crate::confc::model::DocRoot;
+use crate::confc::table::{Effective, LocId, LocationSet, RoutingTable};
 use crate::server::http::request::{HeadLimits, Method, parse_head};
 use crate::server::router::{LocStep, ServerWhy, fs_path};
 
-/// Each effective setting as (directive, value, origin), in directive-table order.
-pub fn setting_rows(e: &Effective) -> Vec<(&'static str, String, Origin)> {
-    let root = match &e.root.value {
-        DocRoot::Root(p) => ("root", p.display().to_string()),
-        DocRoot::Alias { path, .. } => ("alias", path.display().to_string()),
-    };
-    let list = |v: &[String]| v.join(" ");
-    vec![
-        (root.0, root.1, e.root.origin),
-        ("index", list(&e.index.value), e.index.origin),
-        (
-            "autoindex",
-            if e.autoindex.value { "on" } else { "off" }.into(),
-            e.autoindex.origin,
-        ),
-        (
-            "allow_methods",
-            e.allow_methods.value.names().join(" "),
-            e.allow_methods.origin,
-        ),
-        (
-            "return",
-            match &e.ret.value {
-                Some(r) => match &r.text {
-                    Some(t) => format!("{} {}", r.code, escape_controls(t)),
-                    None => r.code.to_string(),
-                },
-                None => "-".into(),
-            },
-            e.ret.origin,
-        ),
-        (
-            "error_page",
-            if e.error_pages.value.is_empty() {
-                "-".into()
-            } else {
-                e.error_pages
-                    .value
-                    .iter()
-                    .map(|p| {
-                        format!(
-                            "{} {}",
-                            p.codes
-                                .iter()
-                                .map(|c| c.to_string())
-                                .collect::<Vec<_>>()
-                                .join(" "),
-                            p.uri
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-            e.error_pages.origin,
-        ),
-        (
-            "client_max_body_size",
-            fmt_size(e.client_max_body_size.value),
-            e.client_max_body_size.origin,
-        ),
-        (
-            "upload_store",
-            e.upload_store
-                .value
-                .as_ref()
-                .map_or("-".into(), |p| p.display().to_string()),
-            e.upload_store.origin,
-        ),
-        (
-            "cgi",
-            if e.cgi.value.is_empty() {
-                "-".into()
-            } else {
-                e.cgi
-                    .value
-                    .iter()
-                    .map(|r| match &r.interpreter {
-                        Some(i) => format!("{} {}", r.extension, i.display()),
-                        None => r.extension.clone(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-            e.cgi.origin,
-        ),
-        (
-            "cgi_timeout",
-            fmt_duration(e.cgi_timeout.value),
-            e.cgi_timeout.origin,
-        ),
-        (
-            "keepalive_timeout",
-            fmt_duration(e.keepalive_timeout.value),
-            e.keepalive_timeout.origin,
-        ),
-        (
-            "client_header_timeout",
-            fmt_duration(e.client_header_timeout.value),
-            e.client_header_timeout.origin,
-        ),
-        (
-            "client_body_timeout",
-            fmt_duration(e.client_body_timeout.value),
-            e.client_body_timeout.origin,
-        ),
-        (
-            "send_timeout",
-            fmt_duration(e.send_timeout.value),
-            e.send_timeout.origin,
-        ),
-        (
-            "access_log",
-            e.access_log.value.to_string(),
-            e.access_log.origin,
-        ),
-    ]
-}
-
-/// A `return` body may hold `\n` and friends: keep each setting on one line.
-fn escape_controls(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 fn settings_text(t: &RoutingTable, e: &Effective, indent: &str, out: &mut String) {
-    for (name, value, origin) in setting_rows(e) {
+    for (name, value, origin) in e.rows() {
         out.push_str(&format!(
             "{indent}{name:<22} {value:<40} {}\n",
             t.origin(origin)
@@ -150,7 +19,7 @@ fn settings_text(t: &RoutingTable, e: &Effective, indent: &str, out: &mut String
 
 fn settings_json(t: &RoutingTable, e: &Effective) -> Value {
     let mut m = serde_json::Map::new();
-    for (name, value, origin) in setting_rows(e) {
+    for (name, value, origin) in e.rows() {
         m.insert(
             name.into(),
             json!({ "value": value, "from": t.origin(origin) }),

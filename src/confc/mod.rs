@@ -6,6 +6,7 @@
 //! exists iff there are no errors.
 
 pub mod ast;
+pub mod check;
 pub mod diag;
 pub mod load;
 pub mod lower;
@@ -13,6 +14,7 @@ pub mod merge;
 pub mod model;
 pub mod par;
 pub mod parse;
+pub mod raw;
 pub mod render;
 pub mod resolve;
 pub mod schema;

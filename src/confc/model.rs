@@ -64,6 +64,14 @@ pub enum DocRoot {
     },
 }
 
+/// Only the zero value that defaults are merged onto: `root`'s real default comes from
+/// the schema row like every other.
+impl Default for DocRoot {
+    fn default() -> Self {
+        DocRoot::Root(PathBuf::new())
+    }
+}
+
 impl DocRoot {
     pub fn path(&self) -> &std::path::Path {
         match self {
@@ -86,11 +94,39 @@ impl Return {
     }
 }
 
+/// `code [text]`, on one line: a body may hold `\n` and friends, shown escaped.
+impl fmt::Display for Return {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code)?;
+        if let Some(t) = &self.text {
+            f.write_str(" ")?;
+            for c in t.chars() {
+                if c.is_control() {
+                    write!(f, "{}", c.escape_default())?;
+                } else {
+                    write!(f, "{c}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `error_page code… uri`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ErrorPage {
     pub codes: Vec<u16>,
     pub uri: String,
+}
+
+/// `code… uri`.
+impl fmt::Display for ErrorPage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in &self.codes {
+            write!(f, "{c} ")?;
+        }
+        f.write_str(&self.uri)
+    }
 }
 
 /// `cgi .ext [interpreter]`.
@@ -102,9 +138,21 @@ pub struct CgiRule {
     pub interpreter: Option<PathBuf>,
 }
 
+/// `.ext [interpreter]`.
+impl fmt::Display for CgiRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.extension)?;
+        if let Some(i) = &self.interpreter {
+            write!(f, " {}", i.display())?;
+        }
+        Ok(())
+    }
+}
+
 /// `access_log` / `error_log` destinations.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum LogTarget {
+    #[default]
     Off,
     Stdout,
     Stderr,
@@ -227,6 +275,11 @@ impl ServerName {
             ServerName::Regex(r) => format!("~{}", r.as_str()),
         }
     }
+}
+
+/// A flag as written.
+pub fn fmt_flag(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
 }
 
 /// A duration as written, for display in `routes`.

@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::diag::{Code, Diag, Diags};
-use super::lower::{LocationConf, MainConf, ServerConf, Settings};
-use super::merge::{defaults, merge, origin};
-use super::model::{DocRoot, LOG_LEVELS, ListenAddr, ListenHost, LogTarget, Modifier, ServerName};
+use super::merge::{Provenance, defaults, merge, pick_main};
+use super::model::{DocRoot, ListenAddr, ListenHost, Modifier, ServerName};
+use super::raw::{LocationConf, MainConf, ServerConf, Settings};
 use super::source::{SourceMap, Span};
 use super::table::{
     AddrGroup, Bind, Effective, Location, LocationSet, MainSettings, NameIndex, Origin,
@@ -40,7 +40,8 @@ pub fn resolve(
     opts: ResolveOptions,
     diags: &mut Diags,
 ) -> RoutingTable {
-    let base = merge(&defaults(config_dir), &main.settings, sources);
+    let (defaults, builtin) = defaults(config_dir);
+    let base = merge(&defaults, &main.settings, sources);
     let mut b = Builder {
         sources,
         diags,
@@ -65,40 +66,19 @@ pub fn resolve(
     let groups = b.groups(main, &servers);
     let binds = binds(&groups);
     let main_settings = MainSettings {
-        error_log: match &main.error_log {
-            Some(s) => Sourced {
-                value: s.value.0.clone(),
-                origin: origin(s, sources),
-            },
-            None => Sourced::default_value(LogTarget::Stderr),
-        },
-        error_log_level: match &main.error_log {
-            Some(s) => Sourced {
-                value: s.value.1,
-                origin: origin(s, sources),
-            },
-            None => {
-                Sourced::default_value(LOG_LEVELS.iter().position(|l| *l == "warn").unwrap_or(3))
-            }
-        },
-        worker_processes: match &main.worker_processes {
-            Some(s) => Sourced {
-                value: s.value,
-                origin: origin(s, sources),
-            },
-            None => Sourced::default_value(0),
-        },
-        worker_connections: match &main.worker_connections {
-            Some(s) => Sourced {
-                value: s.value,
-                origin: origin(s, sources),
-            },
-            None => Sourced::default_value(4096),
-        },
+        error_log: pick_main(&main.error_log, &builtin.error_log, sources).map(|v| v.0),
+        error_log_level: pick_main(&main.error_log, &builtin.error_log, sources).map(|v| v.1),
+        worker_processes: pick_main(&main.worker_processes, &builtin.worker_processes, sources),
+        worker_connections: pick_main(
+            &main.worker_connections,
+            &builtin.worker_connections,
+            sources,
+        ),
     };
     let table = RoutingTable {
         files: sources.files().map(|(_, f)| f.path.clone()).collect(),
         main: main_settings,
+        base,
         binds,
         groups,
         servers,
@@ -214,7 +194,7 @@ impl Builder<'_> {
         if let Some(r) = &sc.settings.ret {
             settings.ret = Sourced {
                 value: Some(r.value.clone()),
-                origin: origin(r, self.sources),
+                origin: self.sources.origin(r.span),
             };
         }
         self.note_error_pages(id, &sc.settings);
@@ -805,6 +785,7 @@ fn hidden_servers(main: &MainConf, table: &RoutingTable, diags: &mut Diags) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::confc::model::LogTarget;
     use crate::confc::{lower, parse, schema};
 
     /// Every location id of a table, in a form that does not depend on hash order.
@@ -852,7 +833,7 @@ mod tests {
                 locations: Vec::new(),
                 error_pages: Vec::new(),
             };
-            let base = merge(&defaults(Path::new("/")), &main.settings, &sources);
+            let base = merge(&defaults(Path::new("/")).0, &main.settings, &sources);
             let servers = b.servers(&main.servers, &base, parts);
             let table = RoutingTable {
                 files: Vec::new(),
@@ -862,6 +843,7 @@ mod tests {
                     worker_processes: Sourced::default_value(0),
                     worker_connections: Sourced::default_value(1),
                 },
+                base: base.clone(),
                 binds: Vec::new(),
                 groups: Vec::new(),
                 servers,

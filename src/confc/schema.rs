@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 
 use super::ast::{Directive, Token};
 use super::diag::{Code, Diag, Diags};
-use super::lower::{Cx, MainConf, ServerConf, Set, Settings};
 use super::model::{
-    CgiRule, DocRoot, ErrorPage, LOG_LEVELS, LogTarget, METHOD_NAMES, Methods, Return,
+    CgiRule, DocRoot, ErrorPage, LOG_LEVELS, LogTarget, METHOD_NAMES, Methods, Modifier, Return,
 };
+use super::raw::{MainConf, ServerConf, Set, Settings};
+use super::source::{SourceMap, Span};
 use super::values::{self, Bad};
 
 /// A configuration context.
@@ -488,6 +489,21 @@ pub fn is_directive(name: &str) -> bool {
 }
 
 // ---- setters -------------------------------------------------------------------------
+
+/// What setters need besides the directive.
+pub struct Cx<'a> {
+    pub diags: &'a mut Diags,
+    pub sources: &'a SourceMap,
+    /// The enclosing location's modifier and pattern (for `alias`).
+    pub location: Option<(Modifier, String)>,
+}
+
+impl Cx<'_> {
+    /// The directory of the file that holds `span`.
+    pub fn dir_of(&self, span: Span) -> &Path {
+        self.sources.file(span.file).dir()
+    }
+}
 
 fn value_diag(tok: &Token, bad: Bad) -> Diag {
     let d = Diag::new(bad.code, tok.span, bad.message)

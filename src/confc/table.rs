@@ -8,7 +8,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::model::{CgiRule, DocRoot, ErrorPage, ListenAddr, LogTarget, Methods, Modifier, Return};
+use super::model::{
+    CgiRule, DocRoot, ErrorPage, ListenAddr, LogTarget, Methods, Modifier, Return, fmt_duration,
+    fmt_flag, fmt_size,
+};
 use super::source::FileId;
 
 /// Where an effective value came from.
@@ -25,11 +28,25 @@ pub struct Sourced<T> {
     pub origin: Origin,
 }
 
+impl<T: Default> Default for Sourced<T> {
+    fn default() -> Self {
+        Sourced::default_value(T::default())
+    }
+}
+
 impl<T> Sourced<T> {
     pub fn default_value(value: T) -> Sourced<T> {
         Sourced {
             value,
             origin: Origin::Default,
+        }
+    }
+
+    /// The value changed, the origin kept.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Sourced<U> {
+        Sourced {
+            value: f(self.value),
+            origin: self.origin,
         }
     }
 }
@@ -42,7 +59,11 @@ pub type LocId = usize;
 pub type GroupId = usize;
 
 /// Fully resolved settings of a server or location (nginx merge already applied).
-#[derive(Clone, Debug)]
+///
+/// Adding an inheritable directive: its schema row (with its default and setter), its
+/// raw field (`raw::Settings`), its field here with its row in [`Effective::rows`], and
+/// its line in `merge::merge`. Nothing else: defaults are lowered from the schema.
+#[derive(Clone, Debug, Default)]
 pub struct Effective {
     pub root: Sourced<DocRoot>,
     pub index: Sourced<Vec<String>>,
@@ -69,6 +90,70 @@ impl Effective {
             .iter()
             .find(|p| p.codes.contains(&status))
             .map(|p| p.uri.as_str())
+    }
+
+    /// Each setting as (directive, value as written, origin), in directive-table order:
+    /// what `routes` and `explain` print.
+    pub fn rows(&self) -> Vec<(&'static str, String, Origin)> {
+        fn row<T>(
+            name: &'static str,
+            s: &Sourced<T>,
+            show: impl Fn(&T) -> String,
+        ) -> (&'static str, String, Origin) {
+            (name, show(&s.value), s.origin)
+        }
+        let list = |v: &[String]| v.join(" ");
+        let or_dash = |v: String| if v.is_empty() { "-".into() } else { v };
+        vec![
+            match &self.root.value {
+                DocRoot::Root(p) => row("root", &self.root, |_| p.display().to_string()),
+                DocRoot::Alias { path, .. } => {
+                    row("alias", &self.root, |_| path.display().to_string())
+                }
+            },
+            row("index", &self.index, |v| list(v)),
+            row("autoindex", &self.autoindex, |v| fmt_flag(*v).into()),
+            row("allow_methods", &self.allow_methods, |v| {
+                v.names().join(" ")
+            }),
+            row("return", &self.ret, |v| {
+                v.as_ref().map_or("-".into(), Return::to_string)
+            }),
+            row("error_page", &self.error_pages, |v| {
+                or_dash(
+                    v.iter()
+                        .map(ErrorPage::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            }),
+            row("client_max_body_size", &self.client_max_body_size, |v| {
+                fmt_size(*v)
+            }),
+            row("upload_store", &self.upload_store, |v| {
+                v.as_ref().map_or("-".into(), |p| p.display().to_string())
+            }),
+            row("cgi", &self.cgi, |v| {
+                or_dash(
+                    v.iter()
+                        .map(CgiRule::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            }),
+            row("cgi_timeout", &self.cgi_timeout, |v| fmt_duration(*v)),
+            row("keepalive_timeout", &self.keepalive_timeout, |v| {
+                fmt_duration(*v)
+            }),
+            row("client_header_timeout", &self.client_header_timeout, |v| {
+                fmt_duration(*v)
+            }),
+            row("client_body_timeout", &self.client_body_timeout, |v| {
+                fmt_duration(*v)
+            }),
+            row("send_timeout", &self.send_timeout, |v| fmt_duration(*v)),
+            row("access_log", &self.access_log, LogTarget::to_string),
+        ]
     }
 
     /// The CGI rule for a file name, by extension.
@@ -185,6 +270,9 @@ pub struct RoutingTable {
     /// Config files by [`FileId`], for provenance.
     pub files: Vec<PathBuf>,
     pub main: MainSettings,
+    /// The main context's effective settings (the defaults and what `main` sets): what
+    /// applies where no server does (a connection whose address left the table).
+    pub base: Effective,
     pub binds: Vec<Bind>,
     pub groups: Vec<AddrGroup>,
     pub servers: Vec<VirtualServer>,

@@ -23,6 +23,7 @@ use super::http::response::{self as resp, DateCache};
 use super::log;
 use super::router::Route;
 use super::upload::Upload;
+use crate::escape;
 
 mod cgi_io;
 use crate::confc::model::LogTarget;
@@ -507,24 +508,17 @@ impl Conn {
     /// A request the parser refused is still logged (as nginx does), under the access
     /// log of the address's default server, with its first line as far as it is text.
     fn log_bad_request(&mut self, ctx: &WorkerCtx) {
-        let Some(settings) = server_settings(ctx, self.group()) else {
-            return;
-        };
+        let settings = server_settings(ctx, self.group());
         if settings.access_log.value == LogTarget::Off {
             return;
         }
         let raw = &self.rbuf[self.rstart..self.rend];
         let line = raw.split(|&b| b == b'\n').next().unwrap_or(&[]);
         let line = &line[..line.len().min(256)];
-        let text = String::from_utf8_lossy(line);
-        let text = text.trim_end_matches('\r');
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         self.log = Some(Box::new(LogInfo {
             target: settings.access_log.value.clone(),
-            request_line: if text.is_empty() {
-                "-".into()
-            } else {
-                text.escape_debug().to_string()
-            },
+            request_line: escape::log_field(line),
             referer: "-".into(),
             user_agent: "-".into(),
         }));
@@ -826,14 +820,15 @@ impl Conn {
         if settings.access_log.value != LogTarget::Off {
             self.log = Some(Box::new(LogInfo {
                 target: settings.access_log.value.clone(),
-                request_line: format!(
-                    "{} {} {}",
-                    head.method_str(),
-                    head.target(),
-                    head.version.as_str()
-                )
-                .escape_debug()
-                .to_string(),
+                request_line: escape::log_field(
+                    format!(
+                        "{} {} {}",
+                        head.method_str(),
+                        head.target(),
+                        head.version.as_str()
+                    )
+                    .as_bytes(),
+                ),
                 referer: header_text(head, "referer"),
                 user_agent: header_text(head, "user-agent"),
             }));
@@ -1137,11 +1132,9 @@ fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Resul
     file.read_exact_at(buf, offset)
 }
 
+/// A request header as a quoted access-log field (`-` when absent).
 fn header_text(head: &RequestHead, name: &str) -> String {
-    match head.header(name) {
-        Some(v) => String::from_utf8_lossy(v).escape_debug().to_string(),
-        None => "-".into(),
-    }
+    escape::log_field(head.header(name).unwrap_or_default())
 }
 
 /// A group id plus one (no real table has 65,535 listen addresses; one that did
@@ -1152,28 +1145,29 @@ fn pack_group(group: Option<GroupId>) -> Option<NonZeroU16> {
         .and_then(NonZeroU16::new)
 }
 
-fn server_settings(
-    ctx: &WorkerCtx,
-    group: Option<GroupId>,
-) -> Option<&crate::confc::table::Effective> {
-    let g = group?;
-    Some(&ctx.table.servers[ctx.table.groups[g].default].settings)
+/// The settings of the address's default server; without an address group (its
+/// address left the table in a reload), the main context's.
+fn server_settings(ctx: &WorkerCtx, group: Option<GroupId>) -> &crate::confc::table::Effective {
+    match group {
+        Some(g) => &ctx.table.servers[ctx.table.groups[g].default].settings,
+        None => &ctx.table.base,
+    }
 }
 
 fn header_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
-    server_settings(ctx, group).map_or(Duration::from_secs(60), |s| s.client_header_timeout.value)
+    server_settings(ctx, group).client_header_timeout.value
 }
 
 fn body_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
-    server_settings(ctx, group).map_or(Duration::from_secs(60), |s| s.client_body_timeout.value)
+    server_settings(ctx, group).client_body_timeout.value
 }
 
 fn send_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
-    server_settings(ctx, group).map_or(Duration::from_secs(60), |s| s.send_timeout.value)
+    server_settings(ctx, group).send_timeout.value
 }
 
 fn keepalive_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
-    server_settings(ctx, group).map_or(Duration::from_secs(75), |s| s.keepalive_timeout.value)
+    server_settings(ctx, group).keepalive_timeout.value
 }
 
 /// Every held connection costs a `Conn` in the worker's slab and nothing else (the idle

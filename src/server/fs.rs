@@ -53,7 +53,7 @@ impl Roots {
         let rel = rel.trim_start_matches('/');
         if rel.is_empty() {
             // The root itself (a directory, or an `alias` naming a file).
-            return File::open(root);
+            return open_nonblocking(root);
         }
         if !self.no_openat2 {
             if !self.dirs.contains_key(root) {
@@ -64,7 +64,9 @@ impl Roots {
             let c = cstr(rel.as_bytes())?;
             // SAFETY: open_how is plain data; all-zero is a valid value.
             let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-            how.flags = (libc::O_RDONLY | libc::O_CLOEXEC) as u64;
+            // O_NONBLOCK: a FIFO under the root must not block the worker in open(2)
+            // (it changes nothing for regular files and directories).
+            how.flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK) as u64;
             how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
             // SAFETY: arguments follow openat2(2); `how` outlives the call.
             let fd = unsafe {
@@ -96,6 +98,14 @@ impl Roots {
         if !canon.starts_with(&canon_root) {
             return Err(io::Error::from(io::ErrorKind::PermissionDenied));
         }
-        File::open(canon)
+        open_nonblocking(&canon)
     }
+}
+
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
 }

@@ -12,10 +12,8 @@ use std::time::Instant;
 use super::filecache::{Cached, Content, FileCache};
 use super::fs::Roots;
 use super::http::request::{Method, RequestHead};
-use super::http::response::{
-    content_type, error_page, file_headers, html_escape, http_date, parse_http_date,
-    url_encode_path,
-};
+use super::http::response::{content_type, file_headers, parse_http_date};
+use super::pages::{self, error_page};
 use super::router::{Route, fs_target};
 use crate::confc::model::{Methods, Return};
 use crate::confc::table::{Effective, RoutingTable};
@@ -120,7 +118,7 @@ impl HandlerCtx {
     fn builtin_page(&mut self, status: u16) -> Arc<[u8]> {
         self.pages
             .entry(status)
-            .or_insert_with(|| error_page(status).into_bytes().into())
+            .or_insert_with(|| error_page(status, None).into_bytes().into())
             .clone()
     }
 
@@ -199,13 +197,13 @@ pub fn error(
 pub fn answer_return(r: &Return) -> Response {
     if r.is_redirect() {
         let loc = r.text.as_deref().unwrap_or("/");
-        let body = error_page(r.code);
+        let body = pages::redirect_page(r.code, loc);
         return Response::text(r.code, "text/html; charset=utf-8", body).header("Location", loc);
     }
     match &r.text {
         Some(t) => Response::text(r.code, "text/plain; charset=utf-8", t.clone()),
         None if r.code >= 400 => {
-            Response::text(r.code, "text/html; charset=utf-8", error_page(r.code))
+            Response::text(r.code, "text/html; charset=utf-8", error_page(r.code, None))
         }
         None => Response::new(r.code, Body::Empty),
     }
@@ -237,14 +235,18 @@ pub fn serve_static(
     };
     if meta.is_dir() {
         if !head.path().ends_with('/') {
-            let mut loc = url_encode_path(head.path());
+            let mut loc = crate::escape::url_path(head.path());
             loc.push('/');
             if let Some(q) = head.query() {
                 loc.push('?');
                 loc.push_str(q);
             }
-            return Response::text(301, "text/html; charset=utf-8", error_page(301))
-                .header("Location", &loc);
+            return Response::text(
+                301,
+                "text/html; charset=utf-8",
+                pages::redirect_page(301, &loc),
+            )
+            .header("Location", &loc);
         }
         for index in &settings.index.value {
             let mut p = String::with_capacity(rel.len() + index.len() + 1);
@@ -339,7 +341,7 @@ fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
         match parse_range(r, size) {
             RangeSpec::None => {}
             RangeSpec::Unsatisfiable => {
-                return Response::text(416, "text/html; charset=utf-8", error_page(416))
+                return Response::text(416, "text/html; charset=utf-8", error_page(416, None))
                     .header("Content-Range", &format!("bytes */{size}"));
             }
             RangeSpec::Single(a, b) => {
@@ -423,7 +425,8 @@ fn parse_range(v: &[u8], size: u64) -> RangeSpec {
     }
 }
 
-/// The HTML listing of a directory: escaped names, directories first, sizes, dates.
+/// The HTML listing of a directory: names the server would serve (a symlink that
+/// leaves the root, a FIFO or a name that is not UTF-8 is left out), directories first.
 fn autoindex(
     ctx: &mut HandlerCtx,
     table: &RoutingTable,
@@ -437,58 +440,36 @@ fn autoindex(
         Ok(e) => e,
         Err(e) => return error(ctx, table, Some(route), io_status(&e)),
     };
-    let mut rows: Vec<(bool, String, u64, i64)> = Vec::new();
+    let mut rows: Vec<pages::Entry> = Vec::new();
+    let mut path = String::with_capacity(rel.len() + 64);
     for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
+        let Ok(name) = e.file_name().into_string() else {
+            continue;
+        };
         if name.starts_with('.') {
             continue;
         }
-        // Follow symlinks for the size and kind, as a browser user would expect.
-        let Ok(m) = std::fs::metadata(e.path()) else {
+        // The same open the server does to answer the link: beneath the root.
+        path.clear();
+        path.push_str(rel.trim_end_matches('/'));
+        path.push('/');
+        path.push_str(&name);
+        let Ok(m) = ctx.roots.open(base, &path).and_then(|f| f.metadata()) else {
             continue;
         };
-        rows.push((m.is_dir(), name, m.len(), m.mtime()));
+        if !m.is_dir() && !m.is_file() {
+            continue;
+        }
+        rows.push(pages::Entry {
+            name,
+            is_dir: m.is_dir(),
+            size: m.len(),
+            mtime: m.mtime(),
+        });
     }
-    rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    let title = html_escape(head.path());
-    let mut html = format!(
-        "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Index of {title}</title>\n<style>\nbody{{font-family:system-ui,sans-serif;margin:2em auto;max-width:56em;padding:0 1em;color:#222}}\nh1{{font-weight:600;font-size:1.4em}}\ntable{{border-collapse:collapse;width:100%}}\nth,td{{text-align:left;padding:.35em .6em;border-bottom:1px solid #eee}}\nth{{color:#666;font-weight:500}}\ntd.s,th.s{{text-align:right;font-variant-numeric:tabular-nums}}\ntd.d{{color:#666;white-space:nowrap}}\na{{color:#0645ad;text-decoration:none}}a:hover{{text-decoration:underline}}\n</style></head>\n<body>\n<h1>Index of {title}</h1>\n<table>\n<tr><th>Name</th><th class=\"s\">Size</th><th>Modified</th></tr>\n"
-    );
-    if head.path() != "/" {
-        html.push_str("<tr><td><a href=\"../\">../</a></td><td class=\"s\">-</td><td class=\"d\"></td></tr>\n");
-    }
-    for (is_dir, name, size, mtime) in rows {
-        let slash = if is_dir { "/" } else { "" };
-        let href = url_encode_path(&name).replace('/', "%2F");
-        let size = if is_dir {
-            "-".to_string()
-        } else {
-            human_size(size)
-        };
-        let date = http_date(mtime);
-        let date = date.get(5..22).unwrap_or(&date);
-        html.push_str(&format!(
-            "<tr><td><a href=\"{href}{slash}\">{}{slash}</a></td><td class=\"s\">{size}</td><td class=\"d\">{date}</td></tr>\n",
-            html_escape(&name)
-        ));
-    }
-    html.push_str("</table>\n<hr>\n<p style=\"color:#777\">webserv</p>\n</body>\n</html>\n");
+    rows.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
+    let html = pages::listing(head.path(), &rows);
     Response::text(200, "text/html; charset=utf-8", html)
-}
-
-fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 /// DELETE: file → 204; missing → 404; directory → 409; permission → 403. Never

@@ -9,6 +9,7 @@ pub mod handlers;
 pub mod http;
 pub mod log;
 pub mod multipart;
+pub mod pages;
 pub mod router;
 pub mod upload;
 pub mod worker;
@@ -308,8 +309,18 @@ pub fn run_cli(file: Option<&Path>, workers: Option<usize>, style: HumanStyle) -
                 match compile_file(f, &CompileOptions::default()) {
                     Ok(c) => match c.table {
                         Some(t) => {
+                            let count = |n: usize, one: &str, many: &str| match n {
+                                1 => format!("1 {one}"),
+                                n => format!("{n} {many}"),
+                            };
+                            let what = format!(
+                                "reloaded {}: {} on {}",
+                                f.display(),
+                                count(t.servers.len(), "server", "servers"),
+                                count(t.binds.len(), "address", "addresses")
+                            );
                             handle.reload(t);
-                            log::error_log(2, &format!("reloaded {}", f.display()));
+                            log::lifecycle(&what);
                         }
                         None => {
                             let text = render(Format::Short, &[(&c.sources, &c.diags.list)], style);

@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::handlers::{Body, Response};
 use super::http::request::{Method, RequestHead};
-use super::http::response::{html_escape, url_encode_path};
 use super::multipart::{Event, MultipartParser, boundary_from_content_type, sanitize_filename};
 use crate::confc::model::Modifier;
 use crate::confc::table::{Location, Sourced};
+use crate::escape::{url_path, url_segment};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -302,47 +302,36 @@ impl Upload {
         if let Some(status) = put_status {
             let r = Response::new(status, Body::Empty);
             return Ok(if status == 201 {
-                r.header("Location", &url_encode_path(&self.uri_dir))
+                r.header("Location", &url_path(&self.uri_dir))
             } else {
                 r
             });
         }
-        let first = format!(
-            "{}{}",
-            url_encode_path(&self.uri_dir),
-            url_encode_path(&stored[0].0)
-        );
-        let body = if self.html {
-            let mut h = String::from(
-                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Uploaded</title></head><body>\n<h1>Uploaded</h1>\n<ul>\n",
-            );
-            for (name, size) in &stored {
-                let href = format!(
-                    "{}{}",
-                    url_encode_path(&self.uri_dir),
-                    url_encode_path(name)
-                );
-                h.push_str(&format!(
-                    "<li><a href=\"{}\">{}</a> ({size} bytes)</li>\n",
-                    html_escape(&href),
-                    html_escape(name)
-                ));
-            }
-            h.push_str("</ul>\n</body></html>\n");
-            (h, "text/html; charset=utf-8")
+        let dir = url_path(&self.uri_dir);
+        let files: Vec<(String, u64, String)> = stored
+            .into_iter()
+            .map(|(name, size)| {
+                let location = format!("{dir}{}", url_segment(name.as_bytes()));
+                (name, size, location)
+            })
+            .collect();
+        let (body, content_type) = if self.html {
+            (super::pages::uploaded(&files), "text/html; charset=utf-8")
         } else {
-            let files: Vec<serde_json::Value> = stored
+            let list: Vec<serde_json::Value> = files
                 .iter()
-                .map(|(name, size)| serde_json::json!({ "name": name, "size": size, "location": format!("{}{}", url_encode_path(&self.uri_dir), url_encode_path(name)) }))
+                .map(|(name, size, location)| {
+                    serde_json::json!({ "name": name, "size": size, "location": location })
+                })
                 .collect();
             (
-                format!("{}\n", serde_json::json!({ "stored": files })),
+                format!("{}\n", serde_json::json!({ "stored": list })),
                 "application/json",
             )
         };
-        Ok(Response::new(201, Body::Bytes(body.0.into_bytes()))
-            .header("Content-Type", body.1)
-            .header("Location", &first))
+        Ok(Response::new(201, Body::Bytes(body.into_bytes()))
+            .header("Content-Type", content_type)
+            .header("Location", &files[0].2))
     }
 }
 

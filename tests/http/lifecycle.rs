@@ -156,6 +156,12 @@ fn sighup_reload_keeps_established_connections() {
     p.signal(libc::SIGHUP);
     let ok = wait_until(Duration::from_secs(5), || get_body(addr).1 == "v2");
     assert!(ok, "config not reloaded; stderr: {}", p.stderr());
+    // The error log (stderr, level warn by default) says that the reload took effect.
+    let said = wait_until(Duration::from_secs(5), || {
+        p.stderr()
+            .contains("[notice] reloaded site.conf: 1 server on 1 address\n")
+    });
+    assert!(said, "no reload line; stderr: {}", p.stderr());
 
     // The connection opened before the reload still works.
     kept.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -7,6 +7,7 @@ mod cgi;
 mod common;
 mod filecache;
 mod framing;
+mod hostile_names;
 mod lifecycle;
 mod limits;
 mod methods;

@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 
 use crate::confc::schema::{self, Ctx, Spec};
 use crate::confc::table::{Effective, Origin};
-use crate::report::setting_rows;
 
 use super::super::{Answer, Server, syntax};
 use super::{At, at, entity_at, md_code};
@@ -109,7 +108,8 @@ fn line_of(at: &At, offset: usize) -> u32 {
 
 /// "Effective here: `value` (set here | inherited from line N | the default)".
 fn effective(at: &At, e: &Effective, spec: &Spec, start: usize) -> Option<String> {
-    let (_, value, origin) = setting_rows(e)
+    let (_, value, origin) = e
+        .rows()
         .into_iter()
         .find(|(name, _, _)| *name == spec.name)?;
     Some(format!(
@@ -121,7 +121,7 @@ fn effective(at: &At, e: &Effective, spec: &Spec, start: usize) -> Option<String
 
 fn settings_table(at: &At, e: &Effective) -> String {
     let mut out = String::from("| effective here | value | from |\n|---|---|---|\n");
-    for (name, value, origin) in setting_rows(e) {
+    for (name, value, origin) in e.rows() {
         out.push_str(&format!(
             "| {} | {} | {} |\n",
             md_code(name),
