@@ -14,6 +14,7 @@ mod transport;
 mod uri;
 mod world;
 
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
@@ -61,6 +62,8 @@ pub struct Server {
     /// Open documents whose text changed since diagnostics were last published.
     dirty: bool,
     published: ByUri,
+    /// The document version each URI's diagnostics were last published for.
+    published_versions: HashMap<String, Option<i32>>,
 }
 
 impl Server {
@@ -73,6 +76,7 @@ impl Server {
             world: World::default(),
             dirty: false,
             published: ByUri::new(),
+            published_versions: HashMap::new(),
         }
     }
 
@@ -219,7 +223,7 @@ impl Server {
                     p.text_document.version,
                 );
                 self.world.docs.insert(key.clone(), doc);
-                self.world.touched(&key);
+                self.world.opened(&key);
                 self.dirty = true;
             }
             "textDocument/didChange" => {
@@ -250,6 +254,24 @@ impl Server {
                 };
                 self.world.docs.remove(&key);
                 self.world.touched(&key);
+                self.dirty = true;
+            }
+            "workspace/didChangeWorkspaceFolders" => {
+                let event = n.params.get("event");
+                let uris = |k: &str| -> Vec<PathBuf> {
+                    event
+                        .and_then(|e| e.get(k))
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|f| f.get("uri")?.as_str()?.parse::<Uri>().ok())
+                        .filter_map(|u| uri::to_path(&u))
+                        .collect()
+                };
+                let removed = uris("removed");
+                self.world.folders.retain(|f| !removed.contains(f));
+                self.world.folders.extend(uris("added"));
+                self.world.disk_changed();
                 self.dirty = true;
             }
             "textDocument/didSave" | "workspace/didChangeWatchedFiles" => {
@@ -283,21 +305,27 @@ impl Server {
         gone.sort();
         for u in gone {
             self.published.remove(&u);
+            self.published_versions.remove(&u);
             self.notify_diagnostics(u, Vec::new(), None);
         }
         let mut uris: Vec<&String> = now.keys().collect();
         uris.sort();
         for u in uris {
             let list = &now[u];
-            if self.published.get(u) == Some(list) {
-                continue;
-            }
             let version = self
                 .world
                 .docs
                 .values()
                 .find(|d| d.uri.as_str() == u.as_str())
                 .map(|d| d.version);
+            // A new version of an open document is always answered (the client learns
+            // its diagnostics are current); an unchanged list for the same version is not.
+            if self.published.get(u) == Some(list)
+                && self.published_versions.get(u) == Some(&version)
+            {
+                continue;
+            }
+            self.published_versions.insert(u.clone(), version);
             let diags = list.iter().map(|p| p.diagnostic.clone()).collect();
             self.notify_diagnostics(u.clone(), diags, version);
         }

@@ -427,6 +427,19 @@ impl World {
         }
     }
 
+    /// A document was opened: a `.conf` the workspace index has not seen (a new file)
+    /// may include others, so the index is read again.
+    pub fn opened(&mut self, key: &Path) {
+        let unseen = self
+            .index
+            .as_ref()
+            .is_some_and(|i| !i.implied.contains_key(key));
+        if unseen && self.folders.iter().any(|f| key.starts_with(f)) {
+            self.index = None;
+        }
+        self.touched(key);
+    }
+
     /// Files changed on disk: everything is read again.
     pub fn disk_changed(&mut self) {
         self.index = None;
