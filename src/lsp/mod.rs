@@ -20,16 +20,13 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 
 use lsp_server::{ErrorCode, Message, Notification, Request, Response};
-use lsp_types::{
-    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-    PublishDiagnosticsParams, Uri,
-};
+use lsp_types::{PublishDiagnosticsParams, Uri};
 use serde_json::{Value, json};
 
 use diagnostics::ByUri;
 use text::Encoding;
 use transport::{Incoming, Outgoing, Transport};
-use world::{Doc, World};
+use world::World;
 
 /// Runs the server on stdin/stdout until `exit`; returns the exit status (0 after
 /// `shutdown`, 1 otherwise).
@@ -208,77 +205,20 @@ impl Server {
     }
 
     fn notified(&mut self, n: Notification) {
-        match n.method.as_str() {
-            "textDocument/didOpen" => {
-                let Ok(p) = serde_json::from_value::<DidOpenTextDocumentParams>(n.params) else {
-                    return;
-                };
-                let Some(path) = uri::to_path(&p.text_document.uri) else {
-                    return;
-                };
-                let key = uri::key(&path);
-                let doc = Doc::new(
-                    p.text_document.uri,
-                    p.text_document.text,
-                    p.text_document.version,
-                );
-                self.world.docs.insert(key.clone(), doc);
-                self.world.opened(&key);
-                self.dirty = true;
-            }
-            "textDocument/didChange" => {
-                let Ok(p) = serde_json::from_value::<DidChangeTextDocumentParams>(n.params) else {
-                    return;
-                };
-                let Some(key) = uri::to_path(&p.text_document.uri).map(|p| uri::key(&p)) else {
-                    return;
-                };
-                let enc = self.enc;
-                let Some(doc) = self.world.docs.get_mut(&key) else {
-                    return;
-                };
-                for c in p.content_changes {
-                    text::apply_change(&mut doc.text, c.range, &c.text, enc);
-                }
-                doc.version = p.text_document.version;
-                doc.changed();
-                self.world.touched(&key);
-                self.dirty = true;
-            }
-            "textDocument/didClose" => {
-                let Ok(p) = serde_json::from_value::<DidCloseTextDocumentParams>(n.params) else {
-                    return;
-                };
-                let Some(key) = uri::to_path(&p.text_document.uri).map(|p| uri::key(&p)) else {
-                    return;
-                };
-                self.world.docs.remove(&key);
-                self.world.touched(&key);
-                self.dirty = true;
-            }
-            "workspace/didChangeWorkspaceFolders" => {
-                let event = n.params.get("event");
-                let uris = |k: &str| -> Vec<PathBuf> {
-                    event
-                        .and_then(|e| e.get(k))
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|f| f.get("uri")?.as_str()?.parse::<Uri>().ok())
-                        .filter_map(|u| uri::to_path(&u))
-                        .collect()
-                };
-                let removed = uris("removed");
-                self.world.folders.retain(|f| !removed.contains(f));
-                self.world.folders.extend(uris("added"));
-                self.world.disk_changed();
-                self.dirty = true;
-            }
+        let w = &mut self.world;
+        let changed = match n.method.as_str() {
+            "textDocument/didOpen" => w.open(n.params),
+            "textDocument/didChange" => w.change(n.params, self.enc),
+            "textDocument/didClose" => w.close(n.params),
+            "workspace/didChangeWorkspaceFolders" => w.folders_changed(&n.params),
             "textDocument/didSave" | "workspace/didChangeWatchedFiles" => {
-                self.world.disk_changed();
-                self.dirty = true;
+                w.disk_changed();
+                Some(())
             }
-            _ => {}
+            _ => None,
+        };
+        if changed.is_some() {
+            self.dirty = true;
         }
     }
 
