@@ -98,7 +98,8 @@ enum Command {
         #[command(flatten)]
         human: HumanArgs,
     },
-    /// Explain which listener, server and location answer a URL, and why.
+    /// Explain which listener, server and location answer a URL, why, and what the
+    /// answer is (its status first).
     Explain {
         file: PathBuf,
         /// `http://host[:port]/path?query` or `/path`.
@@ -108,6 +109,12 @@ enum Command {
         /// The local address the connection arrived on, e.g. `127.0.0.1:8080`.
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// The request body's length (without it, a POST or PUT carries a body of
+        /// unknown length).
+        #[arg(long)]
+        content_length: Option<u64>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: RoutesFormat,
         #[command(flatten)]
         human: HumanArgs,
     },
@@ -270,6 +277,8 @@ fn run(cli: Cli) -> u8 {
             url,
             method,
             listen,
+            content_length,
+            format,
             human,
         } => {
             let c = match compile(&file, &CompileOptions::hermetic()) {
@@ -279,7 +288,19 @@ fn run(cli: Cli) -> u8 {
             let Some(table) = &c.table else {
                 return report_failure(&c, human.style());
             };
-            match webserv::report::explain(table, &url, &method, listen) {
+            let ask = webserv::report::Ask {
+                url: &url,
+                method: &method,
+                listen,
+                body: content_length.map_or(webserv::report::AskBody::Usual, |n| {
+                    webserv::report::AskBody::Length(n)
+                }),
+            };
+            let explained = match format {
+                RoutesFormat::Text => webserv::report::explain(table, &ask),
+                RoutesFormat::Json => webserv::report::explain_json(table, &ask),
+            };
+            match explained {
                 Ok(text) => {
                     print!("{text}");
                     0

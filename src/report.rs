@@ -3,10 +3,16 @@
 
 use serde_json::{Value, json};
 
-use crate::confc::model::DocRoot;
-use crate::confc::table::{Effective, LocId, LocationSet, RoutingTable};
-use crate::server::http::request::{HeadLimits, Method, parse_head};
-use crate::server::router::{LocStep, ServerWhy, fs_path};
+use std::net::SocketAddr;
+
+use crate::confc::model::{DocRoot, Return, fmt_size};
+use crate::confc::table::{Effective, GroupId, LocId, LocationSet, RoutingTable};
+use crate::server::dispatch::{
+    self, Decision, Disk, Facts, Failure, Page, UploadKind, Why, implemented,
+};
+use crate::server::http::request::{BodyFraming, Expect, HeadLimits, Method, parse_head};
+use crate::server::http::response::reason;
+use crate::server::router::{LocStep, Route, ServerWhy, fs_path};
 
 fn settings_text(t: &RoutingTable, e: &Effective, indent: &str, out: &mut String) {
     for (name, value, origin) in e.rows() {
@@ -156,65 +162,62 @@ pub fn routes_json(t: &RoutingTable) -> String {
     )
 }
 
-/// A parsed `explain` target.
-struct Target {
-    host: Option<String>,
-    port: Option<u16>,
-    path: String,
-    query: Option<String>,
+/// A parsed `explain` target (public for the fuzz targets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub path: String,
+    pub query: Option<String>,
 }
 
-fn parse_url(url: &str) -> Result<Target, String> {
-    let (authority, rest) = if let Some(r) = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-    {
-        match r.find('/') {
-            Some(i) => (Some(&r[..i]), &r[i..]),
-            None => (Some(r), "/"),
-        }
-    } else if url.starts_with('/') {
-        (None, url)
-    } else {
+/// `explain`'s URL argument: `http[s]://host[:port]/path?query`, `/path?query`, or `*`
+/// (`OPTIONS *`, the server as a whole). It is read by the server's own request parser,
+/// as the target of a GET, so that explain accepts, decodes and normalises a URL exactly
+/// as the server would the same request-target: host lower-cased, an empty port meaning
+/// none, no path meaning `/`.
+pub fn parse_url(url: &str) -> Result<Target, String> {
+    if url == "*" {
+        return Ok(Target {
+            host: None,
+            port: None,
+            path: "*".into(),
+            query: None,
+        });
+    }
+    if !(url.starts_with('/') || url.starts_with("http://") || url.starts_with("https://")) {
         return Err(format!(
-            "`{url}` is neither an http:// URL nor a path starting with `/`"
+            "`{url}` is neither an http:// URL, a path starting with `/`, nor `*`"
         ));
-    };
-    let (host, port) = match authority {
-        None => (None, None),
-        Some(a) => {
-            let (h, p) = match a.rfind(':') {
-                Some(i)
-                    if !a[i + 1..].is_empty()
-                        && a[i + 1..].bytes().all(|b| b.is_ascii_digit())
-                        && !a.ends_with(']') =>
-                {
-                    (
-                        &a[..i],
-                        Some(
-                            a[i + 1..]
-                                .parse::<u16>()
-                                .map_err(|_| format!("bad port in `{url}`"))?,
-                        ),
-                    )
-                }
-                _ => (a, None),
-            };
-            (Some(h.to_string()), p)
-        }
-    };
-    // Parse through the server's own request parser so decoding and normalisation match.
-    let raw = format!(
-        "GET {rest} HTTP/1.1\r\nHost: {}\r\n\r\n",
-        host.as_deref().unwrap_or("localhost")
-    );
+    }
+    // Only visible ASCII can stand in a request-target: a space or a line break would
+    // end it and let the rest of the URL pose as the request line's remainder or as
+    // header fields.
+    if let Some(c) = url.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "`{}` holds {c:?}, which a URL must percent-encode",
+            url.escape_debug()
+        ));
+    }
+    let raw = format!("GET {url} HTTP/1.1\r\nHost: localhost\r\n\r\n");
     match parse_head(raw.as_bytes(), &HeadLimits::default()) {
-        Ok(Some((head, _))) => Ok(Target {
-            host,
-            port,
-            path: head.path().to_owned(),
-            query: head.query().map(str::to_owned),
-        }),
+        Ok(Some((head, _))) => {
+            let (host, port) = match (head.absolute_host(), head.effective_host()) {
+                (Some(authority), Some(host)) => (
+                    Some(host.to_owned()),
+                    authority[host.len()..]
+                        .strip_prefix(':')
+                        .and_then(|p| p.parse().ok()),
+                ),
+                _ => (None, None),
+            };
+            Ok(Target {
+                host,
+                port,
+                path: head.path().to_owned(),
+                query: head.query().map(str::to_owned),
+            })
+        }
         Ok(None) => Err("incomplete URL".into()),
         Err(e) => Err(format!(
             "the server would answer {} ({}) to this request",
@@ -223,69 +226,216 @@ fn parse_url(url: &str) -> Result<Target, String> {
     }
 }
 
-/// `webserv explain`: which listener, server and location answer a URL, and why.
-pub fn explain(
-    t: &RoutingTable,
-    url: &str,
-    method: &str,
-    listen: Option<std::net::SocketAddr>,
-) -> Result<String, String> {
-    let target = parse_url(url)?;
-    let mut out = String::new();
-    // Which address group: an explicit local address, an IP literal in the URL, or the
-    // first group on the URL's port (wildcards first).
-    let group = if let Some(local) = listen {
-        t.group_for(local)
-            .ok_or_else(|| format!("no listen directive covers {local}"))?
-    } else {
-        let ip_literal = target.host.as_deref().and_then(|h| {
-            h.trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .ok()
-        });
-        let port = target.port.or(if target.host.is_some() {
-            Some(80)
-        } else {
-            None
-        });
-        let by_ip = match (ip_literal, port) {
-            (Some(ip), Some(p)) => t.group_for(std::net::SocketAddr::new(ip, p)),
-            _ => None,
-        };
-        match by_ip {
-            Some(g) => g,
-            None => {
-                let on_port: Vec<usize> = (0..t.groups.len())
-                    .filter(|&g| port.is_none_or(|p| t.groups[g].addr.port == p))
-                    .collect();
-                let pick = on_port
-                    .iter()
-                    .copied()
-                    .find(|&g| t.groups[g].addr.host == crate::confc::model::ListenHost::Any)
-                    .or(on_port.first().copied());
-                match pick {
-                    Some(g) => g,
-                    None if target.port.is_none() && !t.groups.is_empty() => 0,
-                    None => {
-                        return Err(format!("no server listens on port {}", port.unwrap_or(80)));
-                    }
-                }
-            }
+/// What `explain` is asked about.
+#[derive(Clone, Debug)]
+pub struct Ask<'a> {
+    /// `http://host[:port]/path?query` or `/path`.
+    pub url: &'a str,
+    pub method: &'a str,
+    /// The local address the connection arrived on.
+    pub listen: Option<SocketAddr>,
+    pub body: AskBody,
+}
+
+/// The request body `explain` assumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AskBody {
+    /// For POST and PUT a body of unknown length (as chunked), for other methods none.
+    Usual,
+    /// None at all (a POST or PUT without one is refused with 411).
+    None,
+    /// `Content-Length` bytes.
+    Length(u64),
+}
+
+impl<'a> Ask<'a> {
+    /// A GET of `url`.
+    pub fn get(url: &'a str) -> Ask<'a> {
+        Ask {
+            url,
+            method: "GET",
+            listen: None,
+            body: AskBody::Usual,
         }
-    };
-    let g = &t.groups[group];
-    out.push_str(&format!("request   {method} {url}\n"));
+    }
+}
+
+/// What the server answers, as the decision says ([`dispatch::decide`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The status the server sends (for CGI: when the script names none).
+    pub status: u16,
+    /// What answers: `file`, `index`, `autoindex`, `add-slash`, `return`, `options`,
+    /// `server-options`, `delete`, `cgi`, `upload`, `error`.
+    pub kind: &'static str,
+    /// The `answer` line after the status.
+    pub text: String,
+    /// What else can change the status: `body` (413 past `client_max_body_size`, or
+    /// what an upload holds), `script` (a CGI's own status).
+    pub depends_on: Option<&'static str>,
+    /// The decision's other facts (file, allow, location, script, path_info, store...).
+    pub fields: serde_json::Map<String, Value>,
+}
+
+/// One request explained: listener, server, location, settings, file and answer.
+struct Explanation<'t> {
+    group: GroupId,
+    server: usize,
+    because: String,
+    location: Option<LocId>,
+    steps: Vec<String>,
+    settings: &'t Effective,
+    file: std::path::PathBuf,
+    maps: String,
+    answer: Answer,
+    query: Option<String>,
+}
+
+/// `webserv explain`: which listener, server and location answer a URL, why, and what
+/// the answer is.
+pub fn explain(t: &RoutingTable, ask: &Ask) -> Result<String, String> {
+    let e = explanation(t, ask)?;
+    let g = &t.groups[e.group];
+    let s = &t.servers[e.server];
+    let mut out = String::new();
+    out.push_str(&format!("request   {} {}\n", ask.method, ask.url));
     out.push_str(&format!(
         "listen    {} ({} server{})\n",
         g.addr,
         g.servers.len(),
         if g.servers.len() == 1 { "" } else { "s" }
     ));
-    let host = target.host.as_deref();
-    let (sid, why) = t.select_server(group, host);
-    let s = &t.servers[sid];
-    let why = match why {
+    out.push_str(&format!(
+        "server    #{} {} ({})\n          because: {}\n",
+        e.server,
+        s.names
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(" "),
+        t.origin(s.origin),
+        e.because
+    ));
+    match e.location {
+        Some(l) => {
+            let l = &t.locations[l];
+            out.push_str(&format!(
+                "location  {} ({})\n",
+                l.display(),
+                t.origin(l.origin)
+            ));
+        }
+        None => out.push_str("location  none matched: the server's own settings apply\n"),
+    }
+    for step in &e.steps {
+        out.push_str(&format!("          - {step}\n"));
+    }
+    out.push_str("settings\n");
+    settings_text(t, e.settings, "          ", &mut out);
+    out.push_str(&format!("maps to   {} ({})\n", e.file.display(), e.maps));
+    out.push_str(&format!(
+        "answer    {} {}\n",
+        e.answer.status, e.answer.text
+    ));
+    if let Some(q) = &e.query {
+        out.push_str(&format!("query     {q} (passed to CGI as QUERY_STRING)\n"));
+    }
+    Ok(out)
+}
+
+/// `webserv explain --format json`: the same, as fields.
+pub fn explain_json(t: &RoutingTable, ask: &Ask) -> Result<String, String> {
+    let e = explanation(t, ask)?;
+    let g = &t.groups[e.group];
+    let s = &t.servers[e.server];
+    let location = e.location.map(|id| {
+        let l = &t.locations[id];
+        json!({
+            "id": id,
+            "modifier": l.modifier.as_str(),
+            "pattern": l.pattern,
+            "from": t.origin(l.origin),
+        })
+    });
+    let mut answer = serde_json::Map::new();
+    answer.insert("status".into(), json!(e.answer.status));
+    answer.insert("kind".into(), json!(e.answer.kind));
+    answer.insert("text".into(), json!(e.answer.text));
+    answer.insert("depends_on".into(), json!(e.answer.depends_on));
+    answer.extend(e.answer.fields);
+    let v = json!({
+        "version": 1,
+        "request": { "method": ask.method, "url": ask.url },
+        "listen": { "address": g.addr.to_string(), "servers": g.servers.len() },
+        "server": {
+            "id": e.server,
+            "names": s.names,
+            "from": t.origin(s.origin),
+            "because": e.because,
+        },
+        "location": location,
+        "steps": e.steps,
+        "settings": settings_json(t, e.settings),
+        "maps_to": { "path": e.file.display().to_string(), "how": e.maps },
+        "answer": Value::Object(answer),
+        "query": e.query,
+    });
+    Ok(format!(
+        "{}\n",
+        serde_json::to_string_pretty(&v).expect("json serialises")
+    ))
+}
+
+/// The answer alone (what the server will send), for scripts and tests.
+pub fn predict(t: &RoutingTable, ask: &Ask) -> Result<Answer, String> {
+    explanation(t, ask).map(|e| e.answer)
+}
+
+/// The address group a request arrives on: an explicit local address, an IP literal in
+/// the URL, or the first group on the URL's port (wildcards first).
+fn pick_group(
+    t: &RoutingTable,
+    target: &Target,
+    listen: Option<SocketAddr>,
+) -> Result<GroupId, String> {
+    if let Some(local) = listen {
+        return t
+            .group_for(local)
+            .ok_or_else(|| format!("no listen directive covers {local}"));
+    }
+    let ip_literal = target.host.as_deref().and_then(|h| {
+        h.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .ok()
+    });
+    let port = target.port.or(if target.host.is_some() {
+        Some(80)
+    } else {
+        None
+    });
+    if let (Some(ip), Some(p)) = (ip_literal, port)
+        && let Some(g) = t.group_for(SocketAddr::new(ip, p))
+    {
+        return Ok(g);
+    }
+    let on_port: Vec<usize> = (0..t.groups.len())
+        .filter(|&g| port.is_none_or(|p| t.groups[g].addr.port == p))
+        .collect();
+    let pick = on_port
+        .iter()
+        .copied()
+        .find(|&g| t.groups[g].addr.host == crate::confc::model::ListenHost::Any)
+        .or(on_port.first().copied());
+    match pick {
+        Some(g) => Ok(g),
+        None if target.port.is_none() && !t.groups.is_empty() => Ok(0),
+        None => Err(format!("no server listens on port {}", port.unwrap_or(80))),
+    }
+}
+
+fn because(host: Option<&str>, why: ServerWhy<'_>, addr: &dyn std::fmt::Display) -> String {
+    match why {
         ServerWhy::Exact(n) => format!("exact name \"{n}\""),
         ServerWhy::LeadingWildcard(suffix) => format!("leading wildcard \"*{suffix}\""),
         ServerWhy::TrailingWildcard(prefix) => format!("trailing wildcard \"{prefix}*\""),
@@ -295,163 +445,278 @@ pub fn explain(
             host.unwrap_or("")
         ),
         ServerWhy::FirstServer => format!(
-            "no name matched {:?}: the first server of {}",
-            host.unwrap_or(""),
-            g.addr
+            "no name matched {:?}: the first server of {addr}",
+            host.unwrap_or("")
         ),
-    };
-    out.push_str(&format!(
-        "server    #{sid} {} ({})\n          because: {why}\n",
-        s.names
-            .iter()
-            .map(|n| format!("\"{n}\""))
-            .collect::<Vec<_>>()
-            .join(" "),
-        t.origin(s.origin)
-    ));
-    let mut trail = Vec::new();
-    let loc = t.find_location(sid, &target.path, Some(&mut trail));
-    let settings = match loc {
-        Some(l) => {
-            let l = &t.locations[l];
-            out.push_str(&format!(
-                "location  {} ({})\n",
-                l.display(),
-                t.origin(l.origin)
-            ));
-            &l.settings
-        }
-        None => {
-            out.push_str("location  none matched: the server's own settings apply\n");
-            &s.settings
-        }
-    };
-    for step in &trail {
-        let line = match *step {
-            LocStep::Exact(id) => format!("exact match `= {}`", t.locations[id].pattern),
-            LocStep::LongestPrefix(id) => format!("longest prefix `{}`", t.locations[id].display()),
-            LocStep::NoRegexStop(id) => format!(
-                "`{}` is `^~`: regexes are not tried",
-                t.locations[id].pattern
-            ),
-            LocStep::Nested(id) => format!(
-                "searching the locations nested in `{}`",
-                t.locations[id].display()
-            ),
-            LocStep::Regex(id) => format!("regex `{}` matched", t.locations[id].display()),
-            LocStep::RegexMisses(n) => format!(
-                "{n} regex location{} did not match",
-                if n == 1 { "" } else { "s" }
-            ),
-        };
-        out.push_str(&format!("          - {line}\n"));
     }
-    out.push_str("settings\n");
-    settings_text(t, settings, "          ", &mut out);
-    let file = fs_path(settings, &target.path);
-    out.push_str(&format!(
-        "maps to   {} ({})\n",
-        file.display(),
-        match &settings.root.value {
+}
+
+fn step_text(t: &RoutingTable, step: &LocStep) -> String {
+    match *step {
+        LocStep::Exact(id) => format!("exact match `= {}`", t.locations[id].pattern),
+        LocStep::LongestPrefix(id) => format!("longest prefix `{}`", t.locations[id].display()),
+        LocStep::NoRegexStop(id) => format!(
+            "`{}` is `^~`: regexes are not tried",
+            t.locations[id].pattern
+        ),
+        LocStep::Nested(id) => format!(
+            "searching the locations nested in `{}`",
+            t.locations[id].display()
+        ),
+        LocStep::Regex(id) => format!("regex `{}` matched", t.locations[id].display()),
+        LocStep::RegexMisses(n) => format!(
+            "{n} regex location{} did not match",
+            if n == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+fn explanation<'t>(t: &'t RoutingTable, ask: &Ask) -> Result<Explanation<'t>, String> {
+    let target = parse_url(ask.url)?;
+    let group = pick_group(t, &target, ask.listen)?;
+    let host = target.host.as_deref();
+    let (server, why) = t.select_server(group, host);
+    let because = because(host, why, &t.groups[group].addr);
+    let mut trail = Vec::new();
+    let location = match target.path.as_str() {
+        // `OPTIONS *` is about the server as a whole: its own settings.
+        "*" => None,
+        path => t.find_location(server, path, Some(&mut trail)),
+    };
+    let route = Route {
+        group,
+        server,
+        location,
+    };
+    let settings = t.settings(&route);
+    let method = Method::from_token(ask.method.as_bytes());
+    let body = match ask.body {
+        AskBody::Length(n) => BodyFraming::Length(n),
+        AskBody::Usual if matches!(method, Method::Post | Method::Put) => BodyFraming::Chunked,
+        AskBody::Usual | AskBody::None => BodyFraming::None,
+    };
+    let facts = Facts {
+        method,
+        path: &target.path,
+        expect: Expect::None,
+        body,
+    };
+    let decision = dispatch::decide(t, &route, &facts, &mut Disk::default());
+    let mut answer = describe(settings, &facts, ask.method, decision);
+    let limit = settings.client_max_body_size.value;
+    if body == BodyFraming::Chunked && limit != 0 && answer.status != 413 {
+        answer
+            .text
+            .push_str(&format!("; 413 if the body is over {}", fmt_size(limit)));
+        answer.depends_on.get_or_insert("body");
+    }
+    Ok(Explanation {
+        group,
+        server,
+        because,
+        location,
+        steps: trail.iter().map(|s| step_text(t, s)).collect(),
+        settings,
+        file: fs_path(settings, &target.path),
+        maps: match &settings.root.value {
             DocRoot::Root(_) => "root + URI".to_string(),
             DocRoot::Alias { prefix, .. } => format!("alias replaces `{prefix}`"),
-        }
-    ));
-    out.push_str(&format!(
-        "answer    {}\n",
-        answer(t, sid, settings, method, &target.path, &file)
-    ));
-    if let Some(q) = &target.query {
-        out.push_str(&format!("query     {q} (passed to CGI as QUERY_STRING)\n"));
-    }
-    Ok(out)
-}
-
-/// What would answer, in the order the server decides it.
-fn answer(
-    t: &RoutingTable,
-    sid: usize,
-    settings: &Effective,
-    method: &str,
-    path: &str,
-    file: &std::path::Path,
-) -> String {
-    if let Some(r) = &t.servers[sid].settings.ret.value {
-        return return_text("server-level ", r);
-    }
-    let m = Method::from_token(method.as_bytes());
-    if m == Method::Other {
-        return format!("501 Not Implemented (`{method}` is not a method webserv implements)");
-    }
-    if !settings.allow_methods.value.contains_name(method) {
-        return format!(
-            "405 Method Not Allowed, Allow: {}",
-            settings.allow_methods.value
-        );
-    }
-    if let Some(r) = &settings.ret.value {
-        return return_text("", r);
-    }
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if let Some(rule) = settings.cgi_for(&name) {
-        let how = match &rule.interpreter {
-            Some(i) => format!("via {}", i.display()),
-            None => "executed directly".into(),
-        };
-        return if file.is_file() {
-            format!("CGI script {how}")
-        } else {
-            format!("404 Not Found (CGI script missing; it would run {how})")
-        };
-    }
-    if (method == "POST" || method == "PUT")
-        && let Some(store) = &settings.upload_store.value
-    {
-        return format!("upload into {}", store.display());
-    }
-    if method == "DELETE" {
-        return if file.is_file() {
-            "204 No Content (the file is deleted)".into()
-        } else {
-            "404 Not Found".into()
-        };
-    }
-    match std::fs::metadata(file) {
-        Ok(m) if m.is_dir() => {
-            if !path.ends_with('/') {
-                return format!("301 Moved Permanently to {path}/");
-            }
-            if let Some(i) = settings.index.value.iter().find(|i| file.join(i).is_file()) {
-                return format!("index file {}", file.join(i).display());
-            }
-            if settings.autoindex.value {
-                "200 directory listing (autoindex)".into()
-            } else {
-                "403 Forbidden (directory without index file, autoindex off)".into()
-            }
-        }
-        Ok(m) => format!("200 static file ({} bytes)", m.len()),
-        Err(_) => match settings.error_page(404) {
-            Some(uri) => format!("404 Not Found, served with error_page {uri}"),
-            None => "404 Not Found".into(),
         },
+        answer,
+        query: target.query,
+    })
+}
+
+/// The answer line and fields of a decision.
+fn describe(settings: &Effective, req: &Facts, method_text: &str, d: Decision<'_, u64>) -> Answer {
+    let mut fields = serde_json::Map::new();
+    let mut field = |k: &str, v: Value| {
+        fields.insert(k.into(), v);
+    };
+    let (status, kind, text, depends_on) = match d {
+        Decision::ServerOptions => {
+            let allow = dispatch::SERVER_ALLOW;
+            field("allow", json!(allow));
+            (
+                200,
+                "server-options",
+                format!("OPTIONS *, Allow: {allow}"),
+                None,
+            )
+        }
+        Decision::Return { ret, server_level } => {
+            let (status, text) = return_text(ret, server_level);
+            if let Some(to) = ret.text.as_deref().filter(|_| ret.is_redirect()) {
+                field("location", json!(to));
+            }
+            field("server_level", json!(server_level));
+            (status, "return", text, None)
+        }
+        Decision::Options(allowed) => {
+            field("allow", json!(allowed.to_string()));
+            (204, "options", format!("OPTIONS, Allow: {allowed}"), None)
+        }
+        Decision::File { file, name, index } => {
+            let path = if index {
+                fs_path(settings, req.path).join(name)
+            } else {
+                fs_path(settings, req.path)
+            };
+            field("file", json!(path.display().to_string()));
+            field("size", json!(file));
+            let what = if index { "index file" } else { "static file" };
+            (
+                200,
+                if index { "index" } else { "file" },
+                format!("{what} {} ({file} bytes)", path.display()),
+                None,
+            )
+        }
+        Decision::AddSlash => {
+            let to = format!("{}/", req.path);
+            field("location", json!(to));
+            (301, "add-slash", format!("Moved Permanently to {to}"), None)
+        }
+        Decision::Autoindex { .. } => {
+            let dir = fs_path(settings, req.path);
+            field("directory", json!(dir.display().to_string()));
+            (
+                200,
+                "autoindex",
+                format!("directory listing of {} (autoindex)", dir.display()),
+                None,
+            )
+        }
+        Decision::Delete { base, rel } => {
+            let path = base.join(rel.trim_start_matches('/'));
+            field("file", json!(path.display().to_string()));
+            (
+                204,
+                "delete",
+                format!("DELETE removes {}", path.display()),
+                None,
+            )
+        }
+        Decision::Cgi(c) => {
+            let script = c.base.join(c.rel.trim_start_matches('/'));
+            field("script", json!(script.display().to_string()));
+            field("path_info", json!(c.path_info));
+            let how = match &c.rule.interpreter {
+                Some(i) => {
+                    field("interpreter", json!(i.display().to_string()));
+                    format!("via {}", i.display())
+                }
+                None => "executed directly".into(),
+            };
+            let info = if c.path_info.is_empty() {
+                String::new()
+            } else {
+                format!(", PATH_INFO {}", c.path_info)
+            };
+            (
+                200,
+                "cgi",
+                format!(
+                    "CGI script {} {how}{info} (the script's output decides: its Status, else 200)",
+                    script.display()
+                ),
+                Some("script"),
+            )
+        }
+        Decision::Upload(u) => {
+            field("store", json!(u.dir.display().to_string()));
+            match u.kind {
+                UploadKind::Post => (
+                    201,
+                    "upload",
+                    format!(
+                        "upload into {} (every file part of a multipart body, else the body as one file)",
+                        u.dir.display()
+                    ),
+                    Some("body"),
+                ),
+                UploadKind::Put { name, existed } => {
+                    let path = u.dir.join(name);
+                    field("file", json!(path.display().to_string()));
+                    let (status, how) = if existed {
+                        (204, "replaces")
+                    } else {
+                        (201, "creates")
+                    };
+                    (
+                        status,
+                        "upload",
+                        format!("upload: PUT {how} {}", path.display()),
+                        Some("body"),
+                    )
+                }
+            }
+        }
+        Decision::Error(f) => return failure_answer(f, req, method_text),
+    };
+    Answer {
+        status,
+        kind,
+        text,
+        depends_on,
+        fields,
     }
 }
 
-fn return_text(prefix: &str, r: &crate::confc::model::Return) -> String {
-    if r.is_redirect() {
-        format!(
-            "{prefix}return {} to {}",
-            r.code,
-            r.text.as_deref().unwrap_or("")
-        )
+fn failure_answer(f: Failure<'_, u64>, req: &Facts, method_text: &str) -> Answer {
+    let mut fields = serde_json::Map::new();
+    let status = f.status;
+    let why = if f.why == Why::NotImplemented && !implemented(req.method) {
+        format!("`{method_text}` is not a method webserv implements")
+    } else {
+        f.why.text().to_string()
+    };
+    fields.insert("error".into(), json!(status));
+    fields.insert("why".into(), json!(why));
+    let mut text = format!("{} ({why})", reason(status));
+    if let Some(allow) = f.allow {
+        fields.insert("allow".into(), json!(allow.to_string()));
+        text.push_str(&format!(", Allow: {allow}"));
+    }
+    let sent = f.sent_status();
+    match f.page {
+        Page::Builtin => {}
+        Page::File { uri, .. } => {
+            fields.insert("error_page".into(), json!(uri));
+            text.push_str(&format!(", served with error_page {uri}"));
+        }
+        Page::Redirect(to) => {
+            fields.insert("error_page".into(), json!(to));
+            fields.insert("location".into(), json!(to));
+            text = format!(
+                "to {to} (error_page for {status} {}: {why})",
+                reason(status)
+            );
+        }
+    }
+    Answer {
+        status: sent,
+        kind: "error",
+        text,
+        depends_on: None,
+        fields,
+    }
+}
+
+/// A `return`'s status and answer text.
+fn return_text(r: &Return, server_level: bool) -> (u16, String) {
+    let by = if server_level {
+        "server-level return"
+    } else {
+        "return"
+    };
+    let text = if r.is_redirect() {
+        format!("{by} to {}", r.text.as_deref().unwrap_or("/"))
     } else {
         match &r.text {
-            Some(text) => format!("{prefix}return {} with body {text:?}", r.code),
-            None => format!("{prefix}return {}", r.code),
+            Some(text) => format!("{by} with body {text:?}"),
+            None => by.to_string(),
         }
-    }
+    };
+    (r.code, text)
 }

@@ -6,12 +6,13 @@
 //! - with diagnostics, `<case>.stderr` holds them rendered in human format (graphics, no
 //!   colour, width 100);
 //! - without, `<case>.routes` holds `webserv routes` text;
-//! - `<case>.explain`, when present, is hand-written: one `URL[@addr:port] => expected` per
-//!   line, where `expected` is a location as displayed (`~* \.jpg$`), `none`, or
-//!   `server #N`; the harness compares it with the `location` / `server` line of
-//!   `webserv explain`.
+//! - `<case>.explain`, when present: one `URL[@addr:port] => expected` line per request,
+//!   hand-written, where `expected` is a location as displayed (`~* \.jpg$`), `none`, or
+//!   `server #N`, compared with the `location` / `server` line of `webserv explain`;
+//!   each followed by the `answer` line `explain` prints for it (a snapshot).
 //!
-//! `BLESS=1 cargo test --test conf_cases` rewrites `.stderr` / `.routes` (never `.explain`).
+//! `BLESS=1 cargo test --test conf_cases` rewrites `.stderr` / `.routes` and the `answer`
+//! lines of `.explain` files (never their hand-written expectations).
 //! The test also fails when a diagnostic code has no case producing it, or a directive
 //! appears in no valid case.
 
@@ -108,29 +109,46 @@ fn directive_names(text: &str, out: &mut BTreeSet<String>) {
     walk(&items, out);
 }
 
-/// Checks `<case>.explain` against `webserv explain`; returns the mismatches.
-fn check_explain(c: &Compiled, spec_path: &Path) -> Vec<String> {
+/// Checks `<case>.explain` against `webserv explain`; returns the mismatches and the
+/// file as it would be with every `answer` line as `explain` prints it now (what
+/// `BLESS=1` writes).
+fn check_explain(c: &Compiled, spec_path: &Path) -> (Vec<String>, String) {
     let spec = fs::read_to_string(spec_path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", spec_path.display()));
     let Some(table) = &c.table else {
-        return vec!["the config has errors, so nothing can be explained".into()];
+        return (
+            vec!["the config has errors, so nothing can be explained".into()],
+            spec,
+        );
     };
     let mut bad = Vec::new();
+    let mut blessed = String::new();
     let mut checked = 0;
-    for (n, line) in spec.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+    let lines: Vec<&str> = spec.lines().collect();
+    let mut n = 0;
+    while n < lines.len() {
+        let raw = lines[n];
+        n += 1;
+        let line = raw.trim();
+        // An `answer` line belongs to the URL line above it, and is checked there.
+        if line.is_empty() || line.starts_with('#') || line.starts_with("answer ") {
+            if !line.starts_with("answer ") {
+                blessed.push_str(raw);
+                blessed.push('\n');
+            }
             continue;
         }
+        blessed.push_str(raw);
+        blessed.push('\n');
         let Some((target, expected)) = line.split_once(" => ") else {
-            bad.push(format!("line {}: expected `URL => location`", n + 1));
+            bad.push(format!("line {n}: expected `URL => location`"));
             continue;
         };
         let (url, listen) = match target.trim().rsplit_once('@') {
             Some((u, addr)) => match addr.parse() {
                 Ok(a) => (u, Some(a)),
                 Err(e) => {
-                    bad.push(format!("line {}: bad address `{addr}`: {e}", n + 1));
+                    bad.push(format!("line {n}: bad address `{addr}`: {e}"));
                     continue;
                 }
             },
@@ -138,52 +156,79 @@ fn check_explain(c: &Compiled, spec_path: &Path) -> Vec<String> {
         };
         let expected = expected.trim();
         checked += 1;
-        let out = match report::explain(table, url, "GET", listen) {
+        let ask = report::Ask {
+            listen,
+            ..report::Ask::get(url)
+        };
+        let out = match report::explain(table, &ask) {
             Ok(o) => o,
             Err(e) => {
                 bad.push(format!("{target}: explain failed: {e}"));
                 continue;
             }
         };
-        let actual = if let Some(want) = expected.strip_prefix("server ") {
-            // `server    #1 "a.example.com" (file:line)`
-            let line = out
-                .lines()
-                .find_map(|l| l.strip_prefix("server    "))
-                .unwrap_or("");
-            let id = line.split(' ').next().unwrap_or("");
-            if id == want {
-                continue;
-            }
-            format!("server {line}")
-        } else {
-            // `location  ~* \.jpg$ (file:line)` or `location  none matched: ...`
-            let line = out
-                .lines()
-                .find_map(|l| l.strip_prefix("location  "))
-                .unwrap_or("");
-            let shown = if line.starts_with("none matched") {
-                "none"
-            } else {
-                line.rfind(" (").map_or(line, |i| &line[..i])
-            };
-            if shown == expected {
-                continue;
-            }
-            shown.to_string()
-        };
-        bad.push(format!(
-            "{target}\n       expected: {expected}\n       actual:   {actual}\n       explain output (up to the settings):\n{}",
-            out.lines()
-                .take_while(|l| *l != "settings")
-                .map(|l| format!("         | {l}\n"))
-                .collect::<String>()
-        ));
+        let answer = out
+            .lines()
+            .find(|l| l.starts_with("answer "))
+            .unwrap_or("answer    (none)");
+        blessed.push_str(&format!("    {answer}\n"));
+        let written = lines
+            .get(n)
+            .map(|l| l.trim())
+            .filter(|l| l.starts_with("answer "));
+        if written != Some(answer) {
+            bad.push(format!(
+                "{target}\n       expected: {}\n       actual:   {answer}\n       (BLESS=1 rewrites the answer lines)",
+                written.unwrap_or("(no answer line)")
+            ));
+        }
+        if let Some(m) = routing_mismatch(&out, expected) {
+            bad.push(format!("{target}\n{m}"));
+        }
     }
     if checked == 0 {
         bad.push("no `URL => expected` line".into());
     }
-    bad
+    (bad, blessed)
+}
+
+/// Compares the `location` / `server` line of an explanation with the hand-written
+/// expectation: a location as displayed (`~* \.jpg$`), `none`, or `server #N`.
+fn routing_mismatch(out: &str, expected: &str) -> Option<String> {
+    let actual = if let Some(want) = expected.strip_prefix("server ") {
+        // `server    #1 "a.example.com" (file:line)`
+        let line = out
+            .lines()
+            .find_map(|l| l.strip_prefix("server    "))
+            .unwrap_or("");
+        let id = line.split(' ').next().unwrap_or("");
+        if id == want {
+            return None;
+        }
+        format!("server {line}")
+    } else {
+        // `location  ~* \.jpg$ (file:line)` or `location  none matched: ...`
+        let line = out
+            .lines()
+            .find_map(|l| l.strip_prefix("location  "))
+            .unwrap_or("");
+        let shown = if line.starts_with("none matched") {
+            "none"
+        } else {
+            line.rfind(" (").map_or(line, |i| &line[..i])
+        };
+        if shown == expected {
+            return None;
+        }
+        shown.to_string()
+    };
+    Some(format!(
+        "       expected: {expected}\n       actual:   {actual}\n       explain output (up to the settings):\n{}",
+        out.lines()
+            .take_while(|l| *l != "settings")
+            .map(|l| format!("         | {l}\n"))
+            .collect::<String>()
+    ))
 }
 
 #[test]
@@ -258,8 +303,18 @@ fn conf_cases() {
 
         let explain = conf.with_extension("explain");
         if explain.exists() {
-            for m in check_explain(&c, &explain) {
-                failures.push(format!("{}: {m}", explain.display()));
+            let (bad, answered) = check_explain(&c, &explain);
+            if bless {
+                if fs::read_to_string(&explain).ok().as_deref() != Some(answered.as_str()) {
+                    fs::write(&explain, &answered)
+                        .unwrap_or_else(|e| panic!("cannot write {}: {e}", explain.display()));
+                    blessed += 1;
+                }
+                // Blessing writes only answer lines: a routing mismatch still fails.
+                let routing = bad.iter().filter(|m| !m.contains("BLESS=1"));
+                failures.extend(routing.map(|m| format!("{}: {m}", explain.display())));
+            } else {
+                failures.extend(bad.iter().map(|m| format!("{}: {m}", explain.display())));
             }
         }
     }

@@ -147,14 +147,41 @@ codes! {
         "nginx semantics: a `listen` on a specific IP takes every connection to that IP and port, so a server on `*:port` is not reachable through that IP.";
 }
 
-/// The project's home page (SARIF's `informationUri`, the base of every code's help link).
-pub const HOME_URL: &str = "https://github.com/webserv/webserv";
+/// The environment variable that says where the project's documentation (README.md)
+/// is published, e.g. `https://example.org/webserv/README.md`.
+pub const DOCS_URL_ENV: &str = "WEBSERV_DOCS_URL";
+
+/// Where the project's documentation (README.md) is published: `WEBSERV_DOCS_URL` at
+/// run time, else Cargo.toml's `homepage` at build time. `None` when neither says: then
+/// diagnostics name no documentation address at all rather than a made-up one.
+pub fn docs_url() -> Option<&'static str> {
+    static URL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let at_run = std::env::var(DOCS_URL_ENV).ok();
+        let at_build = Some(env!("CARGO_PKG_HOMEPAGE").to_string());
+        [at_run, at_build]
+            .into_iter()
+            .flatten()
+            .map(|u| u.trim().to_string())
+            .find(|u| !u.is_empty())
+            .map(|u| u.split('#').next().unwrap_or_default().to_string())
+    })
+    .as_deref()
+}
 
 impl Code {
-    /// Where the code is documented: the README's table of diagnostic codes.
-    pub fn help_url(self) -> String {
-        format!("{HOME_URL}#diagnostic-codes")
+    /// The anchor of this code's row in the README's diagnostic-code table:
+    /// `schema::unknown-directive` → `schema-unknown-directive`.
+    pub fn doc_anchor(self) -> String {
+        self.slug().replace("::", "-")
     }
+}
+
+/// The documentation of a code: its row in the README's diagnostic-code table under
+/// [`docs_url`] (`…/README.md#schema-unknown-directive`). The one source of a code's
+/// documentation address, for SARIF's `helpUri` and an editor's `codeDescription`.
+pub fn doc_url(code: Code) -> Option<String> {
+    docs_url().map(|base| format!("{base}#{}", code.doc_anchor()))
 }
 
 /// A secondary place in the source that explains the primary one.

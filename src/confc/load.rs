@@ -157,12 +157,7 @@ fn include(
 ) -> Vec<Directive> {
     let arg = &d.args[0];
     let here = d.head_span();
-    let dir = sources.file(arg.span.file).dir().to_path_buf();
-    let pattern = if Path::new(&arg.text).is_absolute() {
-        PathBuf::from(&arg.text)
-    } else {
-        dir.join(&arg.text)
-    };
+    let pattern = sources.file(arg.span.file).resolve(&arg.text);
     let has_glob = arg.text.contains(['*', '?', '[']);
     let paths: Vec<PathBuf> = if has_glob {
         let Some(pat) = pattern.to_str() else {

@@ -524,12 +524,7 @@ fn set<T>(value: T, d: &Directive) -> Option<Set<T>> {
 
 /// Resolves a path argument against the directory of the file that holds it.
 fn path_arg(tok: &Token, cx: &Cx) -> PathBuf {
-    let p = Path::new(&tok.text);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        cx.dir_of(tok.span).join(p)
-    }
+    cx.sources.file(tok.span.file).resolve(&tok.text)
 }
 
 fn check_path(tok: &Token, diags: &mut Diags) -> bool {
@@ -897,16 +892,19 @@ fn set_error_log(m: &mut MainConf, d: &Directive, cx: &mut Cx) {
     m.error_log = set((target, level), d);
 }
 
+/// The most worker threads `worker_processes` (and `run --workers`) accepts.
+pub const MAX_WORKERS: u64 = 1024;
+
 fn set_worker_processes(m: &mut MainConf, d: &Directive, cx: &mut Cx) {
     let t = &d.args[0];
     if t.text == "auto" {
         m.worker_processes = set(0, d);
         return;
     }
-    match values::number(&t.text, 1..=1024) {
+    match values::number(&t.text, 1..=MAX_WORKERS) {
         Ok(n) => m.worker_processes = set(n as usize, d),
         Err(mut b) => {
-            b.help = "`auto` or a whole number from 1 to 1024".into();
+            b.help = format!("`auto` or a whole number from 1 to {MAX_WORKERS}");
             cx.diags.push(value_diag(t, b));
         }
     }

@@ -156,6 +156,15 @@ impl Effective {
         ]
     }
 
+    /// The row that shows `directive` (`root` and `alias` share one, as do directives
+    /// that set one list, shown as `a/b`).
+    pub fn row(&self, directive: &str) -> Option<(&'static str, String, Origin)> {
+        self.rows().into_iter().find(|(name, _, _)| {
+            name.split('/').any(|n| n == directive)
+                || (matches!(directive, "root" | "alias") && matches!(*name, "root" | "alias"))
+        })
+    }
+
     /// The CGI rule for a file name, by extension.
     pub fn cgi_for(&self, file_name: &str) -> Option<&CgiRule> {
         self.cgi

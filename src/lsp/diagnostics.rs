@@ -108,8 +108,8 @@ pub fn convert(docs: &Docs, unit: &Unit, d: &Diag, enc: Encoding) -> Published {
                 Severity::Warning => DiagnosticSeverity::WARNING,
             }),
             code: Some(NumberOrString::String(d.code.slug().into())),
-            code_description: Uri::from_str(&d.code.help_url())
-                .ok()
+            code_description: crate::confc::diag::doc_url(d.code)
+                .and_then(|url| Uri::from_str(&url).ok())
                 .map(|href| CodeDescription { href }),
             source: Some("webserv".into()),
             message: d.message.clone(),

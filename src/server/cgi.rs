@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use mio::unix::pipe;
 
-use super::fs::Roots;
+use super::dispatch::CgiTarget;
 use super::http::request::{BodyFraming, RequestHead, Version};
 use super::router::{Route, fs_target};
-use crate::confc::table::{Effective, RoutingTable};
+use crate::confc::table::RoutingTable;
 
 /// Everything needed to start one CGI request.
 pub struct Plan {
@@ -27,65 +27,31 @@ pub struct Plan {
     pub timeout: Duration,
 }
 
-/// Finds the CGI script in a request path: the first path segment (left to right) whose
-/// name has a `cgi` extension of the location. `Ok(None)`: not a CGI request. `Err`:
-/// a status (404 missing script, 403 outside the root).
-#[allow(clippy::too_many_arguments)]
+/// Everything a CGI request runs with, for the script the decision found
+/// ([`CgiTarget`]): the program (the script, or its interpreter with the script as the
+/// argument), its directory, the RFC 3875 environment.
 pub fn plan(
-    roots: &mut Roots,
+    target: &CgiTarget<'_>,
     table: &RoutingTable,
     route: &Route,
-    settings: &Effective,
     head: &RequestHead,
     peer: SocketAddr,
     local: SocketAddr,
-) -> Result<Option<Plan>, u16> {
-    if settings.cgi.value.is_empty() {
-        return Ok(None);
-    }
-    let path = head.path();
-    // Candidate ends: after each segment that carries a CGI extension.
-    let mut split = None;
-    let mut start = 1;
-    loop {
-        let end = path[start..].find('/').map_or(path.len(), |i| start + i);
-        let seg = &path[start..end];
-        if let Some(rule) = settings.cgi_for(seg) {
-            split = Some((end, rule.clone()));
-            break;
-        }
-        if end >= path.len() {
-            break;
-        }
-        start = end + 1;
-    }
-    let Some((end, rule)) = split else {
-        return Ok(None);
-    };
-    let script_uri = &path[..end];
-    let path_info = &path[end..];
-    let (base, rel) = fs_target(settings, script_uri);
-    let file = roots.open(base, rel).map_err(|e| match e.kind() {
-        io::ErrorKind::PermissionDenied => 403u16,
-        _ => 404u16,
-    })?;
-    match file.metadata() {
-        Ok(m) if m.is_file() => {}
-        Ok(_) => return Err(403),
-        Err(_) => return Err(404),
-    }
-    let script = base.join(rel.trim_start_matches('/'));
-    // Absolute, not canonical: the open above already proved it resolves inside the
-    // root, and canonicalising costs a readlink per path component on every request.
+) -> Plan {
+    let settings = table.settings(route);
+    let script = target.base.join(target.rel.trim_start_matches('/'));
+    // Absolute, not canonical: the decision's open already proved it resolves inside
+    // the root, and canonicalising costs a readlink per path component on every request.
     let script = std::path::absolute(&script).unwrap_or(script);
     let cwd = script
         .parent()
         .map(|p| p.to_path_buf())
         .unwrap_or_else(|| PathBuf::from("/"));
-    let (program, args) = match &rule.interpreter {
+    let (program, args) = match &target.rule.interpreter {
         Some(i) => (i.clone(), vec![script.clone()]),
         None => (script.clone(), Vec::new()),
     };
+    let (script_uri, path_info) = (target.script_uri, target.path_info);
     let server = &table.servers[route.server];
     let server_name = head
         .effective_host()
@@ -165,13 +131,13 @@ pub fn plan(
             .or_insert(v);
     }
     env.extend(http);
-    Ok(Some(Plan {
+    Plan {
         program,
         args,
         cwd,
         env,
         timeout: settings.cgi_timeout.value,
-    }))
+    }
 }
 
 fn set_nonblocking(fd: i32) -> io::Result<()> {

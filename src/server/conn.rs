@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
+use super::dispatch::{self, Decision, Facts, Why};
+use super::filecache::Cached;
 use super::handlers::{self, Body, HandlerCtx, Response};
 use super::http::body::ChunkedDecoder;
 use super::http::request::{
@@ -143,11 +145,16 @@ struct BodyIn {
     scratch: Vec<u8>,
 }
 
-/// A handler that consumes the request body before it answers (`dispatch` returns
-/// `Ok` with one; `Err` with a finished response).
-enum Consumer {
-    Upload(Box<Upload>),
+/// What carrying out a decision gives the connection.
+enum Executed {
+    /// The answer.
+    Respond(Response),
+    /// The answer, after which the connection closes without reading the body.
+    Refuse(Response),
+    /// A CGI run to start; it consumes the body.
     Cgi(Box<super::cgi::Plan>),
+    /// An upload to feed the body to; it answers when the body is complete.
+    Upload(Box<Upload>),
 }
 
 /// An unnamed temporary file for a spooled request body (gone when closed).
@@ -807,14 +814,16 @@ impl Conn {
             return;
         };
         let route = if head.path() == "*" {
-            None
+            // `OPTIONS *` is about the server as a whole: the address's default server.
+            Route {
+                group,
+                server: table.groups[group].default,
+                location: None,
+            }
         } else {
-            Some(table.route(group, head.effective_host(), head.path()))
+            table.route(group, head.effective_host(), head.path())
         };
-        let settings = match &route {
-            Some(r) => table.settings(r),
-            None => &table.servers[table.groups[group].default].settings,
-        };
+        let settings = table.settings(&route);
         self.keep_alive =
             head.keep_alive && !ctx.shutting_down && !settings.keepalive_timeout.value.is_zero();
         if settings.access_log.value != LogTarget::Off {
@@ -834,22 +843,22 @@ impl Conn {
             }));
         }
         let limit = settings.client_max_body_size.value;
-        // The request body: refuse it when too large (before reading it), else read it
-        // into its sink: an upload, or nothing (to keep the connection).
         let framing = head.body;
-        if matches!(framing, BodyFraming::Length(n) if limit != 0 && n > limit) {
-            self.respond_error(ctx, route.as_ref(), 413);
-            return;
-        }
         let has_body = !matches!(framing, BodyFraming::None | BodyFraming::Length(0));
         let new_framing = || match framing {
             BodyFraming::Length(n) => Framing::Length(n),
             _ => Framing::Chunked(ChunkedDecoder::new()),
         };
-        let response = match self.dispatch(ctx, &table, route.as_ref(), head) {
-            Err(r) => r,
-            Ok(Consumer::Cgi(plan)) => {
-                let Some(route) = route else { return };
+        let decision = dispatch::decide(&table, &route, &Facts::of(head), &mut ctx.handlers);
+        let response = match self.execute(ctx, &table, &route, head, decision) {
+            Executed::Respond(r) => r,
+            Executed::Refuse(r) => {
+                // A body over the limit is refused before it is read: the connection
+                // closes after the answer.
+                self.respond_closing(ctx, r);
+                return;
+            }
+            Executed::Cgi(plan) => {
                 let head_only = head.method == Method::Head;
                 self.reset_out();
                 if head.expect == Expect::Continue && has_body {
@@ -909,7 +918,7 @@ impl Conn {
                 }
                 return;
             }
-            Ok(Consumer::Upload(up)) => {
+            Executed::Upload(up) => {
                 self.reset_out();
                 if head.expect == Expect::Continue {
                     if self.wbuf.capacity() == 0 {
@@ -923,7 +932,7 @@ impl Conn {
                     limit,
                     received: 0,
                     sink: Sink::Upload(up),
-                    route,
+                    route: Some(route),
                     scratch: Vec::new(),
                 }));
                 if has_body {
@@ -953,7 +962,7 @@ impl Conn {
                     limit: cap,
                     received: 0,
                     sink: Sink::Discard,
-                    route,
+                    route: Some(route),
                     scratch: Vec::new(),
                 }));
                 self.queue(ctx, response, head.method == Method::Head, head.version);
@@ -969,99 +978,75 @@ impl Conn {
         self.deadline = now + send_timeout(ctx, self.group());
     }
 
-    fn dispatch(
-        &mut self,
+    /// Carries out a decision: a response now, or the handler that consumes the body
+    /// before it answers.
+    fn execute(
+        &self,
         ctx: &mut WorkerCtx,
         table: &RoutingTable,
-        route: Option<&Route>,
+        route: &Route,
         head: &RequestHead,
-    ) -> Result<Consumer, Response> {
-        let Some(route) = route else {
-            // `OPTIONS *`: what the server as a whole supports.
-            return Err(Response::new(200, Body::Empty)
-                .header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS"));
-        };
-        let err = |ctx: &mut WorkerCtx, status| {
-            Err(handlers::error(
-                &mut ctx.handlers,
-                table,
-                Some(route),
-                status,
-            ))
-        };
-        if head.expect == Expect::Unsupported {
-            return err(ctx, 417);
-        }
-        if let Some(r) = &table.servers[route.server].settings.ret.value {
-            return Err(handlers::answer_return(r));
-        }
-        let settings = table.settings(route);
-        if head.method == Method::Other || !handlers::implemented(head.method) {
-            return err(ctx, 501);
-        }
-        let allowed = settings.allow_methods.value;
-        if head.method != Method::Options && !allowed.contains_name(head.method.as_str()) {
-            return Err(handlers::error(&mut ctx.handlers, table, Some(route), 405)
-                .header("Allow", &handlers::allow_header(allowed)));
-        }
-        if let Some(r) = &settings.ret.value {
-            return Err(handlers::answer_return(r));
-        }
-        if matches!(head.method, Method::Post | Method::Put) && head.body == BodyFraming::None {
-            return err(ctx, 411);
-        }
-        if head.method != Method::Options {
-            match super::cgi::plan(
-                &mut ctx.handlers.roots,
-                table,
-                route,
-                settings,
-                head,
-                self.peer,
-                self.local,
-            ) {
-                Ok(Some(plan)) => return Ok(Consumer::Cgi(Box::new(plan))),
-                Ok(None) => {}
-                Err(status) => return err(ctx, status),
+        decision: Decision<'_, Arc<Cached>>,
+    ) -> Executed {
+        let h = &mut ctx.handlers;
+        let r = match decision {
+            Decision::ServerOptions => {
+                Response::new(200, Body::Empty).header("Allow", dispatch::SERVER_ALLOW)
             }
-        }
-        match head.method {
-            Method::Get | Method::Head => Err(handlers::serve_static(
-                &mut ctx.handlers,
-                table,
-                route,
-                head,
-            )),
-            Method::Delete => Err(handlers::delete(&mut ctx.handlers, table, route, head)),
-            Method::Options => {
-                Err(Response::new(204, Body::Empty)
-                    .header("Allow", &handlers::allow_header(allowed)))
+            Decision::Return { ret, .. } => handlers::answer_return(ret),
+            Decision::Options(allowed) => {
+                Response::new(204, Body::Empty).header("Allow", &handlers::allow_header(allowed))
             }
-            Method::Post | Method::Put => {
-                if settings.upload_store.value.is_none() {
-                    // Nothing here consumes a body: like nginx's static module, 405.
-                    return Err(handlers::error(&mut ctx.handlers, table, Some(route), 405)
-                        .header("Allow", &handlers::allow_header(allowed)));
+            Decision::File { file, name, .. } => handlers::file_response(&file, name, head),
+            Decision::AddSlash => handlers::add_slash(head),
+            Decision::Autoindex { base, rel } => {
+                handlers::autoindex(h, table, route, head, base, rel)
+            }
+            Decision::Delete { base, rel } => handlers::delete(h, table, route, base, rel),
+            Decision::Cgi(target) => {
+                let plan = super::cgi::plan(&target, table, route, head, self.peer, self.local);
+                return Executed::Cgi(Box::new(plan));
+            }
+            Decision::Upload(target) => match Upload::start(&target, head) {
+                Ok(up) => return Executed::Upload(Box::new(up)),
+                Err(status) => handlers::error(h, table, Some(route), status),
+            },
+            Decision::Error(f) => {
+                if f.why == Why::StoreNotDirectory {
+                    let store = &table.settings(route).upload_store.value;
+                    if let Some(dir) = store {
+                        log::error_log(
+                            4,
+                            &format!("upload_store {} is not a directory", dir.display()),
+                        );
+                    }
                 }
-                let location = route.location.map(|l| &table.locations[l]);
-                match Upload::start(&settings.upload_store, location, head) {
-                    Ok(up) => Ok(Consumer::Upload(Box::new(up))),
-                    Err(status) => err(ctx, status),
+                let refuse = f.why == Why::BodyTooLarge;
+                let r = handlers::failure(h, f);
+                if refuse {
+                    return Executed::Refuse(r);
                 }
+                r
             }
-            _ => err(ctx, 501),
-        }
+        };
+        Executed::Respond(r)
     }
 
-    /// Queues an error response (built-in or configured page).
-    fn respond_error(&mut self, ctx: &mut WorkerCtx, route: Option<&Route>, status: u16) {
-        let table = ctx.table.clone();
-        let mut r = handlers::error(&mut ctx.handlers, &table, route, status);
+    /// Queues an answer after which the connection closes (lingering, so a client still
+    /// sending sees it).
+    fn respond_closing(&mut self, ctx: &mut WorkerCtx, mut r: Response) {
         r.close = true;
         self.keep_alive = false;
         self.linger = true;
         self.queue(ctx, r, false, Version::Http11);
         self.phase = Phase::Send;
+    }
+
+    /// Queues an error response (built-in or configured page).
+    fn respond_error(&mut self, ctx: &mut WorkerCtx, route: Option<&Route>, status: u16) {
+        let table = ctx.table.clone();
+        let r = handlers::error(&mut ctx.handlers, &table, route, status);
+        self.respond_closing(ctx, r);
     }
 
     /// Serialises a response into the write buffer (and the file slot).

@@ -1,22 +1,24 @@
-//! Request handlers that answer from the routing table and the file system: `return`,
-//! static files (conditional and range requests), directory index and autoindex,
-//! DELETE, built-in and configured error pages. Pure decisions plus file opens; the
-//! connection does all socket I/O.
+//! Responses for what `dispatch::decide` chose: `return`, files (conditional and range
+//! requests), the redirect to a directory's slash, autoindex, DELETE's unlink, built-in
+//! and configured error pages; and the server's view of the file system (`FsView`
+//! through the file cache). The connection does all socket I/O.
 
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::dispatch::{self, Entry, Failure, FsView, Page, Why, kind_of};
 use super::filecache::{Cached, Content, FileCache};
 use super::fs::Roots;
-use super::http::request::{Method, RequestHead};
+use super::http::request::RequestHead;
 use super::http::response::{content_type, file_headers, parse_http_date};
 use super::pages::{self, error_page};
-use super::router::{Route, fs_target};
+use super::router::Route;
 use crate::confc::model::{Methods, Return};
-use crate::confc::table::{Effective, RoutingTable};
+use crate::confc::table::RoutingTable;
 
 /// What a response carries after its head.
 pub enum Body {
@@ -121,36 +123,52 @@ impl HandlerCtx {
             .or_insert_with(|| error_page(status, None).into_bytes().into())
             .clone()
     }
+}
 
-    /// What `rel` beneath `base` is: a regular file (from the cache, or opened and then
-    /// cached), or something else and its metadata.
-    fn lookup(&mut self, base: &std::path::Path, rel: &str) -> io::Result<Found> {
+/// The server's view of the file system: regular files from the cache, or opened
+/// beneath their root and then cached.
+impl FsView for HandlerCtx {
+    type File = Arc<Cached>;
+
+    fn lookup(&mut self, base: &Path, rel: &str) -> io::Result<Entry<Arc<Cached>>> {
         if let Some(hit) = self.files.get(base, rel, self.now) {
-            return Ok(Found::File(hit));
+            return Ok(Entry::File(hit));
         }
         let seen = super::filecache::generation();
-        let file = match self.roots.open(base, rel) {
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
-                // Out of descriptors: give back the cache's, so the next try can work.
-                self.files.clear();
-                return Err(e);
-            }
-            r => r?,
-        };
+        let file = self.open(base, rel)?;
         let meta = file.metadata()?;
         if !meta.is_file() {
-            return Ok(Found::Other(meta));
+            return Ok(if meta.is_dir() {
+                Entry::Dir
+            } else {
+                Entry::Other
+            });
         }
         let entry = Arc::new(Cached::load(file, &meta, rel)?);
         self.files.insert(base, rel, entry.clone(), seen);
-        Ok(Found::File(entry))
+        Ok(Entry::File(entry))
+    }
+
+    fn probe(&mut self, base: &Path, rel: &str) -> io::Result<Entry<()>> {
+        Ok(kind_of(&self.open(base, rel)?.metadata()?))
+    }
+
+    fn kind(&mut self, path: &Path) -> io::Result<Entry<()>> {
+        Ok(kind_of(&std::fs::metadata(path)?))
     }
 }
 
-/// See [`HandlerCtx::lookup`].
-enum Found {
-    File(Arc<Cached>),
-    Other(std::fs::Metadata),
+impl HandlerCtx {
+    fn open(&mut self, base: &Path, rel: &str) -> io::Result<File> {
+        match self.roots.open(base, rel) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                // Out of descriptors: give back the cache's, so the next try can work.
+                self.files.clear();
+                Err(e)
+            }
+            r => r,
+        }
+    }
 }
 
 /// An error status, with the configured `error_page` (an internal redirect served with
@@ -161,36 +179,35 @@ pub fn error(
     route: Option<&Route>,
     status: u16,
 ) -> Response {
-    if let Some(route) = route {
-        let settings = table.settings(route);
-        if let Some(uri) = settings.error_page(status) {
-            if uri.starts_with("http://") || uri.starts_with("https://") {
-                return Response::new(302, Body::Empty).header("Location", uri);
-            }
-            let path = uri.split('?').next().unwrap_or(uri);
-            let loc = table.find_location(route.server, path, None);
-            let eff = match loc {
-                Some(l) => &table.locations[l].settings,
-                None => &table.servers[route.server].settings,
-            };
-            let (base, rel) = fs_target(eff, path);
-            if let Ok(Found::File(page)) = ctx.lookup(base, rel) {
-                return Response::new(status, whole(&page))
-                    .header("Content-Type", content_type(path));
-            }
+    let f = dispatch::failure(table, route, status, Why::Later, ctx);
+    failure(ctx, f)
+}
+
+/// The answer to a failure.
+pub fn failure(ctx: &mut HandlerCtx, f: Failure<'_, Arc<Cached>>) -> Response {
+    let r = match f.page {
+        Page::Redirect(uri) => Response::new(302, Body::Empty).header("Location", uri),
+        Page::File { file, uri } => {
+            Response::new(f.status, whole(&file)).header("Content-Type", content_type(uri))
         }
+        Page::Builtin => {
+            let page = ctx.builtin_page(f.status);
+            let len = page.len();
+            Response::new(
+                f.status,
+                Body::Shared {
+                    data: page,
+                    offset: 0,
+                    len,
+                },
+            )
+            .header("Content-Type", "text/html; charset=utf-8")
+        }
+    };
+    match f.allow {
+        Some(m) => r.header("Allow", &allow_header(m)),
+        None => r,
     }
-    let page = ctx.builtin_page(status);
-    let len = page.len();
-    Response::new(
-        status,
-        Body::Shared {
-            data: page,
-            offset: 0,
-            len,
-        },
-    )
-    .header("Content-Type", "text/html; charset=utf-8")
 }
 
 /// A `return` directive's answer.
@@ -214,70 +231,24 @@ pub fn allow_header(m: Methods) -> String {
     m.names().join(", ")
 }
 
-/// GET and HEAD of files and directories.
-pub fn serve_static(
-    ctx: &mut HandlerCtx,
-    table: &RoutingTable,
-    route: &Route,
-    head: &RequestHead,
-) -> Response {
-    let settings = table.settings(route);
-    let (base, rel) = fs_target(settings, head.path());
-    // The common case first: a regular file, usually straight from the cache.
-    let meta = match ctx.lookup(base, rel) {
-        Ok(Found::File(_)) if head.path().ends_with('/') => {
-            // `/file.txt/` names a directory that is a file: nginx answers 404.
-            return error(ctx, table, Some(route), 404);
-        }
-        Ok(Found::File(f)) => return file_response(&f, head.path(), head),
-        Ok(Found::Other(meta)) => meta,
-        Err(e) => return error(ctx, table, Some(route), io_status(&e)),
-    };
-    if meta.is_dir() {
-        if !head.path().ends_with('/') {
-            let mut loc = crate::escape::url_path(head.path());
-            loc.push('/');
-            if let Some(q) = head.query() {
-                loc.push('?');
-                loc.push_str(q);
-            }
-            return Response::text(
-                301,
-                "text/html; charset=utf-8",
-                pages::redirect_page(301, &loc),
-            )
-            .header("Location", &loc);
-        }
-        for index in &settings.index.value {
-            let mut p = String::with_capacity(rel.len() + index.len() + 1);
-            p.push_str(rel.trim_end_matches('/'));
-            p.push('/');
-            p.push_str(index);
-            if let Ok(Found::File(f)) = ctx.lookup(base, &p) {
-                return file_response(&f, index, head);
-            }
-        }
-        if settings.autoindex.value {
-            return autoindex(ctx, table, route, head, base, rel);
-        }
-        return error(ctx, table, Some(route), 403);
+/// A directory named without its trailing slash: 301 to the name with one.
+pub fn add_slash(head: &RequestHead) -> Response {
+    let mut loc = crate::escape::url_path(head.path());
+    loc.push('/');
+    if let Some(q) = head.query() {
+        loc.push('?');
+        loc.push_str(q);
     }
-    // Neither a regular file nor a directory (a FIFO, a socket, a device).
-    error(ctx, table, Some(route), 403)
+    Response::text(
+        301,
+        "text/html; charset=utf-8",
+        pages::redirect_page(301, &loc),
+    )
+    .header("Location", &loc)
 }
 
 fn io_status(e: &io::Error) -> u16 {
-    match e.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::InvalidFilename => {
-            404
-        }
-        io::ErrorKind::PermissionDenied => 403,
-        _ => match e.raw_os_error() {
-            Some(libc::ENAMETOOLONG) => 414,
-            Some(libc::ENOTDIR) | Some(libc::ENOENT) => 404,
-            _ => 500,
-        },
-    }
+    dispatch::io_status(e).0
 }
 
 fn etag_matches(list: &[u8], tag: &str) -> bool {
@@ -309,7 +280,7 @@ fn part(f: &Cached, offset: u64, len: u64) -> Body {
 }
 
 /// A regular file, honouring If-None-Match, If-Modified-Since and a single Range.
-fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
+pub fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
     let size = f.size;
     let tag = f.etag.as_str();
     let mtime = f.mtime;
@@ -363,7 +334,9 @@ fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
     r
 }
 
-enum RangeSpec {
+/// What a `Range` header asks of a file (public for the fuzz targets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeSpec {
     /// Ignore the header (malformed, or several ranges): serve the whole file.
     None,
     Unsatisfiable,
@@ -373,7 +346,7 @@ enum RangeSpec {
 
 /// `bytes=a-b`, `bytes=a-`, `bytes=-n` (RFC 9110 §14.1.2). Several ranges are answered
 /// with the whole representation, which the RFC allows.
-fn parse_range(v: &[u8], size: u64) -> RangeSpec {
+pub fn parse_range(v: &[u8], size: u64) -> RangeSpec {
     let Ok(v) = std::str::from_utf8(v) else {
         return RangeSpec::None;
     };
@@ -427,7 +400,7 @@ fn parse_range(v: &[u8], size: u64) -> RangeSpec {
 
 /// The HTML listing of a directory: names the server would serve (a symlink that
 /// leaves the root, a FIFO or a name that is not UTF-8 is left out), directories first.
-fn autoindex(
+pub fn autoindex(
     ctx: &mut HandlerCtx,
     table: &RoutingTable,
     route: &Route,
@@ -472,42 +445,22 @@ fn autoindex(
     Response::text(200, "text/html; charset=utf-8", html)
 }
 
-/// DELETE: file → 204; missing → 404; directory → 409; permission → 403. Never
-/// recursive, never outside the root.
+/// DELETE of a file the decision found beneath its root: 204 once it is unlinked.
 pub fn delete(
     ctx: &mut HandlerCtx,
     table: &RoutingTable,
     route: &Route,
-    head: &RequestHead,
+    base: &Path,
+    rel: &str,
 ) -> Response {
-    let settings: &Effective = table.settings(route);
-    let (base, rel) = fs_target(settings, head.path());
-    let file = match ctx.roots.open(base, rel) {
-        Ok(f) => f,
-        Err(e) => return error(ctx, table, Some(route), io_status(&e)),
-    };
-    match file.metadata() {
-        Ok(m) if m.is_dir() => return error(ctx, table, Some(route), 409),
-        Ok(_) => {}
-        Err(_) => return error(ctx, table, Some(route), 500),
-    }
-    drop(file);
-    // The open above proved the path resolves beneath the root; unlink the same name.
-    let path = base.join(rel.trim_start_matches('/'));
-    let removed = std::fs::remove_file(&path);
+    // The decision's open proved the path resolves beneath the root; unlink the same
+    // name.
+    let removed = std::fs::remove_file(base.join(rel.trim_start_matches('/')));
     super::filecache::touch();
     match removed {
         Ok(()) => Response::new(204, Body::Empty),
         Err(e) => error(ctx, table, Some(route), io_status(&e)),
     }
-}
-
-/// Whether a method is one the handlers implement (others are 501).
-pub fn implemented(m: Method) -> bool {
-    matches!(
-        m,
-        Method::Get | Method::Head | Method::Post | Method::Put | Method::Delete | Method::Options
-    )
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod cgi;
 pub mod conn;
+pub mod dispatch;
 pub mod filecache;
 pub mod fs;
 pub mod handlers;

@@ -12,11 +12,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::dispatch::{UploadKind, UploadTarget};
 use super::handlers::{Body, Response};
-use super::http::request::{Method, RequestHead};
+use super::http::request::RequestHead;
 use super::multipart::{Event, MultipartParser, boundary_from_content_type, sanitize_filename};
-use crate::confc::model::Modifier;
-use crate::confc::table::{Location, Sourced};
 use crate::escape::{url_path, url_segment};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -130,58 +129,22 @@ fn extension(ct: Option<&[u8]>) -> &'static str {
 }
 
 impl Upload {
-    /// Starts an upload for a POST or PUT that routed to a location with `upload_store`.
-    pub fn start(
-        store: &Sourced<Option<PathBuf>>,
-        location: Option<&Location>,
-        head: &RequestHead,
-    ) -> Result<Upload, u16> {
-        let Some(dir) = store.value.clone() else {
-            return Err(405);
-        };
-        if !dir.is_dir() {
-            super::log::error_log(
-                4,
-                &format!("upload_store {} is not a directory", dir.display()),
-            );
-            return Err(500);
-        }
+    /// Starts an upload the decision chose ([`UploadTarget`]: a store that is a
+    /// directory, and for PUT a valid name in it): creates its temporary file.
+    pub fn start(target: &UploadTarget<'_>, head: &RequestHead) -> Result<Upload, u16> {
         let html = head
             .header("accept")
             .is_some_and(|a| String::from_utf8_lossy(a).contains("text/html"));
         let mut up = Upload {
-            dir,
+            dir: target.dir.to_path_buf(),
             uri_dir: String::new(),
             mode: Mode::Raw,
             temps: Vec::new(),
             done: false,
             html,
         };
-        if head.method == Method::Put {
-            // The file the URI names inside the store: the part after a prefix location's
-            // pattern, else the last segment. One level only: no directories are made.
-            let rest = match location {
-                Some(l) if l.modifier.is_prefix() || l.modifier == Modifier::Exact => head
-                    .path()
-                    .strip_prefix(l.pattern.as_str())
-                    .unwrap_or(head.path()),
-                _ => head.path().rsplit('/').next().unwrap_or(""),
-            };
-            let rest = rest.trim_start_matches('/');
-            if rest.is_empty() || rest.ends_with('/') {
-                return Err(409);
-            }
-            if rest.contains('/') {
-                return Err(403);
-            }
-            if sanitize_filename(rest).as_deref() != Some(rest) {
-                return Err(400);
-            }
-            let path = up.dir.join(rest);
-            if path.is_dir() {
-                return Err(409);
-            }
-            let existed = path.exists();
+        if let UploadKind::Put { name, existed } = target.kind {
+            let path = up.dir.join(name);
             let t = new_temp(&up.dir, Target::Put { path, existed }).map_err(|e| io_status(&e))?;
             up.temps.push(t);
             up.uri_dir = head.path().to_owned();

@@ -11,7 +11,10 @@ const TEXT: &str = "server {\n    listen 8080;\n    server_name \"héllo😀\"; 
 #[test]
 fn open_publishes_checks_diagnostics_with_codes_labels_and_links() {
     let d = Dir::new();
-    let mut c = Client::start(None, json!({}));
+    // Where the README is published: each code links to its row there.
+    let docs = "https://docs.example/webserv/README.md";
+    let mut c = Client::spawn_with(&[("WEBSERV_DOCS_URL", docs)]);
+    c.initialize(None, json!({}));
     let u = c.open(&d.path("site.conf"), TEXT);
     let diags = c.diagnostics(&u, Some(1));
     assert_eq!(
@@ -32,10 +35,8 @@ fn open_publishes_checks_diagnostics_with_codes_labels_and_links() {
     for d in &diags {
         assert_eq!(d["severity"], 1);
         assert_eq!(d["source"], "webserv");
-        assert_eq!(
-            d["codeDescription"]["href"],
-            "https://github.com/webserv/webserv#diagnostic-codes"
-        );
+        let anchor = d["code"].as_str().unwrap().replace("::", "-");
+        assert_eq!(d["codeDescription"]["href"], format!("{docs}#{anchor}"));
     }
     let rel = |d: &Value| -> Vec<(String, u64)> {
         d["relatedInformation"]

@@ -109,7 +109,7 @@ fn formatting_is_fmt_and_refuses_syntax_errors() {
 
 #[test]
 fn explain_from_the_editor() {
-    let (_d, path) = site();
+    let (d, path) = site();
     let mut c = Client::start(None, json!({}));
     let u = c.open(&path, SITE);
     let text = c.call(
@@ -125,7 +125,10 @@ fn explain_from_the_editor() {
     );
     assert!(text.contains("\nlocation  /errors/ ("), "{text}");
     assert!(
-        text.contains("\nanswer    200 static file (10 bytes)\n"),
+        text.contains(&format!(
+            "\nanswer    200 static file {}/errors/404.html (10 bytes)\n",
+            d.path("").display().to_string().trim_end_matches('/')
+        )),
         "{text}"
     );
     // A config with errors cannot be explained.

@@ -32,7 +32,7 @@ fn a_location_shows_every_effective_setting_and_where_it_comes_from() {
     let dir = d.path("").display().to_string();
     let dir = dir.trim_end_matches('/');
     for row in [
-        format!("| `root` | `{dir}/.` | line 1 |"),
+        format!("| `root` | `{dir}` | line 1 |"),
         "| `index` | `index.html` | line 8 |".to_string(),
         "| `autoindex` | `on` | line 7 |".to_string(),
         "| `allow_methods` | `GET HEAD` | default |".to_string(),
@@ -76,9 +76,6 @@ fn a_main_level_directive_shows_the_main_contexts_value() {
     let h = c.at("textDocument/hover", &u, 0, 1);
     let text = h["contents"]["value"].as_str().unwrap();
     let dir = d.path("").display().to_string();
-    let want = format!(
-        "Effective here: `{}/.` (set here)",
-        dir.trim_end_matches('/')
-    );
+    let want = format!("Effective here: `{}` (set here)", dir.trim_end_matches('/'));
     assert!(text.ends_with(&want), "{text}");
 }

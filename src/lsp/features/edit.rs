@@ -116,7 +116,11 @@ pub fn execute(s: &mut Server, params: &Value) -> Answer {
             at.unit.compiled.diags.errors()
         )));
     }
-    crate::report::explain(&at.unit.table, &url, &method, None)
+    let ask = crate::report::Ask {
+        method: &method,
+        ..crate::report::Ask::get(&url)
+    };
+    crate::report::explain(&at.unit.table, &ask)
         .map(Value::String)
         .map_err(failed)
 }

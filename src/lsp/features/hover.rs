@@ -108,10 +108,7 @@ fn line_of(at: &At, offset: usize) -> u32 {
 
 /// "Effective here: `value` (set here | inherited from line N | the default)".
 fn effective(at: &At, e: &Effective, spec: &Spec, start: usize) -> Option<String> {
-    let (_, value, origin) = e
-        .rows()
-        .into_iter()
-        .find(|(name, _, _)| *name == spec.name)?;
+    let (_, value, origin) = e.row(spec.name)?;
     Some(format!(
         "Effective here: {} ({})",
         md_code(&value),
