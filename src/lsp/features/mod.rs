@@ -154,9 +154,10 @@ pub enum Entity {
 }
 
 impl Entity {
+    /// The effective settings there (the main context's outside any server).
     pub fn settings(self, unit: &Unit) -> Option<&Effective> {
         match self {
-            Entity::Main => None,
+            Entity::Main => Some(&unit.table.base),
             Entity::Server(id) => unit.table.servers.get(id).map(|s| &s.settings),
             Entity::Location(id) => unit.table.locations.get(id).map(|l| &l.settings),
         }
