@@ -9,6 +9,7 @@
 //! and only looks. Both see a symlink that leaves the root (403), a directory (301
 //! without its slash, 409 for DELETE) or a missing file alike.
 
+use std::borrow::Cow;
 use std::io;
 use std::path::Path;
 
@@ -132,9 +133,13 @@ pub enum Page<'a, F> {
     Builtin,
     /// `error_page ... http://...`: 302 to that URL instead.
     Redirect(&'a str),
-    /// `error_page ... /uri`: that file, served with the error status. `uri` gives the
-    /// content type.
-    File { file: F, uri: &'a str },
+    /// `error_page ... /uri`: that file, served with the error status, of this media
+    /// type (where the URI's location says).
+    File {
+        file: F,
+        uri: Cow<'a, str>,
+        media: &'a str,
+    },
 }
 
 impl<F> Failure<'_, F> {
@@ -359,7 +364,11 @@ fn error_page<'a, V: FsView>(
     };
     let (base, rel) = fs_target(settings, path);
     match fs.lookup(base, rel) {
-        Ok(Entry::File(file)) => Page::File { file, uri: path },
+        Ok(Entry::File(file)) => Page::File {
+            file,
+            uri: Cow::Borrowed(path),
+            media: super::mime::media_type(path, settings),
+        },
         _ => Page::Builtin,
     }
 }

@@ -14,11 +14,11 @@ use super::dispatch::{self, Entry, Failure, FsView, Page, Why, kind_of};
 use super::filecache::{Cached, Content, FileCache};
 use super::fs::Roots;
 use super::http::request::RequestHead;
-use super::http::response::{content_type, file_headers, parse_http_date};
+use super::http::response::{file_headers, parse_http_date};
 use super::pages::{self, error_page};
 use super::router::Route;
 use crate::confc::model::{Methods, Return};
-use crate::confc::table::RoutingTable;
+use crate::confc::table::{Effective, RoutingTable};
 
 /// What a response carries after its head.
 pub enum Body {
@@ -187,9 +187,8 @@ pub fn error(
 pub fn failure(ctx: &mut HandlerCtx, f: Failure<'_, Arc<Cached>>) -> Response {
     let r = match f.page {
         Page::Redirect(uri) => Response::new(302, Body::Empty).header("Location", uri),
-        Page::File { file, uri } => {
-            Response::new(f.status, whole(&file)).header("Content-Type", content_type(uri))
-        }
+        Page::File { file, media, .. } => Response::new(f.status, whole(&file))
+            .header("Content-Type", &super::mime::content_type(media)),
         Page::Builtin => {
             let page = ctx.builtin_page(f.status);
             let len = page.len();
@@ -280,7 +279,7 @@ fn part(f: &Cached, offset: u64, len: u64) -> Body {
 }
 
 /// A regular file, honouring If-None-Match, If-Modified-Since and a single Range.
-pub fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
+pub fn file_response(f: &Cached, name: &str, head: &RequestHead, settings: &Effective) -> Response {
     let size = f.size;
     let tag = f.etag.as_str();
     let mtime = f.mtime;
@@ -325,8 +324,12 @@ pub fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
     }
     let mut r = Response::new(status, part(f, offset, len));
     match &f.headers {
-        Some(h) => r.shared_headers = Some(h.clone()),
-        None => file_headers(&mut r.headers, content_type(name), last_modified, tag),
+        // Rendered with the built-in table, which is the one that applies here.
+        Some(h) if settings.types.value.is_none() => r.shared_headers = Some(h.clone()),
+        _ => {
+            let media = super::mime::media_type(name, settings);
+            file_headers(&mut r.headers, media, last_modified, tag)
+        }
     }
     if let Some(cr) = content_range {
         r = r.header("Content-Range", &cr);

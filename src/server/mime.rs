@@ -159,11 +159,21 @@ pub fn builtin(ext: &str) -> Option<&'static str> {
 }
 
 /// The extension of a file name, if any (`archive.tar.gz` → `gz`).
-fn extension(name: &str) -> Option<&str> {
+pub fn extension(name: &str) -> Option<&str> {
     let base = name.rsplit('/').next().unwrap_or(name);
     match base.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() => Some(ext),
         _ => None,
+    }
+}
+
+/// The built-in type of a file name, if the table knows its extension.
+pub fn builtin_for(name: &str) -> Option<&'static str> {
+    let ext = extension(name)?;
+    if ext.bytes().any(|b| b.is_ascii_uppercase()) {
+        builtin(&ext.to_ascii_lowercase())
+    } else {
+        builtin(ext)
     }
 }
 

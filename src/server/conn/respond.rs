@@ -107,7 +107,9 @@ impl Conn {
             Decision::Options(allowed) => {
                 Response::new(204, Body::Empty).header("Allow", &handlers::allow_header(allowed))
             }
-            Decision::File { file, name, .. } => handlers::file_response(&file, name, head),
+            Decision::File { file, name, .. } => {
+                handlers::file_response(&file, name, head, table.settings(route))
+            }
             Decision::AddSlash => handlers::add_slash(head),
             Decision::Autoindex { base, rel } => {
                 handlers::autoindex(h, table, route, head, base, rel)
