@@ -135,7 +135,7 @@ impl Template {
     }
 
     /// Appends the expansion to `out`.
-    pub fn expand_into(&self, vars: &impl Vars, out: &mut String) {
+    pub fn expand_into(&self, vars: &(impl Vars + ?Sized), out: &mut String) {
         for p in &self.pieces {
             match p {
                 Piece::Lit(s) => out.push_str(s),
@@ -145,7 +145,7 @@ impl Template {
     }
 
     /// The expansion.
-    pub fn expand(&self, vars: &impl Vars) -> String {
+    pub fn expand(&self, vars: &(impl Vars + ?Sized)) -> String {
         let mut out = String::with_capacity(self.source.len() + 32);
         self.expand_into(vars, &mut out);
         out

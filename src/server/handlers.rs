@@ -17,7 +17,7 @@ use super::http::request::RequestHead;
 use super::http::response::{file_headers, parse_http_date};
 use super::pages::{self, error_page};
 use super::router::Route;
-use crate::confc::model::{Methods, Return};
+use crate::confc::model::Methods;
 use crate::confc::table::{Effective, RoutingTable};
 
 /// What a response carries after its head.
@@ -179,16 +179,28 @@ pub fn error(
     route: Option<&Route>,
     status: u16,
 ) -> Response {
-    let f = dispatch::failure(table, route, status, Why::Later, ctx);
+    let f = dispatch::failure(table, route, status, Why::Later, None, ctx);
     failure(ctx, f)
 }
 
 /// The answer to a failure.
 pub fn failure(ctx: &mut HandlerCtx, f: Failure<'_, Arc<Cached>>) -> Response {
+    let allow = f.allow.map(allow_header);
     let r = match f.page {
-        Page::Redirect(uri) => Response::new(302, Body::Empty).header("Location", uri),
-        Page::File { file, media, .. } => Response::new(f.status, whole(&file))
+        Page::Redirect(uri) => Response::new(302, Body::Empty).header("Location", &uri),
+        Page::File {
+            file,
+            media,
+            status,
+            ..
+        } => Response::new(status, whole(&file))
             .header("Content-Type", &super::mime::content_type(media)),
+        // A 405 page says which methods are allowed, so it is not the shared one.
+        Page::Builtin if allow.is_some() => Response::text(
+            f.status,
+            "text/html; charset=utf-8",
+            error_page(f.status, allow.as_deref()),
+        ),
         Page::Builtin => {
             let page = ctx.builtin_page(f.status);
             let len = page.len();
@@ -203,25 +215,43 @@ pub fn failure(ctx: &mut HandlerCtx, f: Failure<'_, Arc<Cached>>) -> Response {
             .header("Content-Type", "text/html; charset=utf-8")
         }
     };
-    match f.allow {
-        Some(m) => r.header("Allow", &allow_header(m)),
+    let r = match &allow {
+        Some(m) => r.header("Allow", m),
+        None => r,
+    };
+    match f.realm {
+        Some(realm) => r.header("WWW-Authenticate", &basic_challenge(realm)),
         None => r,
     }
 }
 
-/// A `return` directive's answer.
-pub fn answer_return(r: &Return) -> Response {
-    if r.is_redirect() {
-        let loc = r.text.as_ref().map_or("/", |t| t.as_str());
-        let body = pages::redirect_page(r.code, loc);
-        return Response::text(r.code, "text/html; charset=utf-8", body).header("Location", loc);
-    }
-    match &r.text {
-        Some(t) => Response::text(r.code, "text/plain; charset=utf-8", t.to_string()),
-        None if r.code >= 400 => {
-            Response::text(r.code, "text/html; charset=utf-8", error_page(r.code, None))
+/// `Basic realm="..."`, the realm as a quoted-string (RFC 9110 §5.6.4).
+fn basic_challenge(realm: &str) -> String {
+    let mut v = String::with_capacity(realm.len() + 16);
+    v.push_str("Basic realm=\"");
+    for c in realm.chars() {
+        if c == '"' || c == '\\' {
+            v.push('\\');
         }
-        None => Response::new(r.code, Body::Empty),
+        v.push(c);
+    }
+    v.push('"');
+    v
+}
+
+/// A `return` directive's answer; `text` is its URL or body, variables expanded.
+pub fn answer_return(code: u16, text: Option<&str>) -> Response {
+    if matches!(code, 301 | 302 | 303 | 307 | 308) {
+        let loc = text.unwrap_or("/");
+        let body = pages::redirect_page(code, loc);
+        return Response::text(code, "text/html; charset=utf-8", body).header("Location", loc);
+    }
+    match text {
+        Some(t) => Response::text(code, "text/plain; charset=utf-8", t.to_string()),
+        None if code >= 400 => {
+            Response::text(code, "text/html; charset=utf-8", error_page(code, None))
+        }
+        None => Response::new(code, Body::Empty),
     }
 }
 

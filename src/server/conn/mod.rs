@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
+use super::dispatch::{self, Decision, Facts, MAX_REWRITES, Why};
 use super::handlers::{self, HandlerCtx};
 use super::http::request::{
     BodyFraming, Expect, HeadBufs, HeadLimits, Method, RequestHead, parse_head_reusing,
@@ -30,6 +31,7 @@ use super::http::response::DateCache;
 use super::log;
 use super::router::Route;
 use super::upload::Upload;
+use super::vars::RequestVars;
 use crate::confc::model::LogTarget;
 use crate::confc::table::{GroupId, RoutingTable};
 use crate::escape;
@@ -403,7 +405,7 @@ impl Conn {
             self.queue_error(ctx, None, 500);
             return;
         };
-        let route = if head.path() == "*" {
+        let mut route = if head.path() == "*" {
             // `OPTIONS *` is about the server as a whole: the address's default server.
             Route {
                 group,
@@ -432,13 +434,57 @@ impl Conn {
                 user_agent: header_text(head, "user-agent"),
             }));
         }
-        let limit = settings.client_max_body_size.value;
-        let decision = super::dispatch::decide(
-            &table,
-            &route,
-            &super::dispatch::Facts::of(head),
-            &mut ctx.handlers,
-        );
+        // The path the request has now: a `try_files` rewrite or an internal redirect
+        // changes it (then `uri` holds it).
+        let mut uri = String::new();
+        let mut rewrites = 0;
+        let mut try_files = true;
+        let decision = loop {
+            let path = if rewrites == 0 { head.path() } else { &uri };
+            let vars = RequestVars {
+                head,
+                peer: self.peer,
+                port: self.local.port(),
+                server_name: table.servers[route.server]
+                    .names
+                    .first()
+                    .map_or("", String::as_str),
+                scheme: "http",
+                uri: path,
+            };
+            let mut facts = Facts::new(head, path, self.peer.ip(), &vars);
+            facts.try_files = try_files;
+            match dispatch::decide(&table, &route, &facts, &mut ctx.handlers) {
+                Decision::Rewrite {
+                    uri: next,
+                    relocate,
+                } if rewrites < MAX_REWRITES => {
+                    rewrites += 1;
+                    try_files = relocate;
+                    uri = next;
+                    // The new URI's query is not kept: `$args` stay the request's.
+                    if let Some(q) = uri.find('?') {
+                        uri.truncate(q);
+                    }
+                    if relocate {
+                        route = table.route(group, head.effective_host(), &uri);
+                    }
+                }
+                Decision::Rewrite { .. } => {
+                    let f = dispatch::failure(
+                        &table,
+                        Some(&route),
+                        500,
+                        Why::RewriteLoop,
+                        None,
+                        &mut ctx.handlers,
+                    );
+                    break Decision::Error(f);
+                }
+                d => break d,
+            }
+        };
+        let limit = table.settings(&route).client_max_body_size.value;
         match self.execute(ctx, &table, &route, head, decision) {
             Executed::Respond(r) => self.respond(ctx, r, head, limit, route, now),
             // A body over the limit is refused before it is read: the connection

@@ -103,7 +103,11 @@ impl Conn {
             Decision::ServerOptions => {
                 Response::new(200, Body::Empty).header("Allow", dispatch::SERVER_ALLOW)
             }
-            Decision::Return { ret, .. } => handlers::answer_return(ret),
+            Decision::Return { ret, text, .. } => {
+                handlers::answer_return(ret.code, text.as_deref())
+            }
+            // The connection follows rewrites before it executes a decision.
+            Decision::Rewrite { .. } => handlers::error(h, table, Some(route), 500),
             Decision::Options(allowed) => {
                 Response::new(204, Body::Empty).header("Allow", &handlers::allow_header(allowed))
             }
