@@ -14,11 +14,12 @@ use super::dispatch::{self, Entry, Failure, FsView, Page, Why, kind_of};
 use super::filecache::{Cached, Content, FileCache};
 use super::fs::Roots;
 use super::http::request::RequestHead;
-use super::http::response::{file_headers, parse_http_date};
+use super::http::response::{file_headers, http_date, parse_http_date};
 use super::pages::{self, error_page};
 use super::router::Route;
-use crate::confc::model::Methods;
+use crate::confc::model::{Expires, Methods, adds_headers};
 use crate::confc::table::{Effective, RoutingTable};
+use crate::confc::vars::Vars;
 
 /// What a response carries after its head.
 pub enum Body {
@@ -253,6 +254,63 @@ pub fn answer_return(code: u16, text: Option<&str>) -> Response {
         }
         None => Response::new(code, Body::Empty),
     }
+}
+
+/// The `add_header` and `expires` lines of one request, rendered when it was routed
+/// (its variables are known then) and written into whichever head answers it.
+pub struct Added {
+    /// For the statuses nginx adds them to ([`adds_headers`]).
+    success: Vec<u8>,
+    /// `add_header ... always`: for every status.
+    always: Vec<u8>,
+}
+
+impl Added {
+    /// Appends the lines that apply to a response with `status`.
+    pub fn write(&self, w: &mut Vec<u8>, status: u16) {
+        if adds_headers(status) {
+            w.extend_from_slice(&self.success);
+        }
+        w.extend_from_slice(&self.always);
+    }
+}
+
+/// Whether a block adds header lines to its responses.
+pub fn adds_lines(settings: &Effective) -> bool {
+    !settings.add_headers.value.is_empty() || settings.expires.value != Expires::Off
+}
+
+/// The `add_header` and `expires` lines of a block for one request, at `now` (Unix
+/// seconds), as nginx writes them.
+pub fn added(settings: &Effective, vars: &dyn Vars, now: i64) -> Added {
+    let mut a = Added {
+        success: Vec::new(),
+        always: Vec::new(),
+    };
+    let mut value = String::new();
+    for h in &settings.add_headers.value {
+        value.clear();
+        h.value.expand_into(vars, &mut value);
+        let out = if h.always {
+            &mut a.always
+        } else {
+            &mut a.success
+        };
+        super::http::response::header(out, &h.name, value.as_bytes());
+    }
+    // nginx: `max` is the end of 2037 and ten years of max-age; `epoch` and a negative
+    // time say no-cache.
+    let (expires, cache_control) = match settings.expires.value {
+        Expires::Off => return a,
+        Expires::Epoch => (1, "no-cache".to_string()),
+        Expires::Max => (2_145_916_555, "max-age=315360000".to_string()),
+        Expires::Seconds(n) if n < 0 => (now + n, "no-cache".to_string()),
+        Expires::Seconds(n) => (now + n, format!("max-age={n}")),
+    };
+    let header = super::http::response::header;
+    header(&mut a.success, "Expires", http_date(expires).as_bytes());
+    header(&mut a.success, "Cache-Control", cache_control.as_bytes());
+    a
 }
 
 /// The `Allow` header value for a location.

@@ -8,6 +8,7 @@ mod common;
 mod filecache;
 mod framing;
 mod hostile_names;
+mod idioms;
 mod lifecycle;
 mod limits;
 mod methods;

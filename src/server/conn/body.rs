@@ -290,7 +290,9 @@ impl Conn {
         };
         let route = body.route.clone();
         drop(body);
-        self.ex.log = None;
+        if let Some(e) = &mut self.ex.extras {
+            e.log = None;
+        }
         self.queue_error(ctx, Some(&route), status);
     }
 }

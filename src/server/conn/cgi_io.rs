@@ -383,6 +383,7 @@ fn start_response(
         version: run.version,
     };
     let date = ctx.date.server_and_date(ctx.handlers.now);
+    let added = ex.added();
     let _ = write_head(io.out(&mut ctx.pool), status, date, length, conn, |w| {
         if let Some(ct) = &head.content_type {
             resp::header(w, "Content-Type", ct.as_bytes());
@@ -391,6 +392,9 @@ fn start_response(
             resp::header(w, "Location", l.as_bytes());
         }
         w.extend_from_slice(&head.other);
+        if let Some(a) = added {
+            a.write(w, status);
+        }
     });
     run.framing = Some(if run.head_only {
         OutFraming::Length(0)

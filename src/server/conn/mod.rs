@@ -109,7 +109,27 @@ struct Exchange {
     /// request head arrives).
     redirects: u8,
     sent_body: u64,
-    log: Option<Box<LogInfo>>,
+    /// What only some requests need, boxed so that a connection does not pay for it.
+    extras: Option<Box<Extras>>,
+}
+
+/// The parts of a request's state that only some requests have.
+#[derive(Default)]
+struct Extras {
+    log: Option<LogInfo>,
+    /// `add_header` and `expires` lines.
+    added: Option<handlers::Added>,
+}
+
+impl Exchange {
+    fn extras(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Default::default)
+    }
+
+    /// The `add_header`/`expires` lines of the current request.
+    fn added(&self) -> Option<&handlers::Added> {
+        self.extras.as_ref().and_then(|e| e.added.as_ref())
+    }
 }
 
 pub struct Conn {
@@ -154,7 +174,7 @@ impl Conn {
                 status: 0,
                 redirects: 0,
                 sent_body: 0,
-                log: None,
+                extras: None,
             },
         }
     }
@@ -369,17 +389,17 @@ impl Conn {
         let line = raw.split(|&b| b == b'\n').next().unwrap_or(&[]);
         let line = &line[..line.len().min(256)];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        self.ex.log = Some(Box::new(LogInfo {
+        self.ex.extras().log = Some(LogInfo {
             target: settings.access_log.value.clone(),
             request_line: escape::log_field(line),
             referer: "-".into(),
             user_agent: "-".into(),
-        }));
+        });
     }
 
     fn finish_request(&mut self) {
         let ex = &mut self.ex;
-        if let Some(info) = ex.log.take() {
+        if let Some(info) = ex.extras.take().and_then(|e| e.log) {
             let line = format!(
                 "{} - - [{}] \"{}\" {} {} \"{}\" \"{}\"\n",
                 self.peer.ip(),
@@ -419,7 +439,7 @@ impl Conn {
         self.ex.keep_alive =
             head.keep_alive && !ctx.shutting_down && !settings.keepalive_timeout.value.is_zero();
         if settings.access_log.value != LogTarget::Off {
-            self.ex.log = Some(Box::new(LogInfo {
+            self.ex.extras().log = Some(LogInfo {
                 target: settings.access_log.value.clone(),
                 request_line: escape::log_field(
                     format!(
@@ -432,7 +452,7 @@ impl Conn {
                 ),
                 referer: header_text(head, "referer"),
                 user_agent: header_text(head, "user-agent"),
-            }));
+            });
         }
         // The path the request has now: a `try_files` rewrite or an internal redirect
         // changes it (then `uri` holds it).
@@ -484,7 +504,22 @@ impl Conn {
                 d => break d,
             }
         };
-        let limit = table.settings(&route).client_max_body_size.value;
+        let settings = table.settings(&route);
+        if handlers::adds_lines(settings) {
+            let vars = RequestVars {
+                head,
+                peer: self.peer,
+                port: self.local.port(),
+                server_name: table.servers[route.server]
+                    .names
+                    .first()
+                    .map_or("", String::as_str),
+                scheme: "http",
+                uri: if rewrites == 0 { head.path() } else { &uri },
+            };
+            self.ex.extras().added = Some(handlers::added(settings, &vars, log::now_secs()));
+        }
+        let limit = settings.client_max_body_size.value;
         match self.execute(ctx, &table, &route, head, decision) {
             Executed::Respond(r) => self.respond(ctx, r, head, limit, route, now),
             // A body over the limit is refused before it is read: the connection

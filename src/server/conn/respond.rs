@@ -182,6 +182,7 @@ impl Conn {
         self.ex.status = r.status;
         let date = ctx.date.server_and_date(ctx.handlers.now);
         self.io.reset_out();
+        let added = self.ex.added();
         let w = self.io.out(&mut ctx.pool);
         let conn = Persistence {
             keep_alive,
@@ -193,6 +194,9 @@ impl Conn {
                 w.extend_from_slice(h);
             }
             w.extend_from_slice(&r.headers);
+            if let Some(a) = added {
+                a.write(w, r.status);
+            }
         });
         if head_only || !body {
             return;
