@@ -649,7 +649,9 @@ fn describe(settings: &Effective, req: &Facts, method_text: &str, d: Decision<'_
             field("allow", json!(allowed.to_string()));
             (204, "options", format!("OPTIONS, Allow: {allowed}"), None)
         }
-        Decision::File { file, name, index } => {
+        Decision::File {
+            file, name, index, ..
+        } => {
             let path = if index {
                 fs_path(settings, req.path).join(name)
             } else {

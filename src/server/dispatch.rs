@@ -120,7 +120,14 @@ pub enum Decision<'a, F> {
     Options(Methods),
     /// A regular file: 200 (or 304, 206 or 416 by the request's conditional and Range
     /// fields). `name` gives the content type; `index` says it is a directory's index.
-    File { file: F, name: &'a str, index: bool },
+    /// `base` and `rel` are where it was opened (for `gzip_static`'s `.gz` beside it).
+    File {
+        file: F,
+        name: &'a str,
+        index: bool,
+        base: &'a Path,
+        rel: Cow<'a, str>,
+    },
     /// A directory named without its trailing slash: 301 to the name with one.
     AddSlash,
     /// A directory without an index file, with `autoindex on`: 200 and a listing.
@@ -560,6 +567,8 @@ fn static_file<'a, V: FsView>(
             file,
             name: path,
             index: false,
+            base,
+            rel: Cow::Borrowed(rel),
         },
         Ok(Entry::Dir) => directory(table, route, settings, path, vars, fs),
         Ok(Entry::Other) => fail(table, route, 403, Why::NotRegular, vars, fs),
@@ -590,6 +599,8 @@ fn directory<'a, V: FsView>(
                 file,
                 name: index,
                 index: true,
+                base,
+                rel: Cow::Owned(p),
             };
         }
     }

@@ -13,6 +13,7 @@ use std::time::Instant;
 use super::dispatch::{self, Entry, Failure, FsView, Page, Why, kind_of};
 use super::filecache::{Cached, Content, FileCache};
 use super::fs::Roots;
+use super::gzip;
 use super::http::request::RequestHead;
 use super::http::response::{file_headers, http_date, parse_http_date};
 use super::pages::{self, error_page};
@@ -101,6 +102,8 @@ pub struct HandlerCtx {
     pub now: Instant,
     pub roots: Roots,
     pub files: FileCache,
+    /// Static files compressed for `gzip`.
+    pub gz: super::gzip::GzCache,
     /// Built-in error pages, rendered once per status.
     pages: rustc_hash::FxHashMap<u16, Arc<[u8]>>,
 }
@@ -111,6 +114,7 @@ impl Default for HandlerCtx {
             now: Instant::now(),
             roots: Roots::default(),
             files: FileCache::default(),
+            gz: Default::default(),
             pages: Default::default(),
         }
     }
@@ -372,16 +376,7 @@ pub fn file_response(f: &Cached, name: &str, head: &RequestHead, settings: &Effe
     let tag = f.etag.as_str();
     let mtime = f.mtime;
     let last_modified = f.last_modified.as_str();
-    let not_modified = head.conditional_or_range
-        && match head.header("if-none-match") {
-            Some(inm) => etag_matches(inm, tag),
-            None => head
-                .header("if-modified-since")
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .and_then(parse_http_date)
-                .is_some_and(|since| mtime <= since),
-        };
-    if not_modified {
+    if not_modified(tag, mtime, head) {
         return Response::new(304, Body::Empty)
             .header("ETag", tag)
             .header("Last-Modified", last_modified);
@@ -423,6 +418,114 @@ pub fn file_response(f: &Cached, name: &str, head: &RequestHead, settings: &Effe
         r = r.header("Content-Range", &cr);
     }
     r
+}
+
+/// A regular file's answer: `gzip_static`'s `.gz` beside it or its cached `gzip` form
+/// when the client accepts gzip and asks for no range, else the file as it is.
+pub fn serve_file(
+    h: &mut HandlerCtx,
+    f: &Cached,
+    name: &str,
+    (base, rel): (&Path, &str),
+    head: &RequestHead,
+    settings: &Effective,
+) -> Response {
+    if !settings.gzip_static.value && !settings.gzip.value {
+        return file_response(f, name, head, settings);
+    }
+    let ranged = head.conditional_or_range && head.header("range").is_some();
+    let accepted = !ranged && gzip::accepted(head);
+    let media = super::mime::media_type(name, settings);
+    if settings.gzip_static.value && accepted {
+        let gz_rel = format!("{rel}.gz");
+        if let Ok(Entry::File(gz)) = h.lookup(base, &gz_rel) {
+            return precompressed(&gz, media, head);
+        }
+    }
+    if !gzip::applies(settings, media, 200) {
+        return file_response(f, name, head, settings);
+    }
+    if accepted
+        && f.size >= settings.gzip_min_length.value
+        && let Some(c) =
+            h.gz.get(base, rel, f, media, settings.gzip_comp_level.value)
+    {
+        return compressed(f, &c, head);
+    }
+    // The answer depends on Accept-Encoding, whichever it is.
+    let r = file_response(f, name, head, settings);
+    r.header("Vary", "Accept-Encoding")
+}
+
+/// Whether a conditional request's validators say the client's copy is current.
+fn not_modified(tag: &str, mtime: i64, head: &RequestHead) -> bool {
+    head.conditional_or_range
+        && match head.header("if-none-match") {
+            Some(inm) => etag_matches(inm, tag),
+            None => head
+                .header("if-modified-since")
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(parse_http_date)
+                .is_some_and(|since| mtime <= since),
+        }
+}
+
+/// A file's cached gzip form: 200 with the weak ETag nginx gives it, or 304.
+fn compressed(f: &Cached, c: &gzip::Compressed, head: &RequestHead) -> Response {
+    if not_modified(&f.etag, f.mtime, head) {
+        return Response::new(304, Body::Empty)
+            .header("ETag", &format!("W/{}", f.etag))
+            .header("Last-Modified", &f.last_modified)
+            .header("Vary", "Accept-Encoding");
+    }
+    let len = c.bytes.len();
+    let mut r = Response::new(
+        200,
+        Body::Shared {
+            data: c.bytes.clone(),
+            offset: 0,
+            len,
+        },
+    );
+    r.shared_headers = Some(c.headers.clone());
+    r
+}
+
+/// `gzip_static`: the `.gz` file, with its own validators and the original's type.
+fn precompressed(gz: &Cached, media: &str, head: &RequestHead) -> Response {
+    if not_modified(&gz.etag, gz.mtime, head) {
+        return Response::new(304, Body::Empty)
+            .header("ETag", &gz.etag)
+            .header("Last-Modified", &gz.last_modified)
+            .header("Vary", "Accept-Encoding");
+    }
+    let mut r = Response::new(200, whole(gz));
+    file_headers(&mut r.headers, media, &gz.last_modified, &gz.etag);
+    r.header("Content-Encoding", "gzip")
+        .header("Vary", "Accept-Encoding")
+}
+
+/// A page webserv wrote (a listing, a built-in error page), compressed per response
+/// when `gzip` applies to HTML here and the client accepts it.
+pub fn gzip_page(r: Response, settings: &Effective, head: &RequestHead) -> Response {
+    if !gzip::applies(settings, "text/html", r.status) {
+        return r;
+    }
+    let data = match &r.body {
+        Body::Bytes(b) => &b[..],
+        Body::Shared { data, offset, len } => &data[*offset..offset + len],
+        _ => return r,
+    };
+    if (data.len() as u64) < settings.gzip_min_length.value || !gzip::accepted(head) {
+        return r.header("Vary", "Accept-Encoding");
+    }
+    let gz = gzip::compress(data, settings.gzip_comp_level.value);
+    Response {
+        body: Body::Bytes(gz),
+        ..r
+    }
+    .header("Content-Encoding", "gzip")
+    .header("Vary", "Accept-Encoding")
 }
 
 /// What a `Range` header asks of a file (public for the fuzz targets).

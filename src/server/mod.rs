@@ -7,6 +7,7 @@ pub mod conn;
 pub mod dispatch;
 pub mod filecache;
 pub mod fs;
+pub mod gzip;
 pub mod handlers;
 pub mod http;
 pub mod log;

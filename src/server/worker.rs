@@ -220,6 +220,7 @@ impl Worker {
             self.ctx.handlers.roots.clear();
             // A reload may point a root at another tree (a deploy switching a symlink).
             self.ctx.handlers.files.clear();
+            self.ctx.handlers.gz.clear();
             self.max_conns = self.ctx.table.main.worker_connections.value.max(1);
         }
         if self.shared.shutdown.load(Ordering::Acquire) && shutdown_deadline.is_none() {

@@ -292,3 +292,132 @@ fn a_405_page_says_which_methods_are_allowed() {
         r.text()
     );
 }
+
+const GZ_CONF: &str = r#"
+server {
+    listen 127.0.0.1:8080;
+    root www;
+    gzip on;
+    gzip_types text/css;
+    gzip_min_length 100;
+    location /pre/ {
+        gzip off;
+        gzip_static on;
+    }
+    location /list/ {
+        autoindex on;
+    }
+}
+"#;
+
+fn gunzip(b: &[u8]) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(b)
+        .read_to_end(&mut out)
+        .expect("a gzip body");
+    out
+}
+
+fn gz_site() -> (Site, Vec<u8>) {
+    let css = b"body { color: #333; margin: 0 auto; }\n".repeat(3000);
+    let s = Site::new(
+        GZ_CONF,
+        &[
+            ("www/big.css", &css),
+            ("www/tiny.css", b"a{}"),
+            ("www/image.png", &css),
+            ("www/page.html", &css),
+            ("www/pre/app.js", b"original"),
+            ("www/pre/app.js.gz", b"\x1f\x8bpretend"),
+            ("www/pre/plain.js", b"plain"),
+            ("www/list/a.txt", b"a"),
+        ],
+    );
+    (s, css)
+}
+
+#[test]
+fn gzip_compresses_listed_types_once_and_keeps_them() {
+    let (s, css) = gz_site();
+    let accept = "Accept-Encoding: br, gzip;q=0.8\r\n";
+    let r = s.get_with("/big.css", accept);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.h("content-encoding"), "gzip");
+    assert_eq!(r.h("vary"), "Accept-Encoding");
+    assert_eq!(r.h("content-type"), "text/css; charset=utf-8");
+    assert!(r.h("etag").starts_with("W/\""), "{}", r.h("etag"));
+    assert_eq!(r.header("accept-ranges"), None);
+    assert_eq!(
+        r.h("content-length").parse::<usize>().unwrap(),
+        r.body.len()
+    );
+    assert_eq!(gunzip(&r.body), css);
+    // The same bytes again (from the worker's compressed cache), and a 304 for its tag.
+    let again = s.get_with("/big.css", accept);
+    assert_eq!(again.body, r.body);
+    let etag = r.h("etag").to_string();
+    let r304 = s.get_with("/big.css", &format!("{accept}If-None-Match: {etag}\r\n"));
+    assert_eq!(r304.status, 304);
+    // A client that does not accept gzip gets the file, and Vary.
+    let plain = s.get_with("/big.css", "Accept-Encoding: gzip;q=0\r\n");
+    assert_eq!(plain.body, css);
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.h("vary"), "Accept-Encoding");
+    // Never a range, never a small body, never an unlisted type.
+    let range = s.get_with("/big.css", &format!("{accept}Range: bytes=0-9\r\n"));
+    assert_eq!(range.status, 206);
+    assert_eq!(range.body, &css[..10]);
+    assert_eq!(range.header("content-encoding"), None);
+    let tiny = s.get_with("/tiny.css", accept);
+    assert_eq!(
+        (tiny.body.as_slice(), tiny.header("content-encoding")),
+        (b"a{}".as_slice(), None)
+    );
+    let png = s.get_with("/image.png", accept);
+    assert_eq!(png.header("content-encoding"), None);
+    assert_eq!(png.header("vary"), None);
+    // text/html is always compressed when gzip is on.
+    let html = s.get_with("/page.html", accept);
+    assert_eq!(html.h("content-encoding"), "gzip");
+    assert_eq!(gunzip(&html.body), css);
+}
+
+#[test]
+fn gzip_static_serves_the_gz_beside_the_file() {
+    let (s, _) = gz_site();
+    let r = s.get_with("/pre/app.js", "Accept-Encoding: gzip\r\n");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"\x1f\x8bpretend");
+    assert_eq!(r.h("content-encoding"), "gzip");
+    assert_eq!(r.h("content-type"), "text/javascript; charset=utf-8");
+    assert_eq!(r.h("vary"), "Accept-Encoding");
+    let r = s.get("/pre/app.js");
+    assert_eq!(
+        (r.body.as_slice(), r.header("content-encoding")),
+        (b"original".as_slice(), None)
+    );
+    // No .gz beside it: the file.
+    let r = s.get_with("/pre/plain.js", "Accept-Encoding: gzip\r\n");
+    assert_eq!(
+        (r.body.as_slice(), r.header("content-encoding")),
+        (b"plain".as_slice(), None)
+    );
+}
+
+#[test]
+fn gzip_compresses_the_pages_webserv_writes() {
+    let (s, _) = gz_site();
+    let r = s.get_with("/list/", "Accept-Encoding: gzip\r\n");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.h("content-encoding"), "gzip");
+    let html = String::from_utf8(gunzip(&r.body)).unwrap();
+    assert!(html.contains("<a href=\"a.txt\">a.txt</a>"), "{html}");
+    let r = s.get_with("/nothing", "Accept-Encoding: gzip\r\n");
+    assert_eq!(r.status, 404);
+    assert!(
+        String::from_utf8(gunzip(&r.body))
+            .unwrap()
+            .contains("404 Not Found")
+    );
+}

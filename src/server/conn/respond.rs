@@ -111,12 +111,17 @@ impl Conn {
             Decision::Options(allowed) => {
                 Response::new(204, Body::Empty).header("Allow", &handlers::allow_header(allowed))
             }
-            Decision::File { file, name, .. } => {
-                handlers::file_response(&file, name, head, table.settings(route))
-            }
+            Decision::File {
+                file,
+                name,
+                base,
+                rel,
+                ..
+            } => handlers::serve_file(h, &file, name, (base, &rel), head, table.settings(route)),
             Decision::AddSlash => handlers::add_slash(head),
             Decision::Autoindex { base, rel } => {
-                handlers::autoindex(h, table, route, head, base, rel)
+                let r = handlers::autoindex(h, table, route, head, base, rel);
+                handlers::gzip_page(r, table.settings(route), head)
             }
             Decision::Delete { base, rel } => handlers::delete(h, table, route, base, rel),
             Decision::Cgi(target) => {
@@ -138,7 +143,13 @@ impl Conn {
                     );
                 }
                 let refuse = f.why == Why::BodyTooLarge;
+                let builtin = matches!(f.page, dispatch::Page::Builtin);
                 let r = handlers::failure(h, f);
+                let r = if builtin {
+                    handlers::gzip_page(r, table.settings(route), head)
+                } else {
+                    r
+                };
                 if refuse {
                     return Executed::Refuse(r);
                 }
