@@ -406,18 +406,27 @@ fn try_files<'a, V: FsView>(
     let vars = req.vars;
     for t in &tf.files {
         let candidate = expand(t, req.vars);
+        // As nginx: an argument written with a final `/` tests for a directory, and
+        // the request goes on without that slash (so `$uri/` for `/dir` answers 301
+        // to `/dir/`, and for `/dir/` its index); others test for a regular file.
+        let test_dir = t.as_str().ends_with('/');
+        let uri = if test_dir {
+            &candidate[..candidate.len() - 1]
+        } else {
+            &candidate[..]
+        };
         let (base, rel) = fs_target(settings, &candidate);
         let found = match fs.lookup(base, rel) {
-            Ok(Entry::Dir) => candidate.ends_with('/'),
-            Ok(Entry::File(_)) => !candidate.ends_with('/'),
+            Ok(Entry::Dir) => test_dir,
+            Ok(Entry::File(_)) => !test_dir,
             _ => false,
         };
         if found {
-            if candidate == req.path {
+            if uri == req.path {
                 return None;
             }
             return Some(Decision::Rewrite {
-                uri: candidate.into_owned(),
+                uri: uri.to_string(),
                 relocate: false,
             });
         }

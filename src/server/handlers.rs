@@ -244,15 +244,20 @@ fn basic_challenge(realm: &str) -> String {
     v
 }
 
-/// A `return` directive's answer; `text` is its URL or body, variables expanded.
-pub fn answer_return(code: u16, text: Option<&str>) -> Response {
+/// A `return` directive's answer; `text` is its URL or body, variables expanded, and
+/// a body's type is the block's `default_type` (as nginx).
+pub fn answer_return(code: u16, text: Option<&str>, settings: &Effective) -> Response {
     if matches!(code, 301 | 302 | 303 | 307 | 308) {
         let loc = text.unwrap_or("/");
         let body = pages::redirect_page(code, loc);
         return Response::text(code, "text/html; charset=utf-8", body).header("Location", loc);
     }
     match text {
-        Some(t) => Response::text(code, "text/plain; charset=utf-8", t.to_string()),
+        Some(t) => Response::text(
+            code,
+            &super::mime::content_type(&settings.default_type.value),
+            t.to_string(),
+        ),
         None if code >= 400 => {
             Response::text(code, "text/html; charset=utf-8", error_page(code, None))
         }

@@ -118,6 +118,8 @@ fn return_expands_variables() {
     assert_eq!(r.h("location"), "https://site.example/go/x?y=1&z");
     let r = s.get_with("/hello?name=ann", "User-Agent: t/1\r\n");
     assert_eq!(r.status, 200);
+    // A `return` body's type is `default_type`, as nginx's.
+    assert_eq!(r.h("content-type"), "application/octet-stream");
     assert_eq!(
         r.text(),
         "hi ann from 127.0.0.1, GET /hello?name=ann ua=t/1"
@@ -131,8 +133,11 @@ fn try_files_serves_the_file_the_directory_or_the_fallback() {
     let r = s.get("/app/logo.png");
     assert_eq!((r.status, r.body.as_slice()), (200, b"PNG".as_slice()));
     assert_eq!(r.h("content-type"), "image/png");
-    // `$uri/`: the directory's index, without a redirect to add the slash.
+    // `$uri/` tests for a directory; as in nginx, the request goes on without the
+    // slash: `/app/docs` gets the 301 that adds it, `/app/docs/` its index.
     let r = s.get("/app/docs");
+    assert_eq!((r.status, r.h("location")), (301, "/app/docs/"));
+    let r = s.get("/app/docs/");
     assert_eq!((r.status, r.text().as_str()), (200, "docs"));
     // The SPA fallback: an internal redirect, the answer is the index.
     let r = s.get("/app/users/42?tab=1");

@@ -103,8 +103,18 @@ impl Conn {
             Decision::ServerOptions => {
                 Response::new(200, Body::Empty).header("Allow", dispatch::SERVER_ALLOW)
             }
-            Decision::Return { ret, text, .. } => {
-                handlers::answer_return(ret.code, text.as_deref())
+            Decision::Return {
+                ret,
+                text,
+                server_level,
+            } => {
+                // A server-level `return` answers before any location: the server's type.
+                let settings = if server_level {
+                    &table.servers[route.server].settings
+                } else {
+                    table.settings(route)
+                };
+                handlers::answer_return(ret.code, text.as_deref(), settings)
             }
             // The connection follows rewrites before it executes a decision.
             Decision::Rewrite { .. } => handlers::error(h, table, Some(route), 500),
