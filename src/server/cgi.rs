@@ -9,6 +9,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::RwLock;
 use std::time::Duration;
 
 use mio::unix::pipe;
@@ -51,7 +52,26 @@ pub fn plan(
         Some(i) => (i.clone(), vec![script.clone()]),
         None => (script.clone(), Vec::new()),
     };
-    let (script_uri, path_info) = (target.script_uri, target.path_info);
+    let mut env = environment(target, &script, table, route, head, (peer, local));
+    env.extend(http_variables(head));
+    Plan {
+        program,
+        args,
+        cwd,
+        env,
+        timeout: settings.cgi_timeout.value,
+    }
+}
+
+/// The RFC 3875 meta-variables of a request, `HTTP_*` aside.
+fn environment(
+    target: &CgiTarget<'_>,
+    script: &std::path::Path,
+    table: &RoutingTable,
+    route: &Route,
+    head: &RequestHead,
+    (peer, local): (SocketAddr, SocketAddr),
+) -> Vec<(String, String)> {
     let server = &table.servers[route.server];
     let server_name = head
         .effective_host()
@@ -85,16 +105,17 @@ pub fn plan(
             "QUERY_STRING".into(),
             head.query().unwrap_or_default().to_owned(),
         ),
-        ("SCRIPT_NAME".into(), script_uri.to_string()),
+        ("SCRIPT_NAME".into(), target.script_uri.to_string()),
         ("SCRIPT_FILENAME".into(), script.display().to_string()),
         ("REMOTE_ADDR".into(), peer.ip().to_string()),
         ("REMOTE_PORT".into(), peer.port().to_string()),
         ("REDIRECT_STATUS".into(), "200".into()),
         ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
     ];
+    let path_info = target.path_info;
     if !path_info.is_empty() {
         env.push(("PATH_INFO".into(), path_info.to_string()));
-        let (b, r) = fs_target(settings, path_info);
+        let (b, r) = fs_target(table.settings(route), path_info);
         let translated = b.join(r.trim_start_matches('/'));
         let translated = std::path::absolute(&translated).unwrap_or(translated);
         env.push(("PATH_TRANSLATED".into(), translated.display().to_string()));
@@ -108,8 +129,12 @@ pub fn plan(
     if let BodyFraming::Length(n) = head.body {
         env.push(("CONTENT_LENGTH".into(), n.to_string()));
     }
-    // HTTP_* meta-variables: duplicates joined with ", "; never Proxy (httpoxy) or
-    // Authorization; names with `_` dropped (they would collide with `-`).
+    env
+}
+
+/// The `HTTP_*` meta-variables: duplicates joined with ", "; never Proxy (httpoxy) or
+/// Authorization; names with `_` dropped (they would collide with `-`).
+fn http_variables(head: &RequestHead) -> BTreeMap<String, String> {
     let mut http: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in head.headers() {
         let lower = name.to_ascii_lowercase();
@@ -130,14 +155,7 @@ pub fn plan(
             })
             .or_insert(v);
     }
-    env.extend(http);
-    Plan {
-        program,
-        args,
-        cwd,
-        env,
-        timeout: settings.cgi_timeout.value,
-    }
+    http
 }
 
 fn set_nonblocking(fd: i32) -> io::Result<()> {
@@ -164,6 +182,11 @@ pub struct Proc {
 /// `content_length` overrides CONTENT_LENGTH (the de-chunked length of a spooled body).
 /// Without a body the child's stdin is /dev/null.
 pub fn spawn(plan: &Plan, content_length: Option<u64>, has_body: bool) -> io::Result<Proc> {
+    // Held across the fork, so `kill_all` sees every child that was started.
+    let stopping = STOPPING.read().unwrap_or_else(|p| p.into_inner());
+    if *stopping {
+        return Err(io::Error::other("the server is stopping"));
+    }
     let mut cmd = Command::new(&plan.program);
     cmd.args(&plan.args)
         .env_clear()
@@ -214,6 +237,43 @@ pub fn spawn(plan: &Plan, content_length: Option<u64>, has_body: bool) -> io::Re
         stderr,
         pidfd,
     })
+}
+
+/// Set by [`kill_all`]; spawning holds it for reading, so no child starts unseen.
+static STOPPING: RwLock<bool> = RwLock::new(false);
+
+/// Kills every CGI child's process group and refuses new ones: for a process about to
+/// exit without letting the workers finish (a second Ctrl-C). The children are found
+/// by asking the kernel which processes have this one as their parent, so nothing is
+/// recorded per request; each leads its own process group (`process_group(0)`), which
+/// takes the scripts' own children too.
+pub fn kill_all() {
+    let mut stopping = STOPPING.write().unwrap_or_else(|p| p.into_inner());
+    *stopping = true;
+    let me = std::process::id();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for e in procs.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`: comm may hold spaces and parentheses.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(me) {
+            // SAFETY: signalling our own child and the process group it leads.
+            unsafe {
+                libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            }
+        }
+    }
 }
 
 /// Kills the child's whole process group.

@@ -67,6 +67,8 @@ pub struct Worker {
     accept_blocked_by_cap: bool,
     /// A listener still had connections queued when its batch ended (its edge is spent).
     accept_more: bool,
+    /// This worker has told the main thread how many connections it is draining.
+    drain_reported: bool,
 }
 
 impl Worker {
@@ -111,6 +113,7 @@ impl Worker {
             accept_paused_until: None,
             accept_blocked_by_cap: false,
             accept_more: false,
+            drain_reported: false,
         })
     }
 
@@ -144,13 +147,13 @@ impl Worker {
                                 s.conn.cgi_ready(sub);
                             } else {
                                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                                    s.conn.readable = true;
+                                    s.conn.io.readable = true;
                                 }
                                 if ev.is_read_closed() || ev.is_error() {
-                                    s.conn.read_closed = true;
+                                    s.conn.io.read_closed = true;
                                 }
                                 if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-                                    s.conn.writable = true;
+                                    s.conn.io.writable = true;
                                 }
                             }
                             self.drive(slot, now);
@@ -236,6 +239,10 @@ impl Worker {
                 .collect();
             for i in idle {
                 self.close(i);
+            }
+            if !self.drain_reported {
+                self.drain_reported = true;
+                self.shared.report_draining(self.live);
             }
         }
     }
@@ -334,7 +341,7 @@ impl Worker {
         // A client sends its request right after the handshake, so it has usually
         // arrived by now: serve it at once. The socket joins the epoll set only when it
         // has to wait, so a `Connection: close` exchange never costs an epoll_ctl.
-        conn.readable = true;
+        conn.io.readable = true;
         self.generations[slot] = self.generations[slot].wrapping_add(1);
         self.slots[slot] = Some(Slot {
             conn,
@@ -359,7 +366,7 @@ impl Worker {
                 if self
                     .poll
                     .registry()
-                    .register(&mut s.conn.sock, token, interest)
+                    .register(&mut s.conn.io.sock, token, interest)
                     .is_err()
                 {
                     self.close(slot);
