@@ -182,6 +182,8 @@ impl Server {
                 .and_then(Value::as_str)
                 .and_then(|s| s.parse::<Uri>().ok())
                 .and_then(|u| uri::to_path(&u))
+                // Clients older than LSP 3.0 send only a path.
+                .or_else(|| params.get("rootPath")?.as_str().map(PathBuf::from))
         {
             folders.push(root);
         }

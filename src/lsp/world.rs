@@ -288,8 +288,9 @@ impl Index {
     /// `node_modules` skipped).
     pub fn build(folders: &[PathBuf]) -> Index {
         let mut confs = Vec::new();
+        let mut dirs = 0;
         for f in folders {
-            walk(f, 0, &mut confs);
+            walk(f, 0, &mut confs, &mut dirs);
         }
         let mut index = Index::default();
         for path in confs {
@@ -353,14 +354,18 @@ impl Index {
     }
 }
 
-fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    if depth > MAX_DEPTH || out.len() >= MAX_INDEXED {
+/// Directories read at most by one scan (a workspace opened at `~` or `/`).
+const MAX_DIRS: usize = 5000;
+
+fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, dirs: &mut usize) {
+    if depth > MAX_DEPTH || out.len() >= MAX_INDEXED || *dirs >= MAX_DIRS {
         return;
     }
+    *dirs += 1;
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut entries: Vec<_> = rd.flatten().collect();
+    let mut entries: Vec<_> = rd.flatten().take(MAX_INDEXED).collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let name = e.file_name();
@@ -368,7 +373,7 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         let Ok(ft) = e.file_type() else { continue };
         if ft.is_dir() {
             if !name.starts_with('.') && name != "target" && name != "node_modules" {
-                walk(&e.path(), depth + 1, out);
+                walk(&e.path(), depth + 1, out, dirs);
             }
         } else if ft.is_file() && name.ends_with(".conf") {
             if out.len() >= MAX_INDEXED {

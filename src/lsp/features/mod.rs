@@ -115,6 +115,7 @@ fn at<'a>(s: &'a mut Server, params: &Value) -> Result<Option<At<'a>>, (ErrorCod
     Ok(at_in(s, &key, pos))
 }
 
+/// A document's `At` once `prepare` brought its unit up to date.
 fn at_in<'a>(s: &'a Server, key: &PathBuf, pos: Position) -> Option<At<'a>> {
     let k = s.world.unit_key_cached(key);
     let unit = s.world.units.get(&k)?;
