@@ -683,6 +683,135 @@ fn sarif_links_only_to_configured_documentation() {
     assert!(readme.contains("<a id=\"value-port\"></a>`value::port`"));
 }
 
+// ---- run: before the server starts ------------------------------------------------------
+
+#[test]
+fn run_refuses_impossible_values_as_usage_errors() {
+    let d = Dir::new();
+    d.write("ok.conf", OK);
+    for args in [
+        &["run", "--workers", "0"][..],
+        &["run", "--workers", "1025"][..],
+        &["run", "--workers", "-1"][..],
+        &["run", "--port", "0"][..],
+        &["run", "-p", "65536"][..],
+        &["run", "--bind", "localhost"][..],
+        &["check", "--width", "0", "ok.conf"][..],
+        &["fmt", "--check", "--write", "ok.conf"][..],
+    ] {
+        let o = d.run(args);
+        assert_eq!(o.code(), 2, "webserv {args:?}: {}", o.stderr());
+        assert!(
+            o.stderr().starts_with("error: "),
+            "webserv {args:?}: {}",
+            o.stderr()
+        );
+    }
+}
+
+#[test]
+fn run_a_missing_path_exits_2() {
+    let d = Dir::new();
+    let o = d.run(&["run", "missing-dir"]);
+    assert_eq!(o.code(), 2);
+    assert_eq!(
+        o.stderr(),
+        "webserv: cannot serve missing-dir: no such file or directory\n"
+    );
+}
+
+/// `--port` and `--bind` are for serving a directory: a config file says where it
+/// listens.
+#[test]
+fn run_a_config_with_port_or_bind_is_a_usage_error() {
+    let d = Dir::new();
+    d.write("ok.conf", OK);
+    for args in [
+        &["run", "ok.conf", "-p", "9000"][..],
+        &["run", "--bind", "127.0.0.1", "ok.conf"][..],
+    ] {
+        let o = d.run(args);
+        assert_eq!(o.code(), 2, "webserv {args:?}");
+        let err = o.stderr();
+        assert!(
+            err.contains("applies to serving a directory; ok.conf is a config file"),
+            "{err}"
+        );
+    }
+}
+
+/// A config with errors: the diagnostics, then one line that says nothing started.
+#[test]
+fn run_a_broken_config_says_not_started() {
+    let d = Dir::new();
+    d.write("bad.conf", BAD)
+        .write("one.conf", "server {\n    lisen 80;\n}\n");
+    let o = d.run(&["run", "bad.conf"]);
+    assert_eq!(o.code(), 1);
+    let err = o.stderr();
+    assert!(err.contains("diagnostic code: value::port"), "{err}");
+    assert!(
+        err.ends_with("\nwebserv: not started: 2 errors in bad.conf\n"),
+        "{err}"
+    );
+    let o = d.run(&["run", "one.conf"]);
+    assert_eq!(o.code(), 1);
+    assert!(
+        o.stderr()
+            .ends_with("\nwebserv: not started: 1 error in one.conf\n"),
+        "{}",
+        o.stderr()
+    );
+}
+
+/// Every argument and option in every subcommand's help has a description, and no
+/// subcommand lists an option it has no use for (`--version`).
+#[test]
+fn help_describes_every_argument_and_option() {
+    let d = Dir::new();
+    for sub in ["check", "routes", "explain", "fmt", "run", "lsp"] {
+        let o = d.run(&[sub, "-h"]);
+        assert_eq!(o.code(), 0);
+        let help = o.stdout();
+        let mut section = "";
+        let mut entries = 0;
+        for line in help.lines() {
+            if line.ends_with(':') && !line.starts_with(' ') {
+                section = line;
+                continue;
+            }
+            if !matches!(section, "Arguments:" | "Options:") || line.trim().is_empty() {
+                continue;
+            }
+            // `  --name <X>  What it is`: the spec, two spaces or more, a description.
+            let (spec, desc) = line
+                .trim_start()
+                .split_once("  ")
+                .unwrap_or_else(|| panic!("webserv {sub} -h: no description: {line:?}"));
+            assert!(
+                !desc.trim().is_empty(),
+                "webserv {sub} -h: {spec} undescribed"
+            );
+            entries += 1;
+        }
+        assert!(entries >= 2, "webserv {sub} -h:\n{help}");
+        assert!(
+            !help.contains("--version"),
+            "webserv {sub} -h lists --version:\n{help}"
+        );
+    }
+    let o = d.run(&["run", "-h"]);
+    let help = o.stdout();
+    for want in [
+        "[DIR|FILE]",
+        "-p, --port <PORT>",
+        "--bind <ADDR>",
+        "--workers <N>",
+    ] {
+        assert!(help.contains(want), "missing {want:?} in:\n{help}");
+    }
+}
+
 // ---- routes -----------------------------------------------------------------------------
 
 #[test]

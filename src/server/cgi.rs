@@ -9,6 +9,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::RwLock;
 use std::time::Duration;
 
 use mio::unix::pipe;
@@ -171,6 +172,11 @@ pub struct Proc {
 /// `content_length` overrides CONTENT_LENGTH (the de-chunked length of a spooled body).
 /// Without a body the child's stdin is /dev/null.
 pub fn spawn(plan: &Plan, content_length: Option<u64>, has_body: bool) -> io::Result<Proc> {
+    // Held across the fork, so `kill_all` sees every child that was started.
+    let stopping = STOPPING.read().unwrap_or_else(|p| p.into_inner());
+    if *stopping {
+        return Err(io::Error::other("the server is stopping"));
+    }
     let mut cmd = Command::new(&plan.program);
     cmd.args(&plan.args)
         .env_clear()
@@ -220,6 +226,43 @@ pub fn spawn(plan: &Plan, content_length: Option<u64>, has_body: bool) -> io::Re
         stderr,
         pidfd,
     })
+}
+
+/// Set by [`kill_all`]; spawning holds it for reading, so no child starts unseen.
+static STOPPING: RwLock<bool> = RwLock::new(false);
+
+/// Kills every CGI child's process group and refuses new ones: for a process about to
+/// exit without letting the workers finish (a second Ctrl-C). The children are found
+/// by asking the kernel which processes have this one as their parent, so nothing is
+/// recorded per request; each leads its own process group (`process_group(0)`), which
+/// takes the scripts' own children too.
+pub fn kill_all() {
+    let mut stopping = STOPPING.write().unwrap_or_else(|p| p.into_inner());
+    *stopping = true;
+    let me = std::process::id();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for e in procs.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`: comm may hold spaces and parentheses.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(me) {
+            // SAFETY: signalling our own child and the process group it leads.
+            unsafe {
+                libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            }
+        }
+    }
 }
 
 /// Kills the child's whole process group.

@@ -10,7 +10,7 @@ use super::http::response::{reason, utc_minute};
 
 /// The stylesheet every built-in page shares. At phone width the listing's dates move
 /// under their day and long names wrap anywhere, so nothing runs off the screen.
-const STYLE: &str = "\
+pub const STYLE: &str = "\
 :root{color-scheme:light}\
 body{font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;margin:0 auto;\
 max-width:48rem;padding:1.5rem 1rem;color:#222;background:#fff}\
@@ -224,6 +224,48 @@ mod tests {
         let html = listing("/", &[]);
         assert!(html.contains("This directory is empty."));
         assert!(!html.contains("../"));
+    }
+
+    /// The demo site's pages look like the built-in ones: their stylesheets start with
+    /// this one, unchanged.
+    #[test]
+    fn the_demo_site_shares_the_built_in_stylesheet() {
+        for site in ["main", "site2"] {
+            let path = format!(
+                "{}/conf/examples/www/{site}/style.css",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let css = std::fs::read_to_string(&path).expect("demo stylesheet");
+            assert!(
+                css.starts_with(STYLE),
+                "{path} does not start with pages::STYLE"
+            );
+        }
+    }
+
+    /// The upload page states the upload location's real size limit, in the one size
+    /// format.
+    #[test]
+    fn the_demo_upload_page_states_the_real_limit() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conf/examples");
+        let c = crate::confc::compile_file(
+            &dir.join("site.conf"),
+            &crate::confc::CompileOptions::hermetic(),
+        )
+        .expect("site.conf");
+        let table = c.table.expect("site.conf compiles");
+        let uploads = table
+            .locations
+            .iter()
+            .find(|l| l.pattern == "/uploads/")
+            .expect("location /uploads/");
+        let limit = uploads.settings.client_max_body_size.value;
+        let page = std::fs::read_to_string(dir.join("www/main/upload.html")).unwrap();
+        let stated = format!(
+            "<strong id=\"limit\" data-bytes=\"{limit}\">{}</strong>",
+            human_size(limit)
+        );
+        assert!(page.contains(&stated), "upload.html lacks {stated}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::dispatch::{UploadKind, UploadTarget};
@@ -19,6 +20,34 @@ use super::multipart::{Event, MultipartParser, boundary_from_content_type, sanit
 use crate::escape::{url_path, url_segment};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Every upload's temporary files, process-wide, for an exit that cannot wait for the
+/// uploads' `Drop` (a second Ctrl-C): [`remove_temporaries`] deletes them. Only
+/// creating and dropping an upload touch it, never the bytes in between.
+static TEMPS: Mutex<Temps> = Mutex::new(Temps {
+    paths: Vec::new(),
+    closed: false,
+});
+
+struct Temps {
+    paths: Vec<PathBuf>,
+    /// Set by [`remove_temporaries`]: no upload may start after it.
+    closed: bool,
+}
+
+fn temps() -> std::sync::MutexGuard<'static, Temps> {
+    TEMPS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Deletes the temporary file of every upload in progress and refuses new ones: for a
+/// process about to exit without letting the workers finish.
+pub fn remove_temporaries() {
+    let mut t = temps();
+    t.closed = true;
+    for p in t.paths.drain(..) {
+        let _ = std::fs::remove_file(p);
+    }
+}
 
 fn unique() -> u64 {
     COUNTER.fetch_add(1, Ordering::Relaxed)
@@ -69,10 +98,20 @@ impl Drop for Upload {
                 let _ = std::fs::remove_file(&t.path);
             }
         }
+        if !self.temps.is_empty() {
+            temps()
+                .paths
+                .retain(|p| !self.temps.iter().any(|t| t.path == *p));
+        }
     }
 }
 
 fn new_temp(dir: &Path, target: Target) -> io::Result<Temp> {
+    // Created under the registry's lock, so none appears after `remove_temporaries`.
+    let mut registry = temps();
+    if registry.closed {
+        return Err(io::Error::other("the server is stopping"));
+    }
     for _ in 0..16 {
         let path = dir.join(format!(".upload-{}-{}.part", std::process::id(), unique()));
         match OpenOptions::new()
@@ -82,6 +121,7 @@ fn new_temp(dir: &Path, target: Target) -> io::Result<Temp> {
             .open(&path)
         {
             Ok(file) => {
+                registry.paths.push(path.clone());
                 return Ok(Temp {
                     path,
                     file,

@@ -67,6 +67,8 @@ pub struct Worker {
     accept_blocked_by_cap: bool,
     /// A listener still had connections queued when its batch ended (its edge is spent).
     accept_more: bool,
+    /// This worker has told the main thread how many connections it is draining.
+    drain_reported: bool,
 }
 
 impl Worker {
@@ -111,6 +113,7 @@ impl Worker {
             accept_paused_until: None,
             accept_blocked_by_cap: false,
             accept_more: false,
+            drain_reported: false,
         })
     }
 
@@ -236,6 +239,10 @@ impl Worker {
                 .collect();
             for i in idle {
                 self.close(i);
+            }
+            if !self.drain_reported {
+                self.drain_reported = true;
+                self.shared.report_draining(self.live);
             }
         }
     }
