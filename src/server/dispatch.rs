@@ -372,6 +372,7 @@ pub fn decide<'a, V: FsView>(
         return fail(table, route, 411, Why::LengthRequired, vars, fs);
     }
     if req.method != Method::Options
+        && !settings.cgi.value.is_empty()
         && let Some(target) = cgi_target(settings, req.path)
     {
         return cgi(table, route, target, vars, fs);

@@ -11,10 +11,11 @@
 
 use std::io::{self, Read};
 use std::net::Shutdown;
-use std::os::fd::AsRawFd;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use mio::net::TcpStream;
+use socket2::SockRef;
 
 /// Read buffer size: room for the largest head the parser accepts (8 KiB request line
 /// + 16 KiB fields) plus pipelined bytes.
@@ -328,24 +329,12 @@ impl ClientIo {
         Ok(true)
     }
 
-    /// The one write to the socket: the unsent part of the write buffer.
+    /// The one write to the socket: the unsent part of the write buffer. `more`: a
+    /// file follows (`MSG_MORE`). Never raises SIGPIPE (`MSG_NOSIGNAL`).
     fn send(&self, more: bool) -> io::Result<usize> {
         let more = if more { libc::MSG_MORE } else { 0 };
-        let rest = &self.wbuf[self.wpos..];
-        // SAFETY: a valid buffer and length on an open socket.
-        let n = unsafe {
-            libc::send(
-                self.sock.as_raw_fd(),
-                rest.as_ptr().cast(),
-                rest.len(),
-                libc::MSG_NOSIGNAL | more,
-            )
-        };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
+        SockRef::from(&self.sock)
+            .send_with_flags(&self.wbuf[self.wpos..], libc::MSG_NOSIGNAL | more)
     }
 
     /// Shuts the write side (the response is all sent; the client may still be
@@ -394,14 +383,6 @@ impl ClientIo {
 /// The one sendfile: up to 2 MiB of the file at a time (as nginx), so one big download
 /// does not hold the worker.
 fn send_file(sock: &TcpStream, f: &FileOut) -> io::Result<usize> {
-    let mut off = f.offset as libc::off_t;
-    let chunk = f.remaining.min(2 << 20) as usize;
-    // SAFETY: both fds are open for the duration of the call; `off` is a valid
-    // pointer. sendfile never touches memory we own otherwise.
-    let n = unsafe { libc::sendfile(sock.as_raw_fd(), f.file.as_raw_fd(), &mut off, chunk) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    let chunk = NonZeroUsize::new(f.remaining.min(2 << 20) as usize);
+    SockRef::from(sock).sendfile(&*f.file, f.offset as usize, chunk)
 }

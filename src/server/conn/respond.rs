@@ -20,6 +20,7 @@ const INLINE_FILE: u64 = 32 * 1024;
 
 /// Whether a response with this status carries a body: 1xx, 204 and 304 never do
 /// (RFC 9110 §6.4.1), so their heads state no length either.
+#[inline]
 pub fn has_body(status: u16) -> bool {
     !(status < 200 || status == 204 || status == 304)
 }
