@@ -555,7 +555,7 @@ fn explanation<'t>(t: &'t RoutingTable, ask: &Ask) -> Result<Explanation<'t>, St
             expect: Expect::None,
             body,
             peer: EXPLAIN_PEER.ip(),
-            authorization: None,
+            head: &head,
             vars: &vars,
             try_files,
         };

@@ -60,8 +60,9 @@ pub struct Facts<'a, 'v> {
     pub body: BodyFraming,
     /// The client's address (`allow`/`deny`).
     pub peer: IpAddr,
-    /// The `Authorization` field (`auth_basic`).
-    pub authorization: Option<&'a [u8]>,
+    /// The request head, for the fields only some blocks read (`Authorization` for
+    /// `auth_basic`): looked up when needed, not per request.
+    pub head: &'a RequestHead,
     /// The values of variables in `return`, `try_files` and `error_page` (only read
     /// while deciding: a decision never borrows them).
     pub vars: &'v dyn Vars,
@@ -83,7 +84,7 @@ impl<'a, 'v> Facts<'a, 'v> {
             expect: head.expect,
             body: head.body,
             peer,
-            authorization: head.header("authorization"),
+            head,
             vars,
             try_files: true,
         }
@@ -355,7 +356,7 @@ pub fn decide<'a, V: FsView>(
     if let (Some(realm), Some(users)) = (
         &settings.auth_basic.value,
         &settings.auth_basic_user_file.value,
-    ) && !super::auth::allowed(req.authorization, users)
+    ) && !super::auth::allowed(req.head.header("authorization"), users)
     {
         let mut f = failure(table, Some(route), 401, Why::AuthRequired, Some(vars), fs);
         f.realm = Some(realm);
