@@ -499,8 +499,13 @@ write_conf() { # KIND DIR PORT WITH_CGI
         echo "    listen 127.0.0.1:$port;"
         echo "    root $DOC;"
         [ "$cgi" = 1 ] && echo "    location /cgi/ { cgi .sh /bin/sh; }"
-        echo "    location /h/ { add_header X-Frame-Options DENY; add_header X-Content-Type-Options nosniff; expires 1h; }"
-        echo "    location /gz/ { gzip on; gzip_types text/css; }"
+        # Only with their points: an older webserv (--rev) knows neither directive.
+        if has_point headers; then
+          echo "    location /h/ { add_header X-Frame-Options DENY; add_header X-Content-Type-Options nosniff; expires 1h; }"
+        fi
+        if has_point gzip; then
+          echo "    location /gz/ { gzip on; gzip_types text/css; }"
+        fi
         echo "}"
       } >"$dir/webserv.conf" ;;
     nginx)
