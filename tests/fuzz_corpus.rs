@@ -11,6 +11,8 @@ use std::path::Path;
 mod cgi_head;
 #[path = "../fuzz/checks/chunked.rs"]
 mod chunked;
+#[path = "../fuzz/checks/compile.rs"]
+mod compile;
 #[path = "../fuzz/checks/explain_url.rs"]
 mod explain_url;
 #[path = "../fuzz/checks/head.rs"]
@@ -42,6 +44,11 @@ fn seeds(target: &str, check: fn(&[u8])) {
         .map(|f| f.display().to_string())
         .collect();
     assert!(failed.is_empty(), "seeds failing their checks: {failed:#?}");
+}
+
+#[test]
+fn compile_seeds() {
+    seeds("compile", compile::check);
 }
 
 #[test]
