@@ -100,8 +100,8 @@ fn prefixes(data: &[u8], limits: &HeadLimits, full: &Answer) {
     }
 }
 
-/// An earlier head's allocations, longer than any head here and with more fields,
-/// must leave nothing behind in the next one.
+/// A head with derived text (a decoded path, lower-cased hosts) and more fields than
+/// most: the next head parsed into its allocations must find nothing of it there.
 const EARLIER: &[u8] = b"POST http://Earlier.example:81/%61/../b?q HTTP/1.1\r\n\
 Host: Earlier.Example\r\nContent-Length: 7\r\nConnection: close\r\nExpect: 100-continue\r\n\
 If-None-Match: \"x\"\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\n\r\n";
@@ -130,6 +130,8 @@ struct View {
     query: Option<String>,
     version: Version,
     host: Option<String>,
+    host_without_port: Option<String>,
+    host_port: Option<u16>,
     absolute_host: Option<String>,
     effective_host: Option<String>,
     fields: Vec<(String, Vec<u8>)>,
@@ -148,6 +150,8 @@ fn view(h: &RequestHead) -> View {
         query: h.query().map(str::to_owned),
         version: h.version,
         host: h.host().map(str::to_owned),
+        host_without_port: h.host_without_port().map(str::to_owned),
+        host_port: h.host_port(),
         absolute_host: h.absolute_host().map(str::to_owned),
         effective_host: h.effective_host().map(str::to_owned),
         fields: h
@@ -291,14 +295,24 @@ fn semantics(v: &View, limits: &HeadLimits) {
         );
         assert!(!h.bytes().any(|b| b.is_ascii_uppercase()), "{h:?}");
     }
-    let effective = v.absolute_host.as_ref().or(v.host.as_ref()).map(|h| {
-        if h.starts_with('[') {
-            &h[..h.find(']').expect("a validated IPv6 literal") + 1]
+    // `host[:port]`, a validated authority, split by hand.
+    let split = |h: &str| -> (String, Option<u16>) {
+        let at = if h.starts_with('[') {
+            h.find(']').expect("a validated IPv6 literal") + 1
         } else {
-            h.split(':').next().unwrap_or(h)
-        }
-    });
-    assert_eq!(v.effective_host.as_deref(), effective);
+            h.find(':').unwrap_or(h.len())
+        };
+        let port = h[at..].strip_prefix(':').filter(|p| !p.is_empty());
+        (
+            h[..at].to_owned(),
+            port.map(|p| p.parse().expect("a validated port")),
+        )
+    };
+    let effective = v.absolute_host.as_ref().or(v.host.as_ref());
+    assert_eq!(v.effective_host, effective.map(|h| split(h).0));
+    let (without_port, port) = v.host.as_deref().map(split).unzip();
+    assert_eq!(v.host_without_port, without_port);
+    assert_eq!(v.host_port, port.flatten());
 
     let te = field("transfer-encoding").next().is_some();
     let cl: Vec<&[u8]> = field("content-length").collect();
