@@ -132,6 +132,23 @@ pub fn merge(parent: &Effective, child: &Settings, sources: &impl Provenance) ->
         ),
         send_timeout: pick(&child.send_timeout, &parent.send_timeout, sources),
         access_log: pick(&child.access_log, &parent.access_log, sources),
+        ssl_certificate: pick_opt(&child.ssl_certificate, &parent.ssl_certificate, sources),
+        ssl_certificate_key: pick_opt(
+            &child.ssl_certificate_key,
+            &parent.ssl_certificate_key,
+            sources,
+        ),
+        ssl_protocols: pick(&child.ssl_protocols, &parent.ssl_protocols, sources),
+        ssl_session_timeout: pick(
+            &child.ssl_session_timeout,
+            &parent.ssl_session_timeout,
+            sources,
+        ),
+        ssl_session_tickets: pick(
+            &child.ssl_session_tickets,
+            &parent.ssl_session_tickets,
+            sources,
+        ),
     }
 }
 

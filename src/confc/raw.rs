@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::model::{
     CgiRule, DocRoot, ErrorPage, ListenAddr, LogTarget, Methods, Modifier, Return, ServerName,
+    TlsProtocols,
 };
 use super::source::Span;
 
@@ -34,6 +35,11 @@ pub struct Settings {
     pub client_body_timeout: Option<Set<Duration>>,
     pub send_timeout: Option<Set<Duration>>,
     pub access_log: Option<Set<LogTarget>>,
+    pub ssl_certificate: Option<Set<std::path::PathBuf>>,
+    pub ssl_certificate_key: Option<Set<std::path::PathBuf>>,
+    pub ssl_protocols: Option<Set<TlsProtocols>>,
+    pub ssl_session_timeout: Option<Set<Duration>>,
+    pub ssl_session_tickets: Option<Set<bool>>,
     /// The `error_page` directive of each entry of `error_pages` (the list's own span is
     /// the first directive's), so diagnostics point at the right line.
     pub error_page_spans: Vec<Span>,
@@ -56,11 +62,19 @@ pub struct MainConf {
 pub struct ServerConf {
     /// The `server` keyword.
     pub span: Span,
-    /// Address and `default_server`.
-    pub listens: Vec<Set<(ListenAddr, bool)>>,
+    pub listens: Vec<Set<Listen>>,
     pub names: Vec<Set<ServerName>>,
     pub settings: Settings,
     pub locations: Vec<LocationConf>,
+}
+
+/// One `listen`: the address and its parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct Listen {
+    pub addr: ListenAddr,
+    pub default_server: bool,
+    /// `ssl`: connections to this address speak TLS.
+    pub ssl: bool,
 }
 
 /// One `location { }`.
