@@ -9,14 +9,17 @@
 #
 #   bench/callgrind.sh [N]        # N defaults to 5000; prints instructions per request
 #   NO_BUILD=1 bench/callgrind.sh # measure target/release/webserv as it is
+#   BIN=/path/to/webserv bench/callgrind.sh   # measure another build (implies NO_BUILD)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-5000}
 FEW=500
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-[ "${NO_BUILD:-0}" = 1 ] || cargo build --release --quiet
-BIN=$PWD/target/release/webserv
+if [ -z "${BIN:-}" ]; then
+  [ "${NO_BUILD:-0}" = 1 ] || cargo build --release --quiet
+  BIN=$PWD/target/release/webserv
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/www"

@@ -3,6 +3,7 @@
 //! Exit codes: 0 valid / served and stopped cleanly; 1 errors in the config (or warnings
 //! with `--deny-warnings`), or a server that could not start; 2 usage or unreadable file;
 //! 3 internal error.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

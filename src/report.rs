@@ -9,11 +9,14 @@ use crate::confc::model::{DocRoot, Return, fmt_size};
 use crate::confc::table::{Effective, GroupId, LocId, LocationSet, RoutingTable};
 use crate::confc::tls::fmt_time;
 use crate::server::dispatch::{
-    self, Decision, Disk, Facts, Failure, Page, UploadKind, Why, implemented,
+    self, Decision, Disk, Facts, Failure, MAX_REWRITES, Page, UploadKind, Why, implemented,
 };
-use crate::server::http::request::{BodyFraming, Expect, HeadLimits, Method, parse_head};
+use crate::server::http::request::{
+    BodyFraming, Expect, HeadLimits, Method, RequestHead, parse_head,
+};
 use crate::server::http::response::reason;
 use crate::server::router::{LocStep, Route, ServerWhy, fs_path};
+use crate::server::vars::RequestVars;
 
 fn settings_text(t: &RoutingTable, e: &Effective, ssl: bool, indent: &str, out: &mut String) {
     for (name, value, origin) in e.rows_on(ssl) {
@@ -508,6 +511,38 @@ fn step_text(t: &RoutingTable, step: &LocStep) -> String {
     }
 }
 
+/// The client `explain` assumes: a local one, without credentials.
+const EXPLAIN_PEER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+/// The request `explain` asks about, as the server's parser would hold it (for the
+/// variables): the URL's path and query as the request-target, its host as `Host`.
+fn request_head(ask: &Ask, target: &Target) -> Result<RequestHead, String> {
+    let origin = match ask.url.find("://") {
+        Some(i) => ask.url[i + 3..]
+            .find('/')
+            .map_or("/", |j| &ask.url[i + 3 + j..]),
+        None => ask.url,
+    };
+    let origin = if origin == "*" { "/" } else { origin };
+    let method = if ask.method.bytes().all(|b| b.is_ascii_alphabetic()) && !ask.method.is_empty() {
+        ask.method
+    } else {
+        "GET"
+    };
+    let raw = match &target.host {
+        Some(h) => format!("{method} {origin} HTTP/1.1\r\nHost: {h}\r\n\r\n"),
+        None => format!("{method} {origin} HTTP/1.0\r\n\r\n"),
+    };
+    match parse_head(raw.as_bytes(), &HeadLimits::default()) {
+        Ok(Some((head, _))) => Ok(head),
+        _ => Err(format!(
+            "`{}` is not a request the server would take",
+            ask.url
+        )),
+    }
+}
+
 fn explanation<'t>(t: &'t RoutingTable, ask: &Ask) -> Result<Explanation<'t>, String> {
     let target = parse_url(ask.url)?;
     let https = ask.url.starts_with("https://");
@@ -521,26 +556,80 @@ fn explanation<'t>(t: &'t RoutingTable, ask: &Ask) -> Result<Explanation<'t>, St
         "*" => None,
         path => t.find_location(server, path, Some(&mut trail)),
     };
-    let route = Route {
+    let mut steps: Vec<String> = trail.iter().map(|s| step_text(t, s)).collect();
+    let mut route = Route {
         group,
         server,
         location,
     };
-    let settings = t.settings(&route);
     let method = Method::from_token(ask.method.as_bytes());
     let body = match ask.body {
         AskBody::Length(n) => BodyFraming::Length(n),
         AskBody::Usual if matches!(method, Method::Post | Method::Put) => BodyFraming::Chunked,
         AskBody::Usual | AskBody::None => BodyFraming::None,
     };
-    let facts = Facts {
-        method,
-        path: &target.path,
-        expect: Expect::None,
-        body,
+    let head = request_head(ask, &target)?;
+    let port = ask.listen.map_or(t.groups[group].addr.port, |a| a.port());
+    let mut disk = Disk::default();
+    // The rewrites the server follows (`try_files`, internal redirects), followed alike.
+    let mut uri = target.path.clone();
+    let mut rewrites = 0;
+    let mut try_files = true;
+    let answer = loop {
+        let vars = RequestVars {
+            head: &head,
+            peer: EXPLAIN_PEER,
+            port,
+            server_name: t.servers[route.server]
+                .names
+                .first()
+                .map_or("", String::as_str),
+            scheme: "http",
+            uri: &uri,
+        };
+        let facts = Facts {
+            method,
+            path: &uri,
+            expect: Expect::None,
+            body,
+            peer: EXPLAIN_PEER.ip(),
+            head: &head,
+            vars: &vars,
+            try_files,
+        };
+        match dispatch::decide(t, &route, &facts, &mut disk) {
+            Decision::Rewrite {
+                uri: next,
+                relocate,
+            } if rewrites < MAX_REWRITES => {
+                rewrites += 1;
+                try_files = relocate;
+                let next = next.split('?').next().unwrap_or_default().to_string();
+                if relocate {
+                    let mut trail = Vec::new();
+                    route.location = t.find_location(route.server, &next, Some(&mut trail));
+                    let at = route.location.map_or("no location".into(), |l| {
+                        format!("location `{}`", t.locations[l].display())
+                    });
+                    steps.push(format!(
+                        "try_files: no file; internal redirect to {next} ({at})"
+                    ));
+                } else {
+                    steps.push(format!(
+                        "try_files: {next} exists, answered in this location"
+                    ));
+                }
+                uri = next;
+            }
+            Decision::Rewrite { .. } => {
+                let f = dispatch::failure(t, Some(&route), 500, Why::RewriteLoop, None, &mut disk);
+                break failure_answer(f, &facts, ask.method);
+            }
+            d => break describe(t.settings(&route), &facts, ask.method, d),
+        }
     };
-    let decision = dispatch::decide(t, &route, &facts, &mut Disk::default());
-    let mut answer = describe(settings, &facts, ask.method, decision);
+    let settings = t.settings(&route);
+    let mut answer = answer;
     let limit = settings.client_max_body_size.value;
     if body == BodyFraming::Chunked && limit != 0 && answer.status != 413 {
         answer
@@ -553,9 +642,9 @@ fn explanation<'t>(t: &'t RoutingTable, ask: &Ask) -> Result<Explanation<'t>, St
         server,
         because,
         location,
-        steps: trail.iter().map(|s| step_text(t, s)).collect(),
+        steps,
         settings,
-        file: fs_path(settings, &target.path),
+        file: fs_path(settings, &uri),
         maps: match &settings.root.value {
             DocRoot::Root(_) => "root + URI".to_string(),
             DocRoot::Alias { prefix, .. } => format!("alias replaces `{prefix}`"),
@@ -582,11 +671,15 @@ fn describe(settings: &Effective, req: &Facts, method_text: &str, d: Decision<'_
                 None,
             )
         }
-        Decision::Return { ret, server_level } => {
-            let (status, text) = return_text(ret, server_level);
-            if let Some(to) = ret.text.as_deref().filter(|_| ret.is_redirect()) {
-                field("location", json!(to));
+        Decision::Return {
+            ret,
+            server_level,
+            text,
+        } => {
+            if ret.is_redirect() {
+                field("location", json!(text.as_deref().unwrap_or("/")));
             }
+            let (status, text) = return_text(ret, server_level, text.as_deref());
             field("server_level", json!(server_level));
             (status, "return", text, None)
         }
@@ -594,7 +687,9 @@ fn describe(settings: &Effective, req: &Facts, method_text: &str, d: Decision<'_
             field("allow", json!(allowed.to_string()));
             (204, "options", format!("OPTIONS, Allow: {allowed}"), None)
         }
-        Decision::File { file, name, index } => {
+        Decision::File {
+            file, name, index, ..
+        } => {
             let path = if index {
                 fs_path(settings, req.path).join(name)
             } else {
@@ -691,6 +786,8 @@ fn describe(settings: &Effective, req: &Facts, method_text: &str, d: Decision<'_
             }
         }
         Decision::Error(f) => return failure_answer(f, req, method_text),
+        // `explanation` follows rewrites before it describes a decision.
+        Decision::Rewrite { uri, .. } => (500, "error", format!("rewrite to {uri}"), None),
     };
     Answer {
         status,
@@ -715,6 +812,15 @@ fn failure_answer(f: Failure<'_, u64>, req: &Facts, method_text: &str) -> Answer
     if let Some(allow) = f.allow {
         fields.insert("allow".into(), json!(allow.to_string()));
         text.push_str(&format!(", Allow: {allow}"));
+    }
+    if let Some(realm) = f.realm {
+        fields.insert("realm".into(), json!(realm));
+        text.push_str(&format!(
+            ", WWW-Authenticate: Basic realm={realm:?} (explain asks without credentials)"
+        ));
+    }
+    if f.why == Why::AccessDenied {
+        text.push_str(&format!(" (explain asks as {})", req.peer));
     }
     let sent = f.sent_status();
     match f.page {
@@ -741,20 +847,20 @@ fn failure_answer(f: Failure<'_, u64>, req: &Facts, method_text: &str) -> Answer
     }
 }
 
-/// A `return`'s status and answer text.
-fn return_text(r: &Return, server_level: bool) -> (u16, String) {
+/// A `return`'s status and answer text; `text` is its URL or body as expanded.
+fn return_text(r: &Return, server_level: bool, text: Option<&str>) -> (u16, String) {
     let by = if server_level {
         "server-level return"
     } else {
         "return"
     };
-    let text = if r.is_redirect() {
-        format!("{by} to {}", r.text.as_deref().unwrap_or("/"))
+    let answer = if r.is_redirect() {
+        format!("{by} to {}", text.unwrap_or("/"))
     } else {
-        match &r.text {
+        match text {
             Some(text) => format!("{by} with body {text:?}"),
             None => by.to_string(),
         }
     };
-    (r.code, text)
+    (r.code, answer)
 }

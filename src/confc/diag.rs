@@ -117,6 +117,16 @@ codes! {
         "A location modifier is `=` (exact), `^~` (prefix, no regex), `~` (regex) or `~*` (case-insensitive regex); named locations (`@x`) are not supported.";
     BadParameter = "value::parameter", Error, "an argument has no meaning here",
         "An argument that the directive does not understand here, such as an empty path, an unknown listen parameter or an index name with `/`.";
+    BadVariable = "value::variable", Error, "a `$` that starts no variable name, or a regex capture",
+        "A `$` starts a variable: `$name` or `${name}`. nginx has no escape for a literal `$`, and webserv has no regex captures (`$1`): build the value from `$uri`, `$request_uri` or `$args`.";
+    UnknownVariable = "value::unknown-variable", Error, "no variable has this name",
+        "Variables webserv knows: `$scheme $host $server_name $server_port $request_uri $uri $document_uri $args $query_string $is_args $request_method $remote_addr $remote_port $content_type $content_length`, `$arg_NAME` and `$http_NAME`.";
+    BadHeader = "value::header", Error, "not a header field name, or a header the server writes itself",
+        "`add_header` takes a field name (letters, digits, `-`) and a one-line value. `Content-Length`, `Transfer-Encoding` and `Connection` frame the response and are written by the server only.";
+    BadMimeType = "value::mime-type", Error, "not a media type (`type/subtype`)",
+        "`default_type`, `gzip_types` and `types { }` entries are media types like `text/css` or `application/json`.";
+    BadAccessRule = "value::access-rule", Error, "not an IP address, a CIDR block or `all`",
+        "`allow` and `deny` take an IPv4 or IPv6 address, a CIDR block (`10.0.0.0/8`, `2001:db8::/32`) or `all`; host names are not resolved.";
     BadTlsProtocol = "value::ssl-protocol", Error, "not a TLS protocol name webserv speaks",
         "`ssl_protocols` takes `TLSv1.2` and `TLSv1.3`. A name that is neither is an error, and so is a list that holds only versions webserv refuses (see `tls::old-protocol`).";
     NoServer = "resolve::no-server", Error, "the config defines no `server`",
@@ -167,6 +177,10 @@ codes! {
         "The `upload_store` directory is missing or not writable by this user, so uploads would fail with 500.";
     HiddenServer = "lint::hidden-server", Warning, "a server on `*:port` is hidden by an IP-specific listen",
         "nginx semantics: a `listen` on a specific IP takes every connection to that IP and port, so a server on `*:port` is not reachable through that IP.";
+    UnreachableRule = "lint::unreachable-rule", Warning, "an allow/deny rule after `all`, which never matches",
+        "`allow` and `deny` rules are checked in order and the first that matches decides; a rule after `allow all` or `deny all` is never reached.";
+    HtpasswdEntry = "lint::htpasswd-entry", Warning, "an htpasswd line webserv cannot verify",
+        "webserv verifies apr1 (`htpasswd -m`, the default), bcrypt (`-B`), `{SHA}` (`-s`) and crypt SHA-256/512 (`-2`, `-5`). A user with a plain-text, DES or MD5-crypt hash cannot log in.";
 }
 
 /// The environment variable that says where the project's documentation (README.md)

@@ -8,6 +8,7 @@
 pub mod ast;
 pub mod check;
 pub mod diag;
+pub mod htpasswd;
 pub mod load;
 pub mod lower;
 pub mod merge;
@@ -22,6 +23,7 @@ pub mod source;
 pub mod table;
 pub mod tls;
 pub mod values;
+pub mod vars;
 
 use std::path::{Path, PathBuf};
 

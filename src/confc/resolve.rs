@@ -237,8 +237,10 @@ impl Builder<'_> {
         if let Some(ep) = &s.error_pages {
             for (i, page) in ep.value.iter().enumerate() {
                 let span = s.error_page_spans.get(i).copied().unwrap_or(ep.span);
-                self.error_pages
-                    .push((server, vec![page.uri.clone()], span));
+                // Only a target without variables can be checked before a request.
+                if let Some(uri) = page.uri.as_literal() {
+                    self.error_pages.push((server, vec![uri.to_string()], span));
+                }
             }
         }
     }

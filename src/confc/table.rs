@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::model::{
-    CgiRule, DocRoot, ErrorPage, ListenAddr, LogTarget, Methods, Modifier, Return, TlsProtocols,
-    fmt_duration, fmt_flag, fmt_size,
+    AccessRule, AddHeader, CgiRule, DocRoot, ErrorPage, Expires, Htpasswd, ListenAddr, LogTarget,
+    Methods, Modifier, Return, TlsProtocols, TryFiles, Types, fmt_duration, fmt_flag, fmt_size,
 };
 use super::source::FileId;
 pub use super::tls::Certificate;
@@ -82,6 +82,23 @@ pub struct Effective {
     pub client_body_timeout: Sourced<Duration>,
     pub send_timeout: Sourced<Duration>,
     pub access_log: Sourced<LogTarget>,
+    /// Not inherited (nginx): a server's `try_files` applies where no location matches.
+    pub try_files: Sourced<Option<TryFiles>>,
+    pub add_headers: Sourced<Vec<AddHeader>>,
+    pub expires: Sourced<Expires>,
+    pub gzip: Sourced<bool>,
+    pub gzip_static: Sourced<bool>,
+    /// Besides `text/html`, which is always compressed when `gzip` is on; `*` is any.
+    pub gzip_types: Sourced<Vec<String>>,
+    pub gzip_min_length: Sourced<u64>,
+    pub gzip_comp_level: Sourced<u64>,
+    pub access: Sourced<Vec<AccessRule>>,
+    /// The realm; `None` is `off`.
+    pub auth_basic: Sourced<Option<String>>,
+    pub auth_basic_user_file: Sourced<Option<Arc<Htpasswd>>>,
+    pub default_type: Sourced<String>,
+    /// `None`: the built-in table.
+    pub types: Sourced<Option<Arc<Types>>>,
     pub ssl_certificate: Sourced<Option<PathBuf>>,
     pub ssl_certificate_key: Sourced<Option<PathBuf>>,
     pub ssl_protocols: Sourced<TlsProtocols>,
@@ -90,13 +107,12 @@ pub struct Effective {
 }
 
 impl Effective {
-    /// The `error_page` URI for a status, if one is configured.
-    pub fn error_page(&self, status: u16) -> Option<&str> {
+    /// The `error_page` for a status, if one is configured.
+    pub fn error_page(&self, status: u16) -> Option<&ErrorPage> {
         self.error_pages
             .value
             .iter()
             .find(|p| p.codes.contains(&status))
-            .map(|p| p.uri.as_str())
     }
 
     /// Each setting as (directive, value as written, origin), in directive-table order:
@@ -158,6 +174,45 @@ impl Effective {
             }),
             row("send_timeout", &self.send_timeout, |v| fmt_duration(*v)),
             row("access_log", &self.access_log, LogTarget::to_string),
+            row("try_files", &self.try_files, |v| {
+                v.as_ref().map_or("-".into(), TryFiles::to_string)
+            }),
+            row("add_header", &self.add_headers, |v| {
+                or_dash(
+                    v.iter()
+                        .map(AddHeader::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            }),
+            row("expires", &self.expires, Expires::to_string),
+            row("gzip", &self.gzip, |v| fmt_flag(*v).into()),
+            row("gzip_static", &self.gzip_static, |v| fmt_flag(*v).into()),
+            row("gzip_types", &self.gzip_types, |v| list(v)),
+            row("gzip_min_length", &self.gzip_min_length, |v| v.to_string()),
+            row("gzip_comp_level", &self.gzip_comp_level, |v| v.to_string()),
+            row("allow/deny", &self.access, |v| {
+                or_dash(
+                    v.iter()
+                        .map(AccessRule::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            }),
+            row("auth_basic", &self.auth_basic, |v| {
+                v.as_ref().map_or("off".into(), |r| format!("\"{r}\""))
+            }),
+            row("auth_basic_user_file", &self.auth_basic_user_file, |v| {
+                v.as_ref().map_or("-".into(), |h| {
+                    format!("{} ({} users)", h.path.display(), h.users.len())
+                })
+            }),
+            row("default_type", &self.default_type, String::clone),
+            row("types", &self.types, |v| {
+                v.as_ref().map_or("built-in".into(), |t| {
+                    format!("{} extensions", t.by_ext.len())
+                })
+            }),
             row("ssl_certificate", &self.ssl_certificate, |v| {
                 path_or_dash(v)
             }),

@@ -11,7 +11,7 @@ use lsp_types::{
     NumberOrString, Range, TextEdit, Uri,
 };
 
-use crate::confc::diag::{Code, Diag, Severity};
+use crate::confc::diag::{Diag, Severity};
 use crate::confc::source::{FileId, Span};
 
 use super::text::Encoding;
@@ -22,7 +22,6 @@ use super::world::{Docs, Unit};
 #[derive(Clone, Debug, PartialEq)]
 pub struct Published {
     pub diagnostic: Diagnostic,
-    pub code: Code,
     /// A quick fix: its title and its edit (in the same file).
     pub fix: Option<(String, TextEdit)>,
 }
@@ -121,7 +120,6 @@ pub fn convert(docs: &Docs, unit: &Unit, d: &Diag, enc: Encoding) -> Published {
             tags: None,
             data: None,
         },
-        code: d.code,
         fix,
     }
 }

@@ -14,21 +14,19 @@ mod transport;
 mod uri;
 mod world;
 
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 
 use lsp_server::{ErrorCode, Message, Notification, Request, Response};
-use lsp_types::{
-    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-    PublishDiagnosticsParams, Uri,
-};
+use lsp_types::{PublishDiagnosticsParams, Uri};
 use serde_json::{Value, json};
 
 use diagnostics::ByUri;
 use text::Encoding;
 use transport::{Incoming, Outgoing, Transport};
-use world::{Doc, World};
+use world::World;
 
 /// Runs the server on stdin/stdout until `exit`; returns the exit status (0 after
 /// `shutdown`, 1 otherwise).
@@ -61,6 +59,8 @@ pub struct Server {
     /// Open documents whose text changed since diagnostics were last published.
     dirty: bool,
     published: ByUri,
+    /// The document version each URI's diagnostics were last published for.
+    published_versions: HashMap<String, Option<i32>>,
 }
 
 impl Server {
@@ -73,6 +73,7 @@ impl Server {
             world: World::default(),
             dirty: false,
             published: ByUri::new(),
+            published_versions: HashMap::new(),
         }
     }
 
@@ -181,6 +182,8 @@ impl Server {
                 .and_then(Value::as_str)
                 .and_then(|s| s.parse::<Uri>().ok())
                 .and_then(|u| uri::to_path(&u))
+                // Clients older than LSP 3.0 send only a path.
+                .or_else(|| params.get("rootPath")?.as_str().map(PathBuf::from))
         {
             folders.push(root);
         }
@@ -204,59 +207,20 @@ impl Server {
     }
 
     fn notified(&mut self, n: Notification) {
-        match n.method.as_str() {
-            "textDocument/didOpen" => {
-                let Ok(p) = serde_json::from_value::<DidOpenTextDocumentParams>(n.params) else {
-                    return;
-                };
-                let Some(path) = uri::to_path(&p.text_document.uri) else {
-                    return;
-                };
-                let key = uri::key(&path);
-                let doc = Doc::new(
-                    p.text_document.uri,
-                    p.text_document.text,
-                    p.text_document.version,
-                );
-                self.world.docs.insert(key.clone(), doc);
-                self.world.touched(&key);
-                self.dirty = true;
-            }
-            "textDocument/didChange" => {
-                let Ok(p) = serde_json::from_value::<DidChangeTextDocumentParams>(n.params) else {
-                    return;
-                };
-                let Some(key) = uri::to_path(&p.text_document.uri).map(|p| uri::key(&p)) else {
-                    return;
-                };
-                let enc = self.enc;
-                let Some(doc) = self.world.docs.get_mut(&key) else {
-                    return;
-                };
-                for c in p.content_changes {
-                    text::apply_change(&mut doc.text, c.range, &c.text, enc);
-                }
-                doc.version = p.text_document.version;
-                doc.changed();
-                self.world.touched(&key);
-                self.dirty = true;
-            }
-            "textDocument/didClose" => {
-                let Ok(p) = serde_json::from_value::<DidCloseTextDocumentParams>(n.params) else {
-                    return;
-                };
-                let Some(key) = uri::to_path(&p.text_document.uri).map(|p| uri::key(&p)) else {
-                    return;
-                };
-                self.world.docs.remove(&key);
-                self.world.touched(&key);
-                self.dirty = true;
-            }
+        let w = &mut self.world;
+        let changed = match n.method.as_str() {
+            "textDocument/didOpen" => w.open(n.params),
+            "textDocument/didChange" => w.change(n.params, self.enc),
+            "textDocument/didClose" => w.close(n.params),
+            "workspace/didChangeWorkspaceFolders" => w.folders_changed(&n.params),
             "textDocument/didSave" | "workspace/didChangeWatchedFiles" => {
-                self.world.disk_changed();
-                self.dirty = true;
+                w.disk_changed();
+                Some(())
             }
-            _ => {}
+            _ => None,
+        };
+        if changed.is_some() {
+            self.dirty = true;
         }
     }
 
@@ -283,21 +247,27 @@ impl Server {
         gone.sort();
         for u in gone {
             self.published.remove(&u);
+            self.published_versions.remove(&u);
             self.notify_diagnostics(u, Vec::new(), None);
         }
         let mut uris: Vec<&String> = now.keys().collect();
         uris.sort();
         for u in uris {
             let list = &now[u];
-            if self.published.get(u) == Some(list) {
-                continue;
-            }
             let version = self
                 .world
                 .docs
                 .values()
                 .find(|d| d.uri.as_str() == u.as_str())
                 .map(|d| d.version);
+            // A new version of an open document is always answered (the client learns
+            // its diagnostics are current); an unchanged list for the same version is not.
+            if self.published.get(u) == Some(list)
+                && self.published_versions.get(u) == Some(&version)
+            {
+                continue;
+            }
+            self.published_versions.insert(u.clone(), version);
             let diags = list.iter().map(|p| p.diagnostic.clone()).collect();
             self.notify_diagnostics(u.clone(), diags, version);
         }

@@ -120,8 +120,14 @@ fn flat<'a>(items: &'a [Directive], out: &mut Vec<(Span, Option<&'a Token>)>) {
 
 /// The statement at `offset`, or `None` inside a comment.
 pub fn statement(text: &str, items: &[Directive], offset: usize) -> Option<Statement> {
+    // Only the innermost block around the cursor matters: a statement never crosses its
+    // braces (and a 1,000-server file is not flattened for one completion).
+    let scope = match enclosing(items, offset, Ctx::Main).blocks.last() {
+        Some(b) => &b.block().expect("an enclosing block").items[..],
+        None => items,
+    };
     let mut toks = Vec::new();
-    flat(items, &mut toks);
+    flat(scope, &mut toks);
     toks.sort_by_key(|(s, _)| s.start);
     let word = toks
         .iter()

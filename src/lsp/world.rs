@@ -11,7 +11,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock as OnceCell;
 
-use lsp_types::Uri;
+use lsp_types::{
+    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams, Uri,
+};
 
 use crate::confc::ast::Directive;
 use crate::confc::load::{self, Disk, FileSource};
@@ -21,7 +23,7 @@ use crate::confc::table::RoutingTable;
 use crate::confc::{CompileOptions, Compiled};
 
 use super::syntax;
-use super::text::LineIndex;
+use super::text::{self, Encoding, LineIndex};
 use super::uri;
 
 /// An open document.
@@ -286,8 +288,9 @@ impl Index {
     /// `node_modules` skipped).
     pub fn build(folders: &[PathBuf]) -> Index {
         let mut confs = Vec::new();
+        let mut dirs = 0;
         for f in folders {
-            walk(f, 0, &mut confs);
+            walk(f, 0, &mut confs, &mut dirs);
         }
         let mut index = Index::default();
         for path in confs {
@@ -351,14 +354,18 @@ impl Index {
     }
 }
 
-fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    if depth > MAX_DEPTH || out.len() >= MAX_INDEXED {
+/// Directories read at most by one scan (a workspace opened at `~` or `/`).
+const MAX_DIRS: usize = 5000;
+
+fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, dirs: &mut usize) {
+    if depth > MAX_DEPTH || out.len() >= MAX_INDEXED || *dirs >= MAX_DIRS {
         return;
     }
+    *dirs += 1;
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut entries: Vec<_> = rd.flatten().collect();
+    let mut entries: Vec<_> = rd.flatten().take(MAX_INDEXED).collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let name = e.file_name();
@@ -366,7 +373,7 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         let Ok(ft) = e.file_type() else { continue };
         if ft.is_dir() {
             if !name.starts_with('.') && name != "target" && name != "node_modules" {
-                walk(&e.path(), depth + 1, out);
+                walk(&e.path(), depth + 1, out, dirs);
             }
         } else if ft.is_file() && name.ends_with(".conf") {
             if out.len() >= MAX_INDEXED {
@@ -425,6 +432,73 @@ impl World {
                 u.stale = true;
             }
         }
+    }
+
+    /// `didOpen`. `None` when the document is not a file.
+    pub fn open(&mut self, params: serde_json::Value) -> Option<()> {
+        let p: DidOpenTextDocumentParams = serde_json::from_value(params).ok()?;
+        let d = p.text_document;
+        let key = uri::key(&uri::to_path(&d.uri)?);
+        self.docs
+            .insert(key.clone(), Doc::new(d.uri, d.text, d.version));
+        self.opened(&key);
+        Some(())
+    }
+
+    /// `didChange`: the edits applied in order. `None` for a document that is not open.
+    pub fn change(&mut self, params: serde_json::Value, enc: Encoding) -> Option<()> {
+        let p: DidChangeTextDocumentParams = serde_json::from_value(params).ok()?;
+        let key = uri::key(&uri::to_path(&p.text_document.uri)?);
+        let doc = self.docs.get_mut(&key)?;
+        for c in p.content_changes {
+            text::apply_change(&mut doc.text, c.range, &c.text, enc);
+        }
+        doc.version = p.text_document.version;
+        doc.changed();
+        self.touched(&key);
+        Some(())
+    }
+
+    /// `didClose`: the file is read from the disk again.
+    pub fn close(&mut self, params: serde_json::Value) -> Option<()> {
+        let p: DidCloseTextDocumentParams = serde_json::from_value(params).ok()?;
+        let key = uri::key(&uri::to_path(&p.text_document.uri)?);
+        self.docs.remove(&key)?;
+        self.touched(&key);
+        Some(())
+    }
+
+    /// `didChangeWorkspaceFolders`.
+    pub fn folders_changed(&mut self, params: &serde_json::Value) -> Option<()> {
+        let event = params.get("event")?;
+        let uris = |k: &str| -> Vec<PathBuf> {
+            event
+                .get(k)
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.get("uri")?.as_str()?.parse::<Uri>().ok())
+                .filter_map(|u| uri::to_path(&u))
+                .collect()
+        };
+        let removed = uris("removed");
+        self.folders.retain(|f| !removed.contains(f));
+        self.folders.extend(uris("added"));
+        self.disk_changed();
+        Some(())
+    }
+
+    /// A document was opened: a `.conf` the workspace index has not seen (a new file)
+    /// may include others, so the index is read again.
+    fn opened(&mut self, key: &Path) {
+        let unseen = self
+            .index
+            .as_ref()
+            .is_some_and(|i| !i.implied.contains_key(key));
+        if unseen && self.folders.iter().any(|f| key.starts_with(f)) {
+            self.index = None;
+        }
+        self.touched(key);
     }
 
     /// Files changed on disk: everything is read again.

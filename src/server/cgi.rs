@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -52,7 +52,26 @@ pub fn plan(
         Some(i) => (i.clone(), vec![script.clone()]),
         None => (script.clone(), Vec::new()),
     };
-    let (script_uri, path_info) = (target.script_uri, target.path_info);
+    let mut env = environment(target, &script, table, route, head, (peer, local));
+    env.extend(http_variables(head));
+    Plan {
+        program,
+        args,
+        cwd,
+        env,
+        timeout: settings.cgi_timeout.value,
+    }
+}
+
+/// The RFC 3875 meta-variables of a request, `HTTP_*` aside.
+fn environment(
+    target: &CgiTarget<'_>,
+    script: &std::path::Path,
+    table: &RoutingTable,
+    route: &Route,
+    head: &RequestHead,
+    (peer, local): (SocketAddr, SocketAddr),
+) -> Vec<(String, String)> {
     let server = &table.servers[route.server];
     let server_name = head
         .effective_host()
@@ -86,16 +105,17 @@ pub fn plan(
             "QUERY_STRING".into(),
             head.query().unwrap_or_default().to_owned(),
         ),
-        ("SCRIPT_NAME".into(), script_uri.to_string()),
+        ("SCRIPT_NAME".into(), target.script_uri.to_string()),
         ("SCRIPT_FILENAME".into(), script.display().to_string()),
         ("REMOTE_ADDR".into(), peer.ip().to_string()),
         ("REMOTE_PORT".into(), peer.port().to_string()),
         ("REDIRECT_STATUS".into(), "200".into()),
         ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
     ];
+    let path_info = target.path_info;
     if !path_info.is_empty() {
         env.push(("PATH_INFO".into(), path_info.to_string()));
-        let (b, r) = fs_target(settings, path_info);
+        let (b, r) = fs_target(table.settings(route), path_info);
         let translated = b.join(r.trim_start_matches('/'));
         let translated = std::path::absolute(&translated).unwrap_or(translated);
         env.push(("PATH_TRANSLATED".into(), translated.display().to_string()));
@@ -109,8 +129,12 @@ pub fn plan(
     if let BodyFraming::Length(n) = head.body {
         env.push(("CONTENT_LENGTH".into(), n.to_string()));
     }
-    // HTTP_* meta-variables: duplicates joined with ", "; never Proxy (httpoxy) or
-    // Authorization; names with `_` dropped (they would collide with `-`).
+    env
+}
+
+/// The `HTTP_*` meta-variables: duplicates joined with ", "; never Proxy (httpoxy) or
+/// Authorization; names with `_` dropped (they would collide with `-`).
+fn http_variables(head: &RequestHead) -> BTreeMap<String, String> {
     let mut http: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in head.headers() {
         let lower = name.to_ascii_lowercase();
@@ -131,24 +155,7 @@ pub fn plan(
             })
             .or_insert(v);
     }
-    env.extend(http);
-    Plan {
-        program,
-        args,
-        cwd,
-        env,
-        timeout: settings.cgi_timeout.value,
-    }
-}
-
-fn set_nonblocking(fd: i32) -> io::Result<()> {
-    let on: libc::c_int = 1;
-    // SAFETY: FIONBIO on a descriptor we own, with a valid pointer to an int: one
-    // syscall where F_GETFL + F_SETFL take two.
-    if unsafe { libc::ioctl(fd, libc::FIONBIO, &on) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    http
 }
 
 /// A running CGI child and its pipe ends (all non-blocking, CLOEXEC).
@@ -193,18 +200,17 @@ pub fn spawn(plan: &Plan, content_length: Option<u64>, has_body: bool) -> io::Re
         cmd.env("CONTENT_LENGTH", n.to_string());
     }
     let mut child = cmd.spawn()?;
-    let stdin = child.stdin.take().map(|s| {
-        let _ = set_nonblocking(s.as_raw_fd());
-        pipe::Sender::from(s)
-    });
-    let stdout = child.stdout.take().map(|s| {
-        let _ = set_nonblocking(s.as_raw_fd());
-        pipe::Receiver::from(s)
-    });
-    let stderr = child.stderr.take().map(|s| {
-        let _ = set_nonblocking(s.as_raw_fd());
-        pipe::Receiver::from(s)
-    });
+    // mio's conversions leave the pipes blocking; its set_nonblocking is one
+    // ioctl(FIONBIO) each.
+    let stdin = child.stdin.take().map(pipe::Sender::from);
+    let stdout = child.stdout.take().map(pipe::Receiver::from);
+    let stderr = child.stderr.take().map(pipe::Receiver::from);
+    if let Some(s) = &stdin {
+        let _ = s.set_nonblocking(true);
+    }
+    for r in [&stdout, &stderr].into_iter().flatten() {
+        let _ = r.set_nonblocking(true);
+    }
     // SAFETY: pidfd_open takes a pid and flags; the result is a new fd we own.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
     let pidfd = if fd >= 0 {

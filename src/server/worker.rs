@@ -147,13 +147,13 @@ impl Worker {
                                 s.conn.cgi_ready(sub);
                             } else {
                                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                                    s.conn.readable = true;
+                                    s.conn.io.readable = true;
                                 }
                                 if ev.is_read_closed() || ev.is_error() {
-                                    s.conn.read_closed = true;
+                                    s.conn.io.read_closed = true;
                                 }
                                 if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-                                    s.conn.writable = true;
+                                    s.conn.io.writable = true;
                                 }
                             }
                             self.drive(slot, now);
@@ -220,6 +220,7 @@ impl Worker {
             self.ctx.handlers.roots.clear();
             // A reload may point a root at another tree (a deploy switching a symlink).
             self.ctx.handlers.files.clear();
+            self.ctx.handlers.gz.clear();
             self.max_conns = self.ctx.table.main.worker_connections.value.max(1);
         }
         if self.shared.shutdown.load(Ordering::Acquire) && shutdown_deadline.is_none() {
@@ -341,7 +342,7 @@ impl Worker {
         // A client sends its request right after the handshake, so it has usually
         // arrived by now: serve it at once. The socket joins the epoll set only when it
         // has to wait, so a `Connection: close` exchange never costs an epoll_ctl.
-        conn.readable = true;
+        conn.io.readable = true;
         self.generations[slot] = self.generations[slot].wrapping_add(1);
         self.slots[slot] = Some(Slot {
             conn,
@@ -366,7 +367,7 @@ impl Worker {
                 if self
                     .poll
                     .registry()
-                    .register(&mut s.conn.sock, token, interest)
+                    .register(&mut s.conn.io.sock, token, interest)
                     .is_err()
                 {
                     self.close(slot);

@@ -1,6 +1,7 @@
 //! Integration tests of the HTTP server: a site per test in a temporary directory,
 //! served in-process on ephemeral ports (or by the real binary in `lifecycle`), driven by
-//! raw TCP clients that write exact bytes.
+//! raw TCP clients that write exact bytes. A case that is only "these bytes get this
+//! status, and the connection stays or closes" is a row in `statuses.rs`.
 
 mod access_log;
 mod cgi;
@@ -8,10 +9,12 @@ mod common;
 mod filecache;
 mod framing;
 mod hostile_names;
+mod idioms;
 mod lifecycle;
 mod limits;
 mod methods;
 mod slow;
 mod static_files;
+mod statuses;
 mod uploads;
 mod vhosts;

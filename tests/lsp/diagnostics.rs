@@ -128,3 +128,21 @@ fn the_same_diagnostics_as_check() {
     let u = c.open(&path, &text);
     assert_eq!(summary(&c.diagnostics(&u, Some(1))), want);
 }
+
+#[test]
+fn warnings_have_severity_2() {
+    let d = Dir::new();
+    let mut c = Client::start(None, json!({}));
+    let text = "server {\n    listen 8080;\n    root /nonexistent/webserv-lsp-test;\n}\n";
+    let u = c.open(&d.path("w.conf"), text);
+    let diags = c.diagnostics(&u, Some(1));
+    assert_eq!(
+        summary(&diags),
+        [(
+            "lint::missing-directory".into(),
+            [2, 4, 2, 38],
+            "root `/nonexistent/webserv-lsp-test` does not exist".into()
+        )]
+    );
+    assert_eq!(diags[0]["severity"], 2);
+}

@@ -67,3 +67,15 @@ fn a_diagnostic_shows_its_codes_explanation() {
         serde_json::Value::Null
     );
 }
+
+#[test]
+fn a_main_level_directive_shows_the_main_contexts_value() {
+    let (d, path) = site();
+    let mut c = Client::start(None, json!({}));
+    let u = c.open(&path, SITE);
+    let h = c.at("textDocument/hover", &u, 0, 1);
+    let text = h["contents"]["value"].as_str().unwrap();
+    let dir = d.path("").display().to_string();
+    let want = format!("Effective here: `{}` (set here)", dir.trim_end_matches('/'));
+    assert!(text.ends_with(&want), "{text}");
+}

@@ -118,3 +118,29 @@ fn a_fragment_is_checked_in_the_workspace_config_that_includes_it() {
         json!({ "line": 3, "character": 8 })
     );
 }
+
+#[test]
+fn a_config_that_appears_on_disk_claims_the_fragment() {
+    let d = Dir::new();
+    let frag = d.write("snippets/x.conf", "root /tmp;\n");
+    let mut c = Client::start(Some(d.dir.path()), json!({}));
+    let u = c.open(&frag, "root /tmp;\n");
+    assert_eq!(c.diagnostics(&u, Some(1)), Vec::<Value>::new());
+    d.write(
+        "main.conf",
+        "server {\n    listen 84;\n    root .;\n    include snippets/x.conf;\n}\n",
+    );
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": crate::client::uri(&d.path("main.conf")), "type": 1 }] }),
+    );
+    let diags = c.diagnostics(&u, Some(1));
+    assert_eq!(
+        summary(&diags),
+        [(
+            "schema::duplicate-directive".into(),
+            [0, 0, 0, 9],
+            "`root` is set twice in this block".into()
+        )]
+    );
+}

@@ -78,3 +78,19 @@ fn blocks_fold() {
         ])
     );
 }
+
+#[test]
+fn servers_inside_an_unknown_block_still_show() {
+    let d = crate::client::Dir::new();
+    let mut c = Client::start(None, json!({}));
+    let u = c.open(
+        &d.path("n.conf"),
+        "http {\n    server {\n        listen 81;\n    }\n}\n",
+    );
+    let s = c.call(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": u } }),
+    );
+    assert_eq!(s[0]["name"], "server 81");
+    assert_eq!(s[0]["range"], range(1, 4, 3, 5));
+}

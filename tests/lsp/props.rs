@@ -40,7 +40,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_edits_never_stop_the_server(edits in prop::collection::vec(edit(), 1..25)) {
+    fn random_edits_never_stop_the_server(
+        edits in prop::collection::vec(edit(), 1..25),
+        at in (0u32..8, 0u32..24),
+    ) {
+        let pos = json!({ "line": at.0, "character": at.1 });
         let d = Dir::new();
         let mut c = Client::start(Some(d.dir.path()), json!({}));
         let u = c.open(&d.path("x.conf"), "server {\n    listen 80;\n    location / {\n    }\n}\n");
@@ -51,9 +55,9 @@ proptest! {
             c.edit(&u, version, *from, *to, text);
         }
         for (method, extra) in [
-            ("textDocument/hover", json!({ "position": { "line": 1, "character": 5 } })),
-            ("textDocument/completion", json!({ "position": { "line": 2, "character": 4 } })),
-            ("textDocument/definition", json!({ "position": { "line": 0, "character": 2 } })),
+            ("textDocument/hover", json!({ "position": pos })),
+            ("textDocument/completion", json!({ "position": pos })),
+            ("textDocument/definition", json!({ "position": pos })),
             ("textDocument/documentSymbol", json!({})),
             ("textDocument/foldingRange", json!({})),
             ("textDocument/formatting", json!({ "options": {} })),

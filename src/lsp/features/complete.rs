@@ -33,80 +33,115 @@ pub fn completion(s: &mut Server, params: &Value) -> Answer {
         return Ok(json!([]));
     }
     let range = at.range(st.word.start as usize, st.word.end as usize);
-    let item = |label: String, kind: u32, detail: Option<&str>, text: String| {
-        json!({
-            "label": label,
-            "kind": kind,
-            "detail": detail,
-            "textEdit": { "range": range, "newText": text },
+    let items: Vec<Value> = match st.before.first() {
+        None => directives(&at, snippets),
+        Some(first) => match schema::lookup(&first.text) {
+            Some(spec) => values(&at, spec, st.before.len() - 1, &st.word_text),
+            None => Vec::new(),
+        },
+    }
+    .into_iter()
+    .map(|c| {
+        let mut v = json!({
+            "label": c.label,
+            "kind": c.kind,
+            "textEdit": { "range": range, "newText": c.text },
+        });
+        if let Some(spec) = c.directive {
+            v["detail"] = json!(spec.syntax);
+            v["documentation"] = json!({ "kind": "markdown", "value": spec.doc });
+            if snippets {
+                v["insertTextFormat"] = json!(2);
+            }
+        }
+        v
+    })
+    .collect();
+    Ok(json!(items))
+}
+
+/// One completion: what is shown, what replaces the word under the cursor.
+struct Candidate {
+    label: String,
+    kind: u32,
+    text: String,
+    /// For a directive name: its row (detail, documentation, a snippet).
+    directive: Option<&'static Spec>,
+}
+
+fn value(label: String, kind: u32, text: String) -> Candidate {
+    Candidate {
+        label,
+        kind,
+        text,
+        directive: None,
+    }
+}
+
+/// The directives allowed in the context around the cursor.
+fn directives(at: &At, snippets: bool) -> Vec<Candidate> {
+    let ctx = syntax::enclosing(at.tree(), at.offset, at.base()).ctx;
+    DIRECTIVES
+        .iter()
+        .filter(|d| d.contexts.contains(&ctx))
+        .map(|d| Candidate {
+            label: d.name.into(),
+            kind: KEYWORD,
+            text: if snippets { snippet(d) } else { d.name.into() },
+            directive: Some(d),
         })
-    };
-    let Some(first) = st.before.first() else {
-        let ctx = syntax::enclosing(at.tree(), at.offset, at.base()).ctx;
-        let items: Vec<Value> = DIRECTIVES
-            .iter()
-            .filter(|d| d.contexts.contains(&ctx))
-            .map(|d| {
-                let mut v = item(d.name.into(), KEYWORD, Some(d.syntax), d.name.into());
-                v["documentation"] = json!({ "kind": "markdown", "value": d.doc });
-                if snippets {
-                    v["textEdit"]["newText"] = json!(snippet(d));
-                    v["insertTextFormat"] = json!(2);
-                }
-                v
-            })
-            .collect();
-        return Ok(json!(items));
-    };
-    let Some(spec) = schema::lookup(&first.text) else {
-        return Ok(json!([]));
-    };
-    let index = st.before.len() - 1;
+        .collect()
+}
+
+/// The values offered for argument `index` of `spec`, `word` being typed.
+fn values(at: &At, spec: &Spec, index: usize, word: &str) -> Vec<Candidate> {
     let Some(arg) = spec.args.get(index).or(spec.args.last()) else {
-        return Ok(json!([]));
+        return Vec::new();
+    };
+    let words = |ws: &[&str]| -> Vec<Candidate> {
+        ws.iter()
+            .map(|w| value(w.to_string(), VALUE, w.to_string()))
+            .collect()
+    };
+    let codes = |list: &[u16]| -> Vec<Candidate> {
+        list.iter()
+            .map(|c| value(c.to_string(), VALUE, c.to_string()))
+            .collect()
+    };
+    let files = |base: &Path, rel: &str, dirs_only: bool, prefix: &str| -> Vec<Candidate> {
+        paths(base, rel, dirs_only, prefix)
+            .into_iter()
+            .map(|(label, kind, text)| value(label, kind, text))
+            .collect()
     };
     let mut out = Vec::new();
-    let word = st.word_text.as_str();
-    let codes = |list: &[u16], out: &mut Vec<Value>| {
-        for c in list {
-            out.push(item(c.to_string(), VALUE, None, c.to_string()));
-        }
-    };
     match *arg {
         Arg::Text => {}
-        Arg::Words(words) => {
-            for w in words {
-                out.push(item(w.to_string(), VALUE, None, w.to_string()));
-            }
-        }
-        Arg::Status(list) => codes(list, &mut out),
-        Arg::Path { dirs_only, words } => {
-            for w in words {
-                out.push(item(w.to_string(), VALUE, None, w.to_string()));
-            }
-            let dir = at_dir(&at);
-            for (label, kind, text) in paths(&dir, word, dirs_only, "") {
-                out.push(item(label, kind, None, text));
-            }
+        Arg::Words(ws) => out = words(ws),
+        Arg::Status(list) => out = codes(list),
+        Arg::Path {
+            dirs_only,
+            words: ws,
+        } => {
+            out = words(ws);
+            out.extend(files(&at_dir(at), word, dirs_only, ""));
         }
         Arg::Uri(list) => {
             if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit()) {
-                codes(list, &mut out);
+                out = codes(list);
             }
             if word.is_empty() || word.starts_with('/') {
                 let e = entity_at(at.unit, at.file, at.tree(), at.offset);
                 let root = match e.settings(at.unit).map(|e| &e.root.value) {
                     Some(DocRoot::Root(p)) => p.clone(),
-                    _ => at_dir(&at),
+                    _ => at_dir(at),
                 };
                 let rel = word.strip_prefix('/').unwrap_or(word);
-                for (label, kind, text) in paths(&root, rel, false, "/") {
-                    out.push(item(label, kind, None, text));
-                }
+                out.extend(files(&root, rel, false, "/"));
             }
         }
     }
-    Ok(json!(out))
+    out
 }
 
 /// The directory of the document: where relative paths in it start.

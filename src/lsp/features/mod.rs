@@ -115,6 +115,7 @@ fn at<'a>(s: &'a mut Server, params: &Value) -> Result<Option<At<'a>>, (ErrorCod
     Ok(at_in(s, &key, pos))
 }
 
+/// A document's `At` once `prepare` brought its unit up to date.
 fn at_in<'a>(s: &'a Server, key: &PathBuf, pos: Position) -> Option<At<'a>> {
     let k = s.world.unit_key_cached(key);
     let unit = s.world.units.get(&k)?;
@@ -154,9 +155,10 @@ pub enum Entity {
 }
 
 impl Entity {
+    /// The effective settings there (the main context's outside any server).
     pub fn settings(self, unit: &Unit) -> Option<&Effective> {
         match self {
-            Entity::Main => None,
+            Entity::Main => Some(&unit.table.base),
             Entity::Server(id) => unit.table.servers.get(id).map(|s| &s.settings),
             Entity::Location(id) => unit.table.locations.get(id).map(|l| &l.settings),
         }

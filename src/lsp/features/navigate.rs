@@ -119,6 +119,10 @@ pub fn symbols(s: &mut Server, params: &Value) -> Answer {
         let mut out = Vec::new();
         for d in items {
             let Some(ctx) = syntax::opens(d) else {
+                // An unknown block (`http { }` pasted from nginx): its servers still show.
+                if let Some(b) = d.block() {
+                    out.extend(walk(doc, &b.items, enc));
+                }
                 continue;
             };
             let inner = d.block().map_or(&[][..], |b| &b.items[..]);
