@@ -54,6 +54,11 @@ fn config(table: &Arc<RoutingTable>, group: GroupId) -> Option<Arc<ServerConfig>
             group,
         }));
     c.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // The provider's suite order (AES-128-GCM first), not the client's.
+    c.ignore_client_order = true;
+    // One TLS 1.3 ticket per handshake (rustls sends two): enough for the client's next
+    // connection, and each costs an encryption on every new connection.
+    c.send_tls13_tickets = 1;
     c.session_storage = Arc::new(Timed {
         inner: cache(),
         timeout,
@@ -62,10 +67,6 @@ fn config(table: &Arc<RoutingTable>, group: GroupId) -> Option<Arc<ServerConfig>
         && let Some(t) = ticketer()
     {
         c.ticketer = Arc::new(TimedTickets { inner: t, timeout });
-    } else {
-        // Without tickets, TLS 1.3 resumes from the session cache: one ticket (an id
-        // into it) is enough.
-        c.send_tls13_tickets = 1;
     }
     Some(Arc::new(c))
 }

@@ -121,8 +121,12 @@ impl Tls {
                 Err(_) => return Got::Closed,
             }
         }
-        // Handshake replies, session tickets: out now, or with the next flush.
-        let _ = self.push(sock, &mut true);
+        // Handshake replies go out now. Once the handshake is done, what rustls queued
+        // (TLS 1.3 session tickets) leaves with the next flush, in the same write as the
+        // response (the connection flushes pending output before it waits).
+        if self.conn.is_handshaking() {
+            let _ = self.push(sock, &mut true);
+        }
         Got::More(got)
     }
 
