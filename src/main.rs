@@ -288,6 +288,7 @@ fn run(cli: Cli) -> u8 {
         } => {
             let opts = CompileOptions {
                 fs_lints: !no_fs_lints,
+                ..CompileOptions::default()
             };
             let mut results = Vec::new();
             let mut code = 0;

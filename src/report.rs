@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 
 use crate::confc::model::{DocRoot, Return, fmt_size};
 use crate::confc::table::{Effective, GroupId, LocId, LocationSet, RoutingTable};
+use crate::confc::tls::fmt_time;
 use crate::server::dispatch::{
     self, Decision, Disk, Facts, Failure, MAX_REWRITES, Page, UploadKind, Why, implemented,
 };
@@ -17,8 +18,8 @@ use crate::server::http::response::reason;
 use crate::server::router::{LocStep, Route, ServerWhy, fs_path};
 use crate::server::vars::RequestVars;
 
-fn settings_text(t: &RoutingTable, e: &Effective, indent: &str, out: &mut String) {
-    for (name, value, origin) in e.rows() {
+fn settings_text(t: &RoutingTable, e: &Effective, ssl: bool, indent: &str, out: &mut String) {
+    for (name, value, origin) in e.rows_on(ssl) {
         out.push_str(&format!(
             "{indent}{name:<22} {value:<40} {}\n",
             t.origin(origin)
@@ -26,9 +27,9 @@ fn settings_text(t: &RoutingTable, e: &Effective, indent: &str, out: &mut String
     }
 }
 
-fn settings_json(t: &RoutingTable, e: &Effective) -> Value {
+fn settings_json(t: &RoutingTable, e: &Effective, ssl: bool) -> Value {
     let mut m = serde_json::Map::new();
-    for (name, value, origin) in e.rows() {
+    for (name, value, origin) in e.rows_on(ssl) {
         m.insert(
             name.into(),
             json!({ "value": value, "from": t.origin(origin) }),
@@ -65,7 +66,8 @@ pub fn routes_text(t: &RoutingTable) -> String {
         t.origin(t.main.error_log.origin),
     ));
     for g in &t.groups {
-        out.push_str(&format!("\nlisten {}\n", g.addr));
+        let ssl = if g.ssl { " ssl" } else { "" };
+        out.push_str(&format!("\nlisten {}{ssl}\n", g.addr));
         for &sid in &g.servers {
             let s = &t.servers[sid];
             let names: Vec<String> = s.names.iter().map(|n| format!("\"{n}\"")).collect();
@@ -83,15 +85,36 @@ pub fn routes_text(t: &RoutingTable) -> String {
                 names.join(" "),
                 t.origin(s.origin)
             ));
+            if g.ssl
+                && let Some(c) = &s.tls
+            {
+                out.push_str(&format!(
+                    "    certificate {}  names {}  {}  ({})\n",
+                    c.subject,
+                    if c.names.is_empty() {
+                        "-".to_string()
+                    } else {
+                        c.names.join(", ")
+                    },
+                    c.validity(),
+                    c.cert_file.display()
+                ));
+            }
             out.push_str("    (no location matched)\n");
-            settings_text(t, &s.settings, "      ", &mut out);
-            location_tree_text(t, &s.locations, 2, &mut out);
+            settings_text(t, &s.settings, g.ssl, "      ", &mut out);
+            location_tree_text(t, &s.locations, g.ssl, 2, &mut out);
         }
     }
     out
 }
 
-fn location_tree_text(t: &RoutingTable, set: &LocationSet, depth: usize, out: &mut String) {
+fn location_tree_text(
+    t: &RoutingTable,
+    set: &LocationSet,
+    ssl: bool,
+    depth: usize,
+    out: &mut String,
+) {
     let indent = "  ".repeat(depth);
     for id in ordered(set) {
         let l = &t.locations[id];
@@ -100,12 +123,12 @@ fn location_tree_text(t: &RoutingTable, set: &LocationSet, depth: usize, out: &m
             l.display(),
             t.origin(l.origin)
         ));
-        settings_text(t, &l.settings, &format!("{indent}    "), out);
-        location_tree_text(t, &l.nested, depth + 1, out);
+        settings_text(t, &l.settings, ssl, &format!("{indent}    "), out);
+        location_tree_text(t, &l.nested, ssl, depth + 1, out);
     }
 }
 
-fn location_tree_json(t: &RoutingTable, set: &LocationSet) -> Value {
+fn location_tree_json(t: &RoutingTable, set: &LocationSet, ssl: bool) -> Value {
     Value::Array(
         ordered(set)
             .into_iter()
@@ -116,8 +139,8 @@ fn location_tree_json(t: &RoutingTable, set: &LocationSet) -> Value {
                     "modifier": l.modifier.as_str(),
                     "pattern": l.pattern,
                     "from": t.origin(l.origin),
-                    "settings": settings_json(t, &l.settings),
-                    "locations": location_tree_json(t, &l.nested),
+                    "settings": settings_json(t, &l.settings, ssl),
+                    "locations": location_tree_json(t, &l.nested, ssl),
                 })
             })
             .collect(),
@@ -132,6 +155,7 @@ pub fn routes_json(t: &RoutingTable) -> String {
         .map(|g| {
             json!({
                 "listen": g.addr.to_string(),
+                "ssl": g.ssl,
                 "default_server": g.default,
                 "servers": g.servers.iter().map(|&sid| {
                     let s = &t.servers[sid];
@@ -140,8 +164,16 @@ pub fn routes_json(t: &RoutingTable) -> String {
                         "names": s.names,
                         "default": sid == g.default,
                         "from": t.origin(s.origin),
-                        "settings": settings_json(t, &s.settings),
-                        "locations": location_tree_json(t, &s.locations),
+                        "certificate": s.tls.as_ref().filter(|_| g.ssl).map(|c| json!({
+                            "subject": c.subject,
+                            "names": c.names,
+                            "not_before": fmt_time(c.not_before),
+                            "not_after": fmt_time(c.not_after),
+                            "file": c.cert_file.display().to_string(),
+                            "key_file": c.key_file.display().to_string(),
+                        })),
+                        "settings": settings_json(t, &s.settings, g.ssl),
+                        "locations": location_tree_json(t, &s.locations, g.ssl),
                     })
                 }).collect::<Vec<_>>(),
             })
@@ -334,7 +366,7 @@ pub fn explain(t: &RoutingTable, ask: &Ask) -> Result<String, String> {
         out.push_str(&format!("          - {step}\n"));
     }
     out.push_str("settings\n");
-    settings_text(t, e.settings, "          ", &mut out);
+    settings_text(t, e.settings, g.ssl, "          ", &mut out);
     out.push_str(&format!("maps to   {} ({})\n", e.file.display(), e.maps));
     out.push_str(&format!(
         "answer    {} {}\n",
@@ -378,7 +410,7 @@ pub fn explain_json(t: &RoutingTable, ask: &Ask) -> Result<String, String> {
         },
         "location": location,
         "steps": e.steps,
-        "settings": settings_json(t, e.settings),
+        "settings": settings_json(t, e.settings, g.ssl),
         "maps_to": { "path": e.file.display().to_string(), "how": e.maps },
         "answer": Value::Object(answer),
         "query": e.query,
@@ -395,10 +427,12 @@ pub fn predict(t: &RoutingTable, ask: &Ask) -> Result<Answer, String> {
 }
 
 /// The address group a request arrives on: an explicit local address, an IP literal in
-/// the URL, or the first group on the URL's port (wildcards first).
+/// the URL, or the first group on the URL's port (wildcards first). A URL without a port
+/// means 80, or 443 for `https://`.
 fn pick_group(
     t: &RoutingTable,
     target: &Target,
+    https: bool,
     listen: Option<SocketAddr>,
 ) -> Result<GroupId, String> {
     if let Some(local) = listen {
@@ -413,7 +447,7 @@ fn pick_group(
             .ok()
     });
     let port = target.port.or(if target.host.is_some() {
-        Some(80)
+        Some(if https { 443 } else { 80 })
     } else {
         None
     });
@@ -433,7 +467,10 @@ fn pick_group(
     match pick {
         Some(g) => Ok(g),
         None if target.port.is_none() && !t.groups.is_empty() => Ok(0),
-        None => Err(format!("no server listens on port {}", port.unwrap_or(80))),
+        None => Err(format!(
+            "no server listens on port {}",
+            port.unwrap_or(if https { 443 } else { 80 })
+        )),
     }
 }
 
@@ -508,7 +545,8 @@ fn request_head(ask: &Ask, target: &Target) -> Result<RequestHead, String> {
 
 fn explanation<'t>(t: &'t RoutingTable, ask: &Ask) -> Result<Explanation<'t>, String> {
     let target = parse_url(ask.url)?;
-    let group = pick_group(t, &target, ask.listen)?;
+    let https = ask.url.starts_with("https://");
+    let group = pick_group(t, &target, https, ask.listen)?;
     let host = target.host.as_deref();
     let (server, why) = t.select_server(group, host);
     let because = because(host, why, &t.groups[group].addr);

@@ -149,6 +149,23 @@ pub fn merge(parent: &Effective, child: &Settings, sources: &impl Provenance) ->
         ),
         default_type: pick(&child.default_type, &parent.default_type, sources),
         types: pick_opt(&child.types, &parent.types, sources),
+        ssl_certificate: pick_opt(&child.ssl_certificate, &parent.ssl_certificate, sources),
+        ssl_certificate_key: pick_opt(
+            &child.ssl_certificate_key,
+            &parent.ssl_certificate_key,
+            sources,
+        ),
+        ssl_protocols: pick(&child.ssl_protocols, &parent.ssl_protocols, sources),
+        ssl_session_timeout: pick(
+            &child.ssl_session_timeout,
+            &parent.ssl_session_timeout,
+            sources,
+        ),
+        ssl_session_tickets: pick(
+            &child.ssl_session_tickets,
+            &parent.ssl_session_tickets,
+            sources,
+        ),
     }
 }
 

@@ -230,6 +230,30 @@ impl fmt::Display for ListenAddr {
     }
 }
 
+/// The TLS versions `ssl_protocols` can name and webserv speaks.
+pub const TLS_PROTOCOL_NAMES: &[&str] = &["TLSv1.2", "TLSv1.3"];
+
+/// Protocol names nginx knows that webserv refuses to speak (rustls has none of them).
+pub const OLD_TLS_PROTOCOL_NAMES: &[&str] = &["SSLv2", "SSLv3", "TLSv1", "TLSv1.1"];
+
+/// `ssl_protocols`: a set of TLS versions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct TlsProtocols {
+    pub tls12: bool,
+    pub tls13: bool,
+}
+
+impl fmt::Display for TlsProtocols {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = [(self.tls12, "TLSv1.2"), (self.tls13, "TLSv1.3")]
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| n)
+            .collect();
+        f.write_str(&names.join(" "))
+    }
+}
+
 /// Location match modifiers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Modifier {

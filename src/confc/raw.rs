@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::model::{
     AccessRule, AddHeader, CgiRule, DocRoot, ErrorPage, Expires, Htpasswd, ListenAddr, LogTarget,
-    Methods, Modifier, Return, ServerName, TryFiles, Types,
+    Methods, Modifier, Return, ServerName, TlsProtocols, TryFiles, Types,
 };
 use super::source::Span;
 
@@ -50,6 +50,11 @@ pub struct Settings {
     pub auth_basic_user_file: Option<Set<Arc<Htpasswd>>>,
     pub default_type: Option<Set<String>>,
     pub types: Option<Set<Arc<Types>>>,
+    pub ssl_certificate: Option<Set<std::path::PathBuf>>,
+    pub ssl_certificate_key: Option<Set<std::path::PathBuf>>,
+    pub ssl_protocols: Option<Set<TlsProtocols>>,
+    pub ssl_session_timeout: Option<Set<Duration>>,
+    pub ssl_session_tickets: Option<Set<bool>>,
     /// The `error_page` directive of each entry of `error_pages` (the list's own span is
     /// the first directive's), so diagnostics point at the right line.
     pub error_page_spans: Vec<Span>,
@@ -74,11 +79,19 @@ pub struct MainConf {
 pub struct ServerConf {
     /// The `server` keyword.
     pub span: Span,
-    /// Address and `default_server`.
-    pub listens: Vec<Set<(ListenAddr, bool)>>,
+    pub listens: Vec<Set<Listen>>,
     pub names: Vec<Set<ServerName>>,
     pub settings: Settings,
     pub locations: Vec<LocationConf>,
+}
+
+/// One `listen`: the address and its parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct Listen {
+    pub addr: ListenAddr,
+    pub default_server: bool,
+    /// `ssl`: connections to this address speak TLS.
+    pub ssl: bool,
 }
 
 /// One `location { }`.

@@ -11,9 +11,10 @@ use super::ast::{Directive, Token};
 use super::diag::{Code, Diag, Diags};
 use super::model::{
     AddHeader, CgiRule, DocRoot, ErrorPage, ErrorStatus, LOG_LEVELS, LogTarget, METHOD_NAMES,
-    Methods, Modifier, Return, Template, TryFallback, TryFiles, Types,
+    Methods, Modifier, OLD_TLS_PROTOCOL_NAMES, Return, TLS_PROTOCOL_NAMES, Template, TlsProtocols,
+    TryFallback, TryFiles, Types,
 };
-use super::raw::{MainConf, ServerConf, Set, Settings};
+use super::raw::{Listen, MainConf, ServerConf, Set, Settings};
 use super::source::{SourceMap, Span};
 use super::values::{self, Bad};
 use super::vars::Piece;
@@ -101,6 +102,7 @@ const FILE: Arg = Arg::Path {
     words: &[],
 };
 const FLAGS: &[&str] = &["on", "off"];
+const LISTEN_PARAMS: &[&str] = &["ssl", "default_server"];
 const LOCATION_MODIFIERS: &[&str] = &["=", "^~", "~", "~*"];
 const ERROR_STATUSES: &[u16] = &[400, 403, 404, 405, 408, 413, 500, 502, 503, 504];
 
@@ -128,14 +130,14 @@ pub static DIRECTIVES: &[Spec] = &[
         name: "listen",
         contexts: &[Ctx::Server],
         min_args: 1,
-        max_args: 2,
-        args: &[Arg::Text, Arg::Words(&["default_server"])],
+        max_args: 3,
+        args: &[Arg::Text, Arg::Words(LISTEN_PARAMS)],
         block: false,
         repeatable: true,
         inherited: false,
         default: Some("*:8080"),
-        syntax: "listen [addr:]port [default_server];",
-        doc: "An address and port this server accepts connections on; `default_server` makes it the fallback for unknown Host values.",
+        syntax: "listen [addr:]port [ssl] [default_server];",
+        doc: "An address and port this server accepts connections on; `ssl` makes connections to it speak TLS (HTTPS), `default_server` makes it the fallback for unknown Host values (and TLS clients that send no known name).",
         apply: Apply::ServerOnly(set_listen),
     },
     Spec {
@@ -599,6 +601,76 @@ pub static DIRECTIVES: &[Spec] = &[
         syntax: "types { type extension ...; ... }",
         doc: "Replaces the built-in extension → media type table (as in nginx, a `types` block replaces the inherited table, it does not add to it).",
         apply: Apply::Setting(set_types),
+    },
+    Spec {
+        name: "ssl_certificate",
+        contexts: MAIN_SERVER,
+        min_args: 1,
+        max_args: 1,
+        args: &[FILE],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: None,
+        syntax: "ssl_certificate file;",
+        doc: "The certificate of this server's `ssl` listens, in PEM: the server's own certificate first, then the intermediate certificates (the chain). Read again on reload.",
+        apply: Apply::Setting(set_ssl_certificate),
+    },
+    Spec {
+        name: "ssl_certificate_key",
+        contexts: MAIN_SERVER,
+        min_args: 1,
+        max_args: 1,
+        args: &[FILE],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: None,
+        syntax: "ssl_certificate_key file;",
+        doc: "The certificate's private key in PEM (PKCS#8, PKCS#1 or SEC1), not encrypted.",
+        apply: Apply::Setting(set_ssl_certificate_key),
+    },
+    Spec {
+        name: "ssl_protocols",
+        contexts: MAIN_SERVER,
+        min_args: 1,
+        max_args: MANY,
+        args: &[Arg::Words(TLS_PROTOCOL_NAMES)],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("TLSv1.2 TLSv1.3"),
+        syntax: "ssl_protocols protocol ...;",
+        doc: "TLS versions offered: `TLSv1.2`, `TLSv1.3`. Older versions (`SSLv3`, `TLSv1`, `TLSv1.1`) are never spoken.",
+        apply: Apply::Setting(set_ssl_protocols),
+    },
+    Spec {
+        name: "ssl_session_timeout",
+        contexts: MAIN_SERVER,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Text],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("5m"),
+        syntax: "ssl_session_timeout time;",
+        doc: "How long a client can resume a TLS session (session cache and tickets alike).",
+        apply: Apply::Setting(set_ssl_session_timeout),
+    },
+    Spec {
+        name: "ssl_session_tickets",
+        contexts: MAIN_SERVER,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Words(FLAGS)],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("on"),
+        syntax: "ssl_session_tickets on | off;",
+        doc: "Resumption by session tickets (the client keeps the session); `off` leaves resumption to the server's session cache.",
+        apply: Apply::Setting(set_ssl_session_tickets),
     },
     Spec {
         name: "error_log",
@@ -1111,6 +1183,95 @@ time_setter!(set_client_header_timeout, client_header_timeout);
 time_setter!(set_client_body_timeout, client_body_timeout);
 time_setter!(set_send_timeout, send_timeout);
 
+time_setter!(set_ssl_session_timeout, ssl_session_timeout);
+
+fn set_ssl_certificate(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    if check_path(&d.args[0], cx.diags) {
+        s.ssl_certificate = set(path_arg(&d.args[0], cx), d);
+    }
+}
+
+fn set_ssl_certificate_key(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    if check_path(&d.args[0], cx.diags) {
+        s.ssl_certificate_key = set(path_arg(&d.args[0], cx), d);
+    }
+}
+
+fn set_ssl_session_tickets(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    match values::flag(&d.args[0].text) {
+        Ok(v) => s.ssl_session_tickets = set(v, d),
+        Err(b) => cx.diags.push(value_diag(&d.args[0], b)),
+    }
+}
+
+/// nginx's protocol names. The old ones are dropped with a warning (an nginx config
+/// often lists them), anything else is an error, and so is a list with nothing left.
+fn set_ssl_protocols(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    let mut p = TlsProtocols::default();
+    let mut old = Vec::new();
+    let mut ok = true;
+    for a in &d.args {
+        match a.text.as_str() {
+            "TLSv1.2" => p.tls12 = true,
+            "TLSv1.3" => p.tls13 = true,
+            name if OLD_TLS_PROTOCOL_NAMES.contains(&name) => old.push(a),
+            other => {
+                cx.diags.push(unknown_protocol(a, other));
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return;
+    }
+    if !p.tls12 && !p.tls13 {
+        cx.diags.push(
+            Diag::new(
+                Code::BadTlsProtocol,
+                d.head_span(),
+                "no protocol left that webserv speaks",
+            )
+            .label("webserv never speaks these old versions")
+            .help("write `ssl_protocols TLSv1.2 TLSv1.3;` (the default)")
+            .fix(
+                "use the default",
+                d.head_span(),
+                "ssl_protocols TLSv1.2 TLSv1.3",
+            ),
+        );
+        return;
+    }
+    for a in old {
+        cx.diags.push(
+            Diag::new(
+                Code::OldTlsProtocol,
+                a.span,
+                format!("`{}` is not spoken by webserv", a.text),
+            )
+            .label("ignored")
+            .help("webserv speaks TLSv1.2 and TLSv1.3 only; the older versions are broken, and every current client speaks TLSv1.2"),
+        );
+    }
+    s.ssl_protocols = set(p, d);
+}
+
+fn unknown_protocol(a: &Token, name: &str) -> Diag {
+    let diag = Diag::new(
+        Code::BadTlsProtocol,
+        a.span,
+        format!("`{name}` is not a TLS protocol name"),
+    )
+    .label("unknown protocol");
+    match super::diag::did_you_mean(name, TLS_PROTOCOL_NAMES.iter().copied()) {
+        Some(n) => diag
+            .help(format!(
+                "did you mean `{n}`? write `TLSv1.2`, `TLSv1.3` or both"
+            ))
+            .fix(format!("replace with `{n}`"), a.span, n),
+        None => diag.help("write `TLSv1.2`, `TLSv1.3` or both"),
+    }
+}
+
 fn log_target(tok: &Token, cx: &Cx, allow_stderr: bool) -> LogTarget {
     match tok.text.as_str() {
         "off" => LogTarget::Off,
@@ -1192,33 +1353,41 @@ fn set_listen(s: &mut ServerConf, d: &Directive, cx: &mut Cx) {
             return;
         }
     };
-    let mut default = false;
-    if let Some(p) = d.args.get(1) {
-        if p.text == "default_server" || p.text == "default" {
-            default = true;
-        } else {
-            let mut diag = Diag::new(
-                Code::BadParameter,
-                p.span,
-                format!("unknown listen parameter `{}`", p.text),
-            )
-            .label("webserv does not support this parameter");
-            diag = match super::diag::did_you_mean(&p.text, ["default_server"]) {
-                Some(_) => diag.help("did you mean `default_server`?").fix(
-                    "replace with `default_server`",
-                    p.span,
-                    "default_server",
-                ),
-                None => diag.help("the only listen parameter is `default_server`"),
-            };
-            cx.diags.push(diag);
-            return;
+    let mut listen = Listen {
+        addr,
+        default_server: false,
+        ssl: false,
+    };
+    for p in &d.args[1..] {
+        match p.text.as_str() {
+            "default_server" | "default" => listen.default_server = true,
+            "ssl" => listen.ssl = true,
+            _ => {
+                cx.diags.push(unknown_listen_param(p));
+                return;
+            }
         }
     }
     s.listens.push(Set {
-        value: (addr, default),
+        value: listen,
         span: d.head_span(),
     });
+}
+
+fn unknown_listen_param(p: &Token) -> Diag {
+    let diag = Diag::new(
+        Code::BadParameter,
+        p.span,
+        format!("unknown listen parameter `{}`", p.text),
+    )
+    .label("webserv does not support this parameter");
+    match super::diag::did_you_mean(&p.text, LISTEN_PARAMS.iter().copied()) {
+        Some(w) => {
+            diag.help(format!("did you mean `{w}`?"))
+                .fix(format!("replace with `{w}`"), p.span, w)
+        }
+        None => diag.help("the listen parameters are `ssl` and `default_server`"),
+    }
 }
 
 fn set_server_name(s: &mut ServerConf, d: &Directive, cx: &mut Cx) {

@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use super::model::{
     AccessRule, AddHeader, CgiRule, DocRoot, ErrorPage, Expires, Htpasswd, ListenAddr, LogTarget,
-    Methods, Modifier, Return, TryFiles, Types, fmt_duration, fmt_flag, fmt_size,
+    Methods, Modifier, Return, TlsProtocols, TryFiles, Types, fmt_duration, fmt_flag, fmt_size,
 };
 use super::source::FileId;
+pub use super::tls::Certificate;
 
 /// Where an effective value came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +99,11 @@ pub struct Effective {
     pub default_type: Sourced<String>,
     /// `None`: the built-in table.
     pub types: Sourced<Option<Arc<Types>>>,
+    pub ssl_certificate: Sourced<Option<PathBuf>>,
+    pub ssl_certificate_key: Sourced<Option<PathBuf>>,
+    pub ssl_protocols: Sourced<TlsProtocols>,
+    pub ssl_session_timeout: Sourced<Duration>,
+    pub ssl_session_tickets: Sourced<bool>,
 }
 
 impl Effective {
@@ -147,9 +153,7 @@ impl Effective {
             row("client_max_body_size", &self.client_max_body_size, |v| {
                 fmt_size(*v)
             }),
-            row("upload_store", &self.upload_store, |v| {
-                v.as_ref().map_or("-".into(), |p| p.display().to_string())
-            }),
+            row("upload_store", &self.upload_store, path_or_dash),
             row("cgi", &self.cgi, |v| {
                 or_dash(
                     v.iter()
@@ -209,7 +213,30 @@ impl Effective {
                     format!("{} extensions", t.by_ext.len())
                 })
             }),
+            row("ssl_certificate", &self.ssl_certificate, |v| {
+                path_or_dash(v)
+            }),
+            row("ssl_certificate_key", &self.ssl_certificate_key, |v| {
+                path_or_dash(v)
+            }),
+            row("ssl_protocols", &self.ssl_protocols, |v| v.to_string()),
+            row("ssl_session_timeout", &self.ssl_session_timeout, |v| {
+                fmt_duration(*v)
+            }),
+            row("ssl_session_tickets", &self.ssl_session_tickets, |v| {
+                fmt_flag(*v).into()
+            }),
         ]
+    }
+
+    /// The rows `routes` and `explain` show for requests on an address: the `ssl_*`
+    /// settings only on an `ssl` one, the only place they apply.
+    pub fn rows_on(&self, ssl: bool) -> Vec<(&'static str, String, Origin)> {
+        let mut rows = self.rows();
+        if !ssl {
+            rows.retain(|(name, _, _)| !name.starts_with("ssl_"));
+        }
+        rows
     }
 
     /// The row that shows `directive` (`root` and `alias` share one, as do directives
@@ -228,6 +255,10 @@ impl Effective {
             .iter()
             .find(|r| file_name.len() > r.extension.len() && file_name.ends_with(&r.extension))
     }
+}
+
+fn path_or_dash(p: &Option<PathBuf>) -> String {
+    p.as_ref().map_or("-".into(), |p| p.display().to_string())
 }
 
 /// Settings of the `main` context only.
@@ -292,6 +323,10 @@ pub struct VirtualServer {
     pub locations: LocationSet,
     /// Settings for requests that no location matches.
     pub settings: Effective,
+    /// The certificate and key of `ssl_certificate` / `ssl_certificate_key`, loaded and
+    /// checked (shared by every server that names the same files): what this server's
+    /// `ssl` listens present.
+    pub tls: Option<Arc<Certificate>>,
 }
 
 /// The servers that share one listen address, and how Host picks among them.
@@ -304,6 +339,8 @@ pub struct AddrGroup {
     pub default: ServerId,
     pub default_explicit: bool,
     pub names: NameIndex,
+    /// `listen ... ssl`: connections speak TLS, and every server here has a certificate.
+    pub ssl: bool,
 }
 
 /// nginx's server name precedence: exact, longest leading wildcard, longest trailing
@@ -327,6 +364,8 @@ pub struct NameIndex {
 pub struct Bind {
     pub addr: SocketAddr,
     pub groups: Vec<GroupId>,
+    /// TLS on this socket (all its groups agree: a port is `ssl` or plain).
+    pub ssl: bool,
 }
 
 /// The compiled configuration. Immutable; shared by every worker.

@@ -38,6 +38,7 @@ pub fn plan(
     head: &RequestHead,
     peer: SocketAddr,
     local: SocketAddr,
+    https: bool,
 ) -> Plan {
     let settings = table.settings(route);
     let script = target.base.join(target.rel.trim_start_matches('/'));
@@ -53,6 +54,14 @@ pub fn plan(
         None => (script.clone(), Vec::new()),
     };
     let mut env = environment(target, &script, table, route, head, (peer, local));
+    // What Apache and nginx's fastcgi_params give a script on a TLS connection.
+    env.push((
+        "REQUEST_SCHEME".into(),
+        if https { "https" } else { "http" }.into(),
+    ));
+    if https {
+        env.push(("HTTPS".into(), "on".into()));
+    }
     env.extend(http_variables(head));
     Plan {
         program,

@@ -188,6 +188,17 @@ pub fn error(
     failure(ctx, f)
 }
 
+/// The answer to a plain HTTP request on a TLS address: 400, and the connection closes.
+pub fn plain_http_on_tls() -> Response {
+    let mut r = Response::text(
+        400,
+        "text/html; charset=utf-8",
+        super::pages::plain_http_on_tls_page(),
+    );
+    r.close = true;
+    r
+}
+
 /// The answer to a failure.
 pub fn failure(ctx: &mut HandlerCtx, f: Failure<'_, Arc<Cached>>) -> Response {
     let allow = f.allow.map(allow_header);

@@ -16,6 +16,7 @@ pub mod multipart;
 pub mod pages;
 pub mod router;
 pub mod run;
+pub mod tls;
 pub mod upload;
 pub mod vars;
 pub mod worker;

@@ -82,6 +82,7 @@ impl Worker {
                 .register(&mut l.sock, Token(i), Interest::READABLE)?;
         }
         let table = shared.table();
+        let tls = super::tls::configs(&table);
         let max_conns = table.main.worker_connections.value.max(1);
         // Reserved up front so the tables never grow by copying (which leaves the old
         // copies resident under mimalloc); capped, so a huge limit reserves no gigabytes.
@@ -102,6 +103,7 @@ impl Worker {
                 shutting_down: false,
                 registry,
                 zombies: Vec::new(),
+                tls,
             },
             slots: Vec::with_capacity(reserve),
             free: Vec::with_capacity(reserve),
@@ -213,6 +215,8 @@ impl Worker {
         if generation != self.generation_seen {
             self.generation_seen = generation;
             self.ctx.table = self.shared.table();
+            // New handshakes use the new certificates; open connections keep theirs.
+            self.ctx.tls = super::tls::configs(&self.ctx.table);
             // Group ids index the table: every connection's must come from the new one.
             for s in self.slots.iter_mut().flatten() {
                 s.conn.refresh_group(&self.ctx.table);

@@ -4,6 +4,8 @@
 //! status, and the connection stays or closes" is a row in `statuses.rs`.
 
 mod access_log;
+#[path = "../support/certs.rs"]
+mod certs;
 mod cgi;
 mod common;
 mod filecache;
@@ -16,5 +18,6 @@ mod methods;
 mod slow;
 mod static_files;
 mod statuses;
+mod tls;
 mod uploads;
 mod vhosts;

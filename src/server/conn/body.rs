@@ -146,7 +146,7 @@ pub fn turn(body: &mut BodyIn, io: &mut ClientIo, pool: &mut Pool) -> BodyTurn {
     match io.fill(pool) {
         io::Input::More => BodyTurn::Read,
         io::Input::Blocked => BodyTurn::Again,
-        io::Input::Closed => BodyTurn::Close,
+        io::Input::Closed | io::Input::PlainHttp => BodyTurn::Close,
     }
 }
 

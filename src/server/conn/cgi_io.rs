@@ -165,7 +165,7 @@ fn read_body(run: &mut CgiRun, io: &mut ClientIo, pool: &mut Pool) -> Result<boo
     let read = |io: &mut ClientIo, pool: &mut Pool| match io.fill(pool) {
         super::io::Input::More => Ok(true),
         super::io::Input::Blocked => Ok(false),
-        super::io::Input::Closed => Err(Gone),
+        super::io::Input::Closed | super::io::Input::PlainHttp => Err(Gone),
     };
     match &mut run.input {
         Input::Socket(rem) if *rem > 0 && run.inbuf.len() < PIPE_CHUNK => {

@@ -40,6 +40,7 @@ mod body;
 mod cgi_io;
 mod io;
 mod respond;
+mod tls_io;
 
 use body::{BodyIn, Sink};
 use cgi_io::{CgiRequest, CgiRun, Input};
@@ -66,6 +67,8 @@ pub struct WorkerCtx {
     pub registry: mio::Registry,
     /// Killed CGI children not reaped yet.
     pub zombies: Vec<std::process::Child>,
+    /// The TLS config of each `ssl` address group of `table` (rebuilt with it).
+    pub tls: super::tls::Configs,
 }
 
 /// Where a connection is in its request cycle, with what that phase alone needs.
@@ -160,8 +163,11 @@ impl Conn {
     ) -> Conn {
         let group = ctx.table.group_for(local);
         let timeout = header_timeout(ctx, group);
+        let tls = group
+            .and_then(|g| ctx.tls.get(g)?.as_ref())
+            .and_then(super::tls::accept);
         Conn {
-            io: ClientIo::new(sock),
+            io: ClientIo::new(sock, tls),
             peer,
             local,
             group: pack_group(group),
@@ -177,6 +183,11 @@ impl Conn {
                 extras: None,
             },
         }
+    }
+
+    /// `https` on a TLS connection, else `http` (`$scheme`).
+    pub fn scheme(&self) -> &'static str {
+        if self.io.is_tls() { "https" } else { "http" }
     }
 
     /// The address group of the connection's local address.
@@ -329,6 +340,11 @@ impl Conn {
             // is incomplete and there is nothing to answer.
             io::Input::Closed => Some(Next::Close),
             io::Input::More | io::Input::Blocked => None,
+            io::Input::PlainHttp => {
+                self.respond_closing(ctx, handlers::plain_http_on_tls());
+                self.deadline = now + send_timeout(ctx, self.group());
+                None
+            }
         }
     }
 
@@ -469,7 +485,7 @@ impl Conn {
                     .names
                     .first()
                     .map_or("", String::as_str),
-                scheme: "http",
+                scheme: self.scheme(),
                 uri: path,
             };
             let mut facts = Facts::new(head, path, self.peer.ip(), &vars);
@@ -514,7 +530,7 @@ impl Conn {
                     .names
                     .first()
                     .map_or("", String::as_str),
-                scheme: "http",
+                scheme: self.scheme(),
                 uri: if rewrites == 0 { head.path() } else { &uri },
             };
             self.ex.extras().added = Some(handlers::added(settings, &vars, log::now_secs()));

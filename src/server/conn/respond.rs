@@ -136,8 +136,15 @@ impl Conn {
             }
             Decision::Delete { base, rel } => handlers::delete(h, table, route, base, rel),
             Decision::Cgi(target) => {
-                let plan =
-                    crate::server::cgi::plan(&target, table, route, head, self.peer, self.local);
+                let plan = crate::server::cgi::plan(
+                    &target,
+                    table,
+                    route,
+                    head,
+                    self.peer,
+                    self.local,
+                    self.io.is_tls(),
+                );
                 return Executed::Cgi(Box::new(plan));
             }
             Decision::Upload(target) => match Upload::start(&target, head) {
