@@ -121,13 +121,19 @@ impl Tls {
                 Err(_) => return Got::Closed,
             }
         }
-        // Handshake replies go out now. Once the handshake is done, what rustls queued
-        // (TLS 1.3 session tickets) leaves with the next flush, in the same write as the
-        // response (the connection flushes pending output before it waits).
-        if self.conn.is_handshaking() {
+        if self.must_send() {
             let _ = self.push(sock, &mut true);
         }
         Got::More(got)
+    }
+
+    /// Records wait that must go out before the connection waits for the client: the
+    /// handshake's. What TLS 1.3 queues after its handshake (session tickets) waits for
+    /// the next response and leaves in the same write.
+    pub fn must_send(&self) -> bool {
+        self.conn.wants_write()
+            && (self.conn.is_handshaking()
+                || self.conn.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3))
     }
 
     /// Whether plaintext is still held by rustls (the read buffer was full): the
