@@ -28,6 +28,10 @@
 #                     cgi       a /bin/sh CGI script, keep-alive, c=16
 #                     idle      10,000 idle keep-alive connections: RSS per connection,
 #                               and a c=1 client's latency while they are held
+#                     headers   1 KiB file with two add_header lines and expires 1h,
+#                               keep-alive, c=64 (webserv and nginx)
+#                     gzip      a 100 KiB stylesheet with gzip on to a client that
+#                               accepts gzip, keep-alive, c=64 (webserv and nginx)
 #                     tls       1 KiB file over TLS (HTTPS), keep-alive, c=64
 #                     tlsclose  1 KiB file over TLS, `Connection: close`, c=64: a new TLS
 #                               connection (full handshake) per request
@@ -61,7 +65,7 @@ STRACE=0
 KEEP=0
 OUT=""
 IDLE_CONNS=10000
-ALL_POINTS="small,medium,large,close,404,pipeline,c1,cgi,idle,tls,tlsclose,tlsidle"
+ALL_POINTS="small,medium,large,close,404,pipeline,c1,cgi,idle,headers,gzip,tls,tlsclose,tlsidle"
 ALL_SERVERS="webserv,nginx,lighttpd,h2o,ceiling,ceiling-eq"
 POINTS="$ALL_POINTS"
 SERVERS="$ALL_SERVERS"
@@ -460,6 +464,25 @@ mkdir -p "$DOC/cgi"
 head -c 1024 /dev/urandom | base64 -w 0 | head -c 1024 >"$DOC/1k.txt"
 head -c 102400 /dev/urandom >"$DOC/100k.bin"
 head -c 10485760 /dev/urandom >"$DOC/10m.bin"
+mkdir -p "$DOC/h" "$DOC/gz"
+cp "$DOC/1k.txt" "$DOC/h/1k.txt"
+# A stylesheet-like 100 KiB (text that compresses as CSS does, about 5:1).
+"$PYTHON" - "$DOC/gz/100k.css" <<'EOF'
+import random, sys
+random.seed(7)
+props = ["color", "margin", "padding", "border", "font-size", "line-height", "display",
+         "background", "width", "max-width", "grid-template-columns", "transition"]
+out = []
+n = 0
+while n < 102400:
+    sel = ".c%d-%s > .x%d" % (random.randrange(5000), random.choice(props), random.randrange(99))
+    body = "; ".join("%s: %d%s" % (random.choice(props), random.randrange(1000),
+                     random.choice(["px", "em", "%", "rem", ""])) for _ in range(4))
+    line = "%s { %s; }\n" % (sel, body)
+    out.append(line)
+    n += len(line)
+open(sys.argv[1], "w").write("".join(out)[:102400])
+EOF
 cat >"$DOC/cgi/hello.sh" <<'EOF'
 #!/bin/sh
 printf 'Content-Type: text/plain\r\n\r\nhello\n'
@@ -530,6 +553,13 @@ write_conf() { # KIND DIR PORT WITH_CGI TLS_PORT (empty: none)
         fi
         echo "    root $DOC;"
         [ "$cgi" = 1 ] && echo "    location /cgi/ { cgi .sh /bin/sh; }"
+        # Only with their points: an older webserv (--rev) knows neither directive.
+        if has_point headers; then
+          echo "    location /h/ { add_header X-Frame-Options DENY; add_header X-Content-Type-Options nosniff; expires 1h; }"
+        fi
+        if has_point gzip; then
+          echo "    location /gz/ { gzip on; gzip_types text/css; }"
+        fi
         echo "}"
       } >"$dir/webserv.conf" ;;
     nginx)
@@ -546,7 +576,7 @@ pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events { worker_connections $CONN_LIMIT; }
 http {
-    types { text/plain txt; application/octet-stream bin; text/html html; }
+    types { text/plain txt; application/octet-stream bin; text/html html; text/css css; }
     default_type application/octet-stream;
     access_log off;
     log_not_found off;   # webserv does not log 404s either
@@ -563,6 +593,8 @@ http {
     server {
         listen 127.0.0.1:$port deferred;   # TCP_DEFER_ACCEPT, as webserv and h2o
         root $DOC;
+        location /h/ { add_header X-Frame-Options DENY; add_header X-Content-Type-Options nosniff; expires 1h; }
+        location /gz/ { gzip on; gzip_types text/css; }
     }
 $([ -z "$tport" ] || printf '    server {\n        listen 127.0.0.1:%s ssl deferred;\n        ssl_certificate %s;\n        ssl_certificate_key %s;\n        root %s;\n    }\n' "$tport" "$TMP/tls/cert.pem" "$TMP/tls/key.pem" "$DOC")
 }
@@ -701,6 +733,8 @@ point_def() { # -> title|path|connections|mode
     c1)       echo "1 KiB single connection|/1k.txt|1|" ;;
     cgi)      echo "shell CGI keep-alive|/cgi/hello.sh|16|cgi" ;;
     idle)     echo "$IDLE_CONNS idle keep-alive connections|/1k.txt|1|idle" ;;
+    headers)  echo "1 KiB with add_header x2 and expires|/h/1k.txt|64|" ;;
+    gzip)     echo "100 KiB stylesheet, gzip on|/gz/100k.css|64|gzip" ;;
     tls)      echo "1 KiB over TLS keep-alive|/1k.txt|64|tls" ;;
     tlsclose) echo "1 KiB over TLS, Connection: close (a handshake each)|/1k.txt|64|tlsclose" ;;
     tlsidle)  echo "$IDLE_CONNS idle TLS keep-alive connections|/1k.txt|1|tlsidle" ;;
@@ -720,7 +754,10 @@ point_servers() { # PT -> the selected servers that take part
     case "$s" in
       ceiling|ceiling-eq) [[ "$pt" == small || "$pt" == pipeline || "$pt" == c1 ]] || continue ;;
       nginx) [ "$pt" != cgi ] || continue ;;
-      h2o) [ "$pt" != cgi ] || [ -n "$H2O_CGI" ] || continue ;;
+      lighttpd) [[ "$pt" != headers && "$pt" != gzip ]] || continue ;;
+      h2o)
+        [[ "$pt" != headers && "$pt" != gzip ]] || continue
+        [ "$pt" != cgi ] || [ -n "$H2O_CGI" ] || continue ;;
     esac
     out+=("$s")
   done
@@ -761,6 +798,7 @@ run_wrk() { # SRV PT REP
   raw="$TMP/raw/$srv-$pt-$rep.txt"
   args=(-t1 "-c$conns" "-d${DUR}s" --latency --timeout 5s)
   if [ "$mode" = close ] || [ "$mode" = tlsclose ]; then args+=(-H 'Connection: close'); fi
+  [ "$mode" = gzip ] && args+=(-H 'Accept-Encoding: gzip')
   [ "$mode" = pipeline ] && args+=(-s "$TMP/pipeline.lua")
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "!! $srv is not running before $pt rep $rep; its log:" >&2

@@ -426,3 +426,34 @@ fn gzip_compresses_the_pages_webserv_writes() {
             .contains("404 Not Found")
     );
 }
+
+/// A script's output is compressed as it streams when its type is one `gzip` applies to
+/// (the script's own Content-Length dropped: the body is chunked).
+#[test]
+fn gzip_compresses_cgi_output_of_listed_types() {
+    let html = "printf 'Content-Type: text/html\\r\\nContent-Length: 6000\\r\\n\\r\\n'\ni=0\nwhile [ $i -lt 600 ]; do printf 'line %04d\\n' $i; i=$((i+1)); done\n";
+    let png = "printf 'Content-Type: image/png\\r\\n\\r\\n'\nprintf 'not really a png, long enough to be over the minimum length of gzip here'\n";
+    let s = Site::new(
+        "server {\n    listen 127.0.0.1:8080;\n    root www;\n    gzip on;\n    location /cgi/ { cgi .sh /bin/sh; }\n}\n",
+        &[
+            ("www/cgi/page.sh", html.as_bytes()),
+            ("www/cgi/png.sh", png.as_bytes()),
+        ],
+    );
+    let r = s.get_with("/cgi/page.sh", "Accept-Encoding: gzip\r\n");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.h("content-encoding"), "gzip");
+    assert_eq!(r.h("vary"), "Accept-Encoding");
+    assert_eq!(r.h("transfer-encoding"), "chunked");
+    assert_eq!(r.header("content-length"), None);
+    let body = String::from_utf8(gunzip(&r.body)).unwrap();
+    assert_eq!(body.lines().count(), 600);
+    assert!(body.starts_with("line 0000\nline 0001\n") && body.ends_with("line 0599\n"));
+    // Without Accept-Encoding: the script's bytes and its length.
+    let r = s.get("/cgi/page.sh");
+    assert_eq!(r.header("content-encoding"), None);
+    assert_eq!(r.h("content-length"), "6000");
+    // A type gzip does not apply to.
+    let r = s.get_with("/cgi/png.sh", "Accept-Encoding: gzip\r\n");
+    assert_eq!(r.header("content-encoding"), None);
+}

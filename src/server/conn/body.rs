@@ -36,6 +36,8 @@ pub enum Sink {
         plan: Box<crate::server::cgi::Plan>,
         head_only: bool,
         version: Version,
+        /// The client accepts gzip (for the script's output).
+        gzip: bool,
     },
 }
 
@@ -253,6 +255,7 @@ impl Conn {
                 plan,
                 head_only,
                 version,
+                gzip,
             } => {
                 use std::io::Seek;
                 if file.rewind().is_err() {
@@ -265,6 +268,7 @@ impl Conn {
                     route,
                     head_only,
                     version,
+                    gzip,
                 };
                 self.start_cgi(ctx, &plan, req, now);
             }

@@ -586,6 +586,7 @@ impl Conn {
         now: Instant,
     ) {
         let head_only = head.method == Method::Head;
+        let gzip = ctx.table.settings(&route).gzip.value && super::gzip::accepted(head);
         self.io.reset_out();
         if head.expect == Expect::Continue && body::has_body(head.body) {
             self.continue_100(ctx);
@@ -601,6 +602,7 @@ impl Conn {
                     plan,
                     head_only,
                     version: head.version,
+                    gzip,
                 };
                 let body = BodyIn::new(head.body, limit, sink, route);
                 self.enter(Phase::Body(Box::new(body)));
@@ -616,6 +618,7 @@ impl Conn {
             route,
             head_only,
             version: head.version,
+            gzip,
         };
         self.start_cgi(ctx, &plan, req, now);
     }
