@@ -288,10 +288,11 @@ impl ClientIo {
         self.wbuf.len() - self.wpos as usize
     }
 
-    /// Bytes wait to be sent: queued plaintext, or TLS records that must go out (a
-    /// handshake reply the socket had no room for; see `Tls::must_send`).
+    /// Bytes wait to be sent: queued plaintext, or TLS records the socket had no room
+    /// for (a handshake reply, a session ticket).
     pub fn has_output(&self) -> bool {
-        (self.wpos as usize) < self.wbuf.len() || self.tls.as_ref().is_some_and(|t| t.must_send())
+        (self.wpos as usize) < self.wbuf.len()
+            || self.tls.as_ref().is_some_and(|t| t.conn.wants_write())
     }
 
     /// Finished answers to earlier pipelined requests wait to be sent.

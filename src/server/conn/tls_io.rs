@@ -121,19 +121,11 @@ impl Tls {
                 Err(_) => return Got::Closed,
             }
         }
-        if self.must_send() {
-            let _ = self.push(sock, &mut true);
-        }
+        // Handshake replies, and TLS 1.3's session ticket as soon as the handshake is
+        // done: it also acknowledges the client's Finished, which a client with Nagle's
+        // algorithm on waits for (up to the 40 ms delayed ACK) before sending its request.
+        let _ = self.push(sock, &mut true);
         Got::More(got)
-    }
-
-    /// Records wait that must go out before the connection waits for the client: the
-    /// handshake's. What TLS 1.3 queues after its handshake (session tickets) waits for
-    /// the next response and leaves in the same write.
-    pub fn must_send(&self) -> bool {
-        self.conn.wants_write()
-            && (self.conn.is_handshaking()
-                || self.conn.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3))
     }
 
     /// Whether plaintext is still held by rustls (the read buffer was full): the
