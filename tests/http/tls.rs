@@ -393,3 +393,38 @@ fn a_large_upload_over_tls_is_stored_intact() {
         "the stored file, served back"
     );
 }
+
+/// `ssl_session_timeout`: a session older than it is not resumed (a full handshake),
+/// whether by ticket (TLS 1.3) or from the cache (TLS 1.2, tickets off).
+#[test]
+fn sessions_expire_after_ssl_session_timeout() {
+    let pki = Pki::new();
+    let short = TWO_NAMES.replace("client_header_timeout 1s;", "ssl_session_timeout 1s;");
+    let s = site(&pki, &short, &[]);
+    let no_tickets = short.replace(
+        "ssl_session_timeout 1s;",
+        "ssl_session_timeout 1s;\nssl_session_tickets off;",
+    );
+    let s12 = site(&pki, &no_tickets, &[]);
+    let mut waiting = Vec::new();
+    for (addr, v) in [
+        (s.addr_of(8443), &rustls::version::TLS13),
+        (s12.addr_of(8443), &rustls::version::TLS12),
+    ] {
+        let config = pki.client(&[v]);
+        let mut first = Client::connect_tls(addr, &config, "a.test");
+        assert_eq!(get(&mut first, "a.test", "/").status, 200);
+        waiting.push((addr, config));
+    }
+    // Sessions are stamped in whole seconds: two seconds is past any 1 s timeout.
+    std::thread::sleep(Duration::from_millis(2100));
+    for (addr, config) in waiting {
+        let mut again = Client::connect_tls(addr, &config, "a.test");
+        assert_eq!(
+            again.tls.as_ref().unwrap().handshake_kind(),
+            Some(HandshakeKind::Full),
+            "an expired session was resumed"
+        );
+        assert_eq!(get(&mut again, "a.test", "/").status, 200);
+    }
+}
