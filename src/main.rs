@@ -3,6 +3,7 @@
 //! Exit codes: 0 valid / served and stopped cleanly; 1 errors in the config (or warnings
 //! with `--deny-warnings`), or a server that could not start; 2 usage or unreadable file;
 //! 3 internal error.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -11,17 +12,21 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use webserv::confc::render::{Format, HumanStyle, render};
+use webserv::confc::schema::MAX_WORKERS;
 use webserv::confc::{CompileOptions, Compiled, compile_file};
+use webserv::server::Serve;
+use webserv::server::run::QUICK_ADDR;
 
 #[derive(Parser)]
 #[command(
     name = "webserv",
     version,
     about = "A config compiler and event-loop HTTP/1.1 server",
-    propagate_version = true
+    after_help = "Exit codes: 0 ok, 1 errors in the config (or a server that could not start), \
+                  2 usage error or unreadable file, 3 internal error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -35,18 +40,19 @@ enum When {
     Never,
 }
 
+/// How diagnostics look on stderr.
 #[derive(clap::Args)]
 struct HumanArgs {
-    /// Colour in human output (auto: a terminal without NO_COLOR).
-    #[arg(long, value_enum, default_value = "auto")]
+    /// Colour in diagnostics (auto: when stderr is a terminal and NO_COLOR is unset).
+    #[arg(long, value_name = "WHEN", value_enum, default_value = "auto")]
     color: When,
-    /// Boxes and arrows in human output (auto: a terminal without NO_GRAPHICS);
-    /// otherwise narrated text.
-    #[arg(long, value_enum, default_value = "auto")]
+    /// Boxes and arrows in diagnostics, or else narrated plain text (auto: when stderr
+    /// is a terminal and NO_GRAPHICS is unset).
+    #[arg(long, value_name = "WHEN", value_enum, default_value = "auto")]
     graphics: When,
-    /// Width of human output.
-    #[arg(long, default_value_t = 100)]
-    width: usize,
+    /// Width of diagnostics with graphics, in columns (20 or more).
+    #[arg(long, value_name = "COLUMNS", default_value_t = 100, value_parser = clap::value_parser!(u16).range(20..))]
+    width: u16,
 }
 
 impl HumanArgs {
@@ -61,14 +67,16 @@ impl HumanArgs {
         HumanStyle {
             graphics: pick(self.graphics, env("NO_GRAPHICS")),
             color: pick(self.color, env("NO_COLOR")),
-            width: self.width,
+            width: usize::from(self.width),
         }
     }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum RoutesFormat {
+    /// For people.
     Text,
+    /// For programs.
     Json,
 }
 
@@ -76,15 +84,17 @@ enum RoutesFormat {
 enum Command {
     /// Check config files: diagnostics and an exit code (0 valid, 1 errors, 2 unreadable).
     Check {
-        #[arg(required = true)]
+        /// The config files to check (each with the files it includes).
+        #[arg(value_name = "FILE", required = true)]
         files: Vec<PathBuf>,
-        /// human (to stderr), or short | json | sarif | github (to stdout).
+        /// Output format.
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
         /// Exit 1 on warnings too.
         #[arg(long)]
         deny_warnings: bool,
-        /// Skip the lints that look at the file system (missing directories, ...).
+        /// Skip the lints that look at the file system (missing directories, CGI
+        /// interpreters, upload stores).
         #[arg(long)]
         no_fs_lints: bool,
         #[command(flatten)]
@@ -92,30 +102,43 @@ enum Command {
     },
     /// Print the resolved routing table: listeners, servers, locations, effective settings.
     Routes {
+        /// The config file.
         file: PathBuf,
+        /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: RoutesFormat,
         #[command(flatten)]
         human: HumanArgs,
     },
-    /// Explain which listener, server and location answer a URL, and why.
+    /// Explain which listener, server and location answer a URL, why, and what the
+    /// answer is (its status first).
     Explain {
+        /// The config file.
         file: PathBuf,
-        /// `http://host[:port]/path?query` or `/path`.
+        /// The request: `http://host[:port]/path?query`, or `/path` for the first address.
         url: String,
+        /// The request method.
         #[arg(long, default_value = "GET")]
         method: String,
         /// The local address the connection arrived on, e.g. `127.0.0.1:8080`.
-        #[arg(long)]
+        #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<std::net::SocketAddr>,
+        /// The request body's length (without it, a POST or PUT carries a body of
+        /// unknown length).
+        #[arg(long, value_name = "N")]
+        content_length: Option<u64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: RoutesFormat,
         #[command(flatten)]
         human: HumanArgs,
     },
     /// Print the file in canonical formatting (refuses unparsable input).
     Fmt {
+        /// The config file.
         file: PathBuf,
-        /// Exit 1 if the file is not formatted; print nothing.
-        #[arg(long)]
+        /// Print nothing; exit 1 if the file is not formatted.
+        #[arg(long, conflicts_with = "write")]
         check: bool,
         /// Rewrite the file in place.
         #[arg(long, short)]
@@ -123,12 +146,33 @@ enum Command {
         #[command(flatten)]
         human: HumanArgs,
     },
-    /// Serve. Without a file: the current directory on 127.0.0.1:8080 with autoindex.
-    Run {
-        file: Option<PathBuf>,
-        /// Worker threads (overrides worker_processes).
+    /// Language server over stdio (JSON-RPC, LSP 3.17), for editors.
+    Lsp {
+        /// Accepted for clients that pass it: stdio is the only transport.
         #[arg(long)]
-        workers: Option<usize>,
+        stdio: bool,
+    },
+    /// Serve a directory (with listings) or a config file, until Ctrl-C.
+    ///
+    /// A directory, or none (the current one), is served on 127.0.0.1:8080 with
+    /// directory listings, and each request is logged to stdout in combined format. A
+    /// file is a config. Ctrl-C (or SIGTERM) lets the requests in flight finish, up to
+    /// 10 s; a second Ctrl-C stops at once. SIGHUP reloads a config file.
+    Run {
+        /// A directory to serve (default: the current directory), or a config file.
+        #[arg(value_name = "DIR|FILE")]
+        path: Option<PathBuf>,
+        /// The port to serve a directory on [default: 8080].
+        #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..))]
+        port: Option<u16>,
+        /// The address to serve a directory on, e.g. 0.0.0.0 for every interface
+        /// [default: 127.0.0.1].
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<std::net::IpAddr>,
+        /// Worker threads, 1 to 1024 (default: `worker_processes` from the config, else
+        /// one per core).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_WORKERS))]
+        workers: Option<u64>,
         #[command(flatten)]
         human: HumanArgs,
     },
@@ -171,6 +215,68 @@ fn report_failure(c: &Compiled, style: HumanStyle) -> u8 {
     1
 }
 
+/// What `run PATH` means: a directory (or none) is quick-served, a file is a config.
+/// `--port` and `--bind` only make sense for a directory.
+fn serve_what(
+    path: Option<PathBuf>,
+    port: Option<u16>,
+    bind: Option<std::net::IpAddr>,
+) -> Result<Serve, u8> {
+    let path = path.unwrap_or_else(|| PathBuf::from("."));
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!(
+                "webserv: cannot serve {}: {}",
+                path.display(),
+                io_reason(&e)
+            );
+            return Err(2);
+        }
+    };
+    if !meta.is_dir() {
+        if port.is_some() || bind.is_some() {
+            let flag = if port.is_some() { "--port" } else { "--bind" };
+            let e = Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "{flag} applies to serving a directory; {} is a config file, which says \
+                     where to listen itself (`listen` in a `server` block)",
+                    path.display()
+                ),
+            );
+            let _ = e.print();
+            return Err(2);
+        }
+        return Ok(Serve::Config(path));
+    }
+    let dir = std::fs::canonicalize(&path).map_err(|e| {
+        eprintln!(
+            "webserv: cannot serve {}: {}",
+            path.display(),
+            io_reason(&e)
+        );
+        2
+    })?;
+    let mut addr = QUICK_ADDR;
+    if let Some(p) = port {
+        addr.set_port(p);
+    }
+    if let Some(ip) = bind {
+        addr.set_ip(ip);
+    }
+    Ok(Serve::Dir { dir, addr })
+}
+
+/// An I/O error as a phrase, without Rust's `(os error N)`.
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
 fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check {
@@ -182,6 +288,7 @@ fn run(cli: Cli) -> u8 {
         } => {
             let opts = CompileOptions {
                 fs_lints: !no_fs_lints,
+                ..CompileOptions::default()
             };
             let mut results = Vec::new();
             let mut code = 0;
@@ -264,6 +371,8 @@ fn run(cli: Cli) -> u8 {
             url,
             method,
             listen,
+            content_length,
+            format,
             human,
         } => {
             let c = match compile(&file, &CompileOptions::hermetic()) {
@@ -273,7 +382,19 @@ fn run(cli: Cli) -> u8 {
             let Some(table) = &c.table else {
                 return report_failure(&c, human.style());
             };
-            match webserv::report::explain(table, &url, &method, listen) {
+            let ask = webserv::report::Ask {
+                url: &url,
+                method: &method,
+                listen,
+                body: content_length.map_or(webserv::report::AskBody::Usual, |n| {
+                    webserv::report::AskBody::Length(n)
+                }),
+            };
+            let explained = match format {
+                RoutesFormat::Text => webserv::report::explain(table, &ask),
+                RoutesFormat::Json => webserv::report::explain_json(table, &ask),
+            };
+            match explained {
                 Ok(text) => {
                     print!("{text}");
                     0
@@ -348,10 +469,16 @@ fn run(cli: Cli) -> u8 {
                 }
             }
         }
+        Command::Lsp { stdio: _ } => webserv::lsp::run(),
         Command::Run {
-            file,
+            path,
+            port,
+            bind,
             workers,
             human,
-        } => webserv::server::run_cli(file.as_deref(), workers, human.style()),
+        } => match serve_what(path, port, bind) {
+            Ok(what) => webserv::server::run_cli(&what, workers.map(|n| n as usize), human.style()),
+            Err(code) => code,
+        },
     }
 }

@@ -3,144 +3,23 @@
 
 use serde_json::{Value, json};
 
-use crate::confc::model::{DocRoot, fmt_duration, fmt_size};
-use crate::confc::table::{Effective, LocId, LocationSet, Origin, RoutingTable};
-use crate::server::http::request::{HeadLimits, Method, parse_head};
-use crate::server::router::{LocStep, ServerWhy, fs_path};
+use std::net::SocketAddr;
 
-/// Each effective setting as (directive, value, origin), in directive-table order.
-pub fn setting_rows(e: &Effective) -> Vec<(&'static str, String, Origin)> {
-    let root = match &e.root.value {
-        DocRoot::Root(p) => ("root", p.display().to_string()),
-        DocRoot::Alias { path, .. } => ("alias", path.display().to_string()),
-    };
-    let list = |v: &[String]| v.join(" ");
-    vec![
-        (root.0, root.1, e.root.origin),
-        ("index", list(&e.index.value), e.index.origin),
-        (
-            "autoindex",
-            if e.autoindex.value { "on" } else { "off" }.into(),
-            e.autoindex.origin,
-        ),
-        (
-            "allow_methods",
-            e.allow_methods.value.names().join(" "),
-            e.allow_methods.origin,
-        ),
-        (
-            "return",
-            match &e.ret.value {
-                Some(r) => match &r.text {
-                    Some(t) => format!("{} {}", r.code, escape_controls(t)),
-                    None => r.code.to_string(),
-                },
-                None => "-".into(),
-            },
-            e.ret.origin,
-        ),
-        (
-            "error_page",
-            if e.error_pages.value.is_empty() {
-                "-".into()
-            } else {
-                e.error_pages
-                    .value
-                    .iter()
-                    .map(|p| {
-                        format!(
-                            "{} {}",
-                            p.codes
-                                .iter()
-                                .map(|c| c.to_string())
-                                .collect::<Vec<_>>()
-                                .join(" "),
-                            p.uri
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-            e.error_pages.origin,
-        ),
-        (
-            "client_max_body_size",
-            fmt_size(e.client_max_body_size.value),
-            e.client_max_body_size.origin,
-        ),
-        (
-            "upload_store",
-            e.upload_store
-                .value
-                .as_ref()
-                .map_or("-".into(), |p| p.display().to_string()),
-            e.upload_store.origin,
-        ),
-        (
-            "cgi",
-            if e.cgi.value.is_empty() {
-                "-".into()
-            } else {
-                e.cgi
-                    .value
-                    .iter()
-                    .map(|r| match &r.interpreter {
-                        Some(i) => format!("{} {}", r.extension, i.display()),
-                        None => r.extension.clone(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-            e.cgi.origin,
-        ),
-        (
-            "cgi_timeout",
-            fmt_duration(e.cgi_timeout.value),
-            e.cgi_timeout.origin,
-        ),
-        (
-            "keepalive_timeout",
-            fmt_duration(e.keepalive_timeout.value),
-            e.keepalive_timeout.origin,
-        ),
-        (
-            "client_header_timeout",
-            fmt_duration(e.client_header_timeout.value),
-            e.client_header_timeout.origin,
-        ),
-        (
-            "client_body_timeout",
-            fmt_duration(e.client_body_timeout.value),
-            e.client_body_timeout.origin,
-        ),
-        (
-            "send_timeout",
-            fmt_duration(e.send_timeout.value),
-            e.send_timeout.origin,
-        ),
-        (
-            "access_log",
-            e.access_log.value.to_string(),
-            e.access_log.origin,
-        ),
-    ]
-}
+use crate::confc::model::{DocRoot, Return, fmt_size};
+use crate::confc::table::{Effective, GroupId, LocId, LocationSet, RoutingTable};
+use crate::confc::tls::fmt_time;
+use crate::server::dispatch::{
+    self, Decision, Disk, Facts, Failure, MAX_REWRITES, Page, UploadKind, Why, implemented,
+};
+use crate::server::http::request::{
+    BodyFraming, Expect, HeadLimits, Method, RequestHead, parse_head,
+};
+use crate::server::http::response::reason;
+use crate::server::router::{LocStep, Route, ServerWhy, fs_path};
+use crate::server::vars::RequestVars;
 
-/// A `return` body may hold `\n` and friends: keep each setting on one line.
-fn escape_controls(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-fn settings_text(t: &RoutingTable, e: &Effective, indent: &str, out: &mut String) {
-    for (name, value, origin) in setting_rows(e) {
+fn settings_text(t: &RoutingTable, e: &Effective, ssl: bool, indent: &str, out: &mut String) {
+    for (name, value, origin) in e.rows_on(ssl) {
         out.push_str(&format!(
             "{indent}{name:<22} {value:<40} {}\n",
             t.origin(origin)
@@ -148,9 +27,9 @@ fn settings_text(t: &RoutingTable, e: &Effective, indent: &str, out: &mut String
     }
 }
 
-fn settings_json(t: &RoutingTable, e: &Effective) -> Value {
+fn settings_json(t: &RoutingTable, e: &Effective, ssl: bool) -> Value {
     let mut m = serde_json::Map::new();
-    for (name, value, origin) in setting_rows(e) {
+    for (name, value, origin) in e.rows_on(ssl) {
         m.insert(
             name.into(),
             json!({ "value": value, "from": t.origin(origin) }),
@@ -187,7 +66,8 @@ pub fn routes_text(t: &RoutingTable) -> String {
         t.origin(t.main.error_log.origin),
     ));
     for g in &t.groups {
-        out.push_str(&format!("\nlisten {}\n", g.addr));
+        let ssl = if g.ssl { " ssl" } else { "" };
+        out.push_str(&format!("\nlisten {}{ssl}\n", g.addr));
         for &sid in &g.servers {
             let s = &t.servers[sid];
             let names: Vec<String> = s.names.iter().map(|n| format!("\"{n}\"")).collect();
@@ -205,15 +85,36 @@ pub fn routes_text(t: &RoutingTable) -> String {
                 names.join(" "),
                 t.origin(s.origin)
             ));
+            if g.ssl
+                && let Some(c) = &s.tls
+            {
+                out.push_str(&format!(
+                    "    certificate {}  names {}  {}  ({})\n",
+                    c.subject,
+                    if c.names.is_empty() {
+                        "-".to_string()
+                    } else {
+                        c.names.join(", ")
+                    },
+                    c.validity(),
+                    c.cert_file.display()
+                ));
+            }
             out.push_str("    (no location matched)\n");
-            settings_text(t, &s.settings, "      ", &mut out);
-            location_tree_text(t, &s.locations, 2, &mut out);
+            settings_text(t, &s.settings, g.ssl, "      ", &mut out);
+            location_tree_text(t, &s.locations, g.ssl, 2, &mut out);
         }
     }
     out
 }
 
-fn location_tree_text(t: &RoutingTable, set: &LocationSet, depth: usize, out: &mut String) {
+fn location_tree_text(
+    t: &RoutingTable,
+    set: &LocationSet,
+    ssl: bool,
+    depth: usize,
+    out: &mut String,
+) {
     let indent = "  ".repeat(depth);
     for id in ordered(set) {
         let l = &t.locations[id];
@@ -222,12 +123,12 @@ fn location_tree_text(t: &RoutingTable, set: &LocationSet, depth: usize, out: &m
             l.display(),
             t.origin(l.origin)
         ));
-        settings_text(t, &l.settings, &format!("{indent}    "), out);
-        location_tree_text(t, &l.nested, depth + 1, out);
+        settings_text(t, &l.settings, ssl, &format!("{indent}    "), out);
+        location_tree_text(t, &l.nested, ssl, depth + 1, out);
     }
 }
 
-fn location_tree_json(t: &RoutingTable, set: &LocationSet) -> Value {
+fn location_tree_json(t: &RoutingTable, set: &LocationSet, ssl: bool) -> Value {
     Value::Array(
         ordered(set)
             .into_iter()
@@ -238,8 +139,8 @@ fn location_tree_json(t: &RoutingTable, set: &LocationSet) -> Value {
                     "modifier": l.modifier.as_str(),
                     "pattern": l.pattern,
                     "from": t.origin(l.origin),
-                    "settings": settings_json(t, &l.settings),
-                    "locations": location_tree_json(t, &l.nested),
+                    "settings": settings_json(t, &l.settings, ssl),
+                    "locations": location_tree_json(t, &l.nested, ssl),
                 })
             })
             .collect(),
@@ -254,6 +155,7 @@ pub fn routes_json(t: &RoutingTable) -> String {
         .map(|g| {
             json!({
                 "listen": g.addr.to_string(),
+                "ssl": g.ssl,
                 "default_server": g.default,
                 "servers": g.servers.iter().map(|&sid| {
                     let s = &t.servers[sid];
@@ -262,8 +164,16 @@ pub fn routes_json(t: &RoutingTable) -> String {
                         "names": s.names,
                         "default": sid == g.default,
                         "from": t.origin(s.origin),
-                        "settings": settings_json(t, &s.settings),
-                        "locations": location_tree_json(t, &s.locations),
+                        "certificate": s.tls.as_ref().filter(|_| g.ssl).map(|c| json!({
+                            "subject": c.subject,
+                            "names": c.names,
+                            "not_before": fmt_time(c.not_before),
+                            "not_after": fmt_time(c.not_after),
+                            "file": c.cert_file.display().to_string(),
+                            "key_file": c.key_file.display().to_string(),
+                        })),
+                        "settings": settings_json(t, &s.settings, g.ssl),
+                        "locations": location_tree_json(t, &s.locations, g.ssl),
                     })
                 }).collect::<Vec<_>>(),
             })
@@ -296,14 +206,23 @@ pub struct Target {
     pub query: Option<String>,
 }
 
-/// `explain`'s URL argument: `http[s]://host[:port]/path?query` or `/path?query`. It is
-/// read by the server's own request parser, as the target of a GET, so that explain
-/// accepts, decodes and normalises a URL exactly as the server would the same
-/// request-target: host lower-cased, an empty port meaning none, no path meaning `/`.
+/// `explain`'s URL argument: `http[s]://host[:port]/path?query`, `/path?query`, or `*`
+/// (`OPTIONS *`, the server as a whole). It is read by the server's own request parser,
+/// as the target of a GET, so that explain accepts, decodes and normalises a URL exactly
+/// as the server would the same request-target: host lower-cased, an empty port meaning
+/// none, no path meaning `/`.
 pub fn parse_url(url: &str) -> Result<Target, String> {
+    if url == "*" {
+        return Ok(Target {
+            host: None,
+            port: None,
+            path: "*".into(),
+            query: None,
+        });
+    }
     if !(url.starts_with('/') || url.starts_with("http://") || url.starts_with("https://")) {
         return Err(format!(
-            "`{url}` is neither an http:// URL nor a path starting with `/`"
+            "`{url}` is neither an http:// URL, a path starting with `/`, nor `*`"
         ));
     }
     // Only visible ASCII can stand in a request-target: a space or a line break would
@@ -342,69 +261,221 @@ pub fn parse_url(url: &str) -> Result<Target, String> {
     }
 }
 
-/// `webserv explain`: which listener, server and location answer a URL, and why.
-pub fn explain(
-    t: &RoutingTable,
-    url: &str,
-    method: &str,
-    listen: Option<std::net::SocketAddr>,
-) -> Result<String, String> {
-    let target = parse_url(url)?;
-    let mut out = String::new();
-    // Which address group: an explicit local address, an IP literal in the URL, or the
-    // first group on the URL's port (wildcards first).
-    let group = if let Some(local) = listen {
-        t.group_for(local)
-            .ok_or_else(|| format!("no listen directive covers {local}"))?
-    } else {
-        let ip_literal = target.host.as_deref().and_then(|h| {
-            h.trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .ok()
-        });
-        let port = target.port.or(if target.host.is_some() {
-            Some(80)
-        } else {
-            None
-        });
-        let by_ip = match (ip_literal, port) {
-            (Some(ip), Some(p)) => t.group_for(std::net::SocketAddr::new(ip, p)),
-            _ => None,
-        };
-        match by_ip {
-            Some(g) => g,
-            None => {
-                let on_port: Vec<usize> = (0..t.groups.len())
-                    .filter(|&g| port.is_none_or(|p| t.groups[g].addr.port == p))
-                    .collect();
-                let pick = on_port
-                    .iter()
-                    .copied()
-                    .find(|&g| t.groups[g].addr.host == crate::confc::model::ListenHost::Any)
-                    .or(on_port.first().copied());
-                match pick {
-                    Some(g) => g,
-                    None if target.port.is_none() && !t.groups.is_empty() => 0,
-                    None => {
-                        return Err(format!("no server listens on port {}", port.unwrap_or(80)));
-                    }
-                }
-            }
+/// What `explain` is asked about.
+#[derive(Clone, Debug)]
+pub struct Ask<'a> {
+    /// `http://host[:port]/path?query` or `/path`.
+    pub url: &'a str,
+    pub method: &'a str,
+    /// The local address the connection arrived on.
+    pub listen: Option<SocketAddr>,
+    pub body: AskBody,
+}
+
+/// The request body `explain` assumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AskBody {
+    /// For POST and PUT a body of unknown length (as chunked), for other methods none.
+    Usual,
+    /// None at all (a POST or PUT without one is refused with 411).
+    None,
+    /// `Content-Length` bytes.
+    Length(u64),
+}
+
+impl<'a> Ask<'a> {
+    /// A GET of `url`.
+    pub fn get(url: &'a str) -> Ask<'a> {
+        Ask {
+            url,
+            method: "GET",
+            listen: None,
+            body: AskBody::Usual,
         }
-    };
-    let g = &t.groups[group];
-    out.push_str(&format!("request   {method} {url}\n"));
+    }
+}
+
+/// What the server answers, as the decision says ([`dispatch::decide`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The status the server sends (for CGI: when the script names none).
+    pub status: u16,
+    /// What answers: `file`, `index`, `autoindex`, `add-slash`, `return`, `options`,
+    /// `server-options`, `delete`, `cgi`, `upload`, `error`.
+    pub kind: &'static str,
+    /// The `answer` line after the status.
+    pub text: String,
+    /// What else can change the status: `body` (413 past `client_max_body_size`, or
+    /// what an upload holds), `script` (a CGI's own status).
+    pub depends_on: Option<&'static str>,
+    /// The decision's other facts (file, allow, location, script, path_info, store...).
+    pub fields: serde_json::Map<String, Value>,
+}
+
+/// One request explained: listener, server, location, settings, file and answer.
+struct Explanation<'t> {
+    group: GroupId,
+    server: usize,
+    because: String,
+    location: Option<LocId>,
+    steps: Vec<String>,
+    settings: &'t Effective,
+    file: std::path::PathBuf,
+    maps: String,
+    answer: Answer,
+    query: Option<String>,
+}
+
+/// `webserv explain`: which listener, server and location answer a URL, why, and what
+/// the answer is.
+pub fn explain(t: &RoutingTable, ask: &Ask) -> Result<String, String> {
+    let e = explanation(t, ask)?;
+    let g = &t.groups[e.group];
+    let s = &t.servers[e.server];
+    let mut out = String::new();
+    out.push_str(&format!("request   {} {}\n", ask.method, ask.url));
     out.push_str(&format!(
         "listen    {} ({} server{})\n",
         g.addr,
         g.servers.len(),
         if g.servers.len() == 1 { "" } else { "s" }
     ));
-    let host = target.host.as_deref();
-    let (sid, why) = t.select_server(group, host);
-    let s = &t.servers[sid];
-    let why = match why {
+    out.push_str(&format!(
+        "server    #{} {} ({})\n          because: {}\n",
+        e.server,
+        s.names
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(" "),
+        t.origin(s.origin),
+        e.because
+    ));
+    match e.location {
+        Some(l) => {
+            let l = &t.locations[l];
+            out.push_str(&format!(
+                "location  {} ({})\n",
+                l.display(),
+                t.origin(l.origin)
+            ));
+        }
+        None => out.push_str("location  none matched: the server's own settings apply\n"),
+    }
+    for step in &e.steps {
+        out.push_str(&format!("          - {step}\n"));
+    }
+    out.push_str("settings\n");
+    settings_text(t, e.settings, g.ssl, "          ", &mut out);
+    out.push_str(&format!("maps to   {} ({})\n", e.file.display(), e.maps));
+    out.push_str(&format!(
+        "answer    {} {}\n",
+        e.answer.status, e.answer.text
+    ));
+    if let Some(q) = &e.query {
+        out.push_str(&format!("query     {q} (passed to CGI as QUERY_STRING)\n"));
+    }
+    Ok(out)
+}
+
+/// `webserv explain --format json`: the same, as fields.
+pub fn explain_json(t: &RoutingTable, ask: &Ask) -> Result<String, String> {
+    let e = explanation(t, ask)?;
+    let g = &t.groups[e.group];
+    let s = &t.servers[e.server];
+    let location = e.location.map(|id| {
+        let l = &t.locations[id];
+        json!({
+            "id": id,
+            "modifier": l.modifier.as_str(),
+            "pattern": l.pattern,
+            "from": t.origin(l.origin),
+        })
+    });
+    let mut answer = serde_json::Map::new();
+    answer.insert("status".into(), json!(e.answer.status));
+    answer.insert("kind".into(), json!(e.answer.kind));
+    answer.insert("text".into(), json!(e.answer.text));
+    answer.insert("depends_on".into(), json!(e.answer.depends_on));
+    answer.extend(e.answer.fields);
+    let v = json!({
+        "version": 1,
+        "request": { "method": ask.method, "url": ask.url },
+        "listen": { "address": g.addr.to_string(), "servers": g.servers.len() },
+        "server": {
+            "id": e.server,
+            "names": s.names,
+            "from": t.origin(s.origin),
+            "because": e.because,
+        },
+        "location": location,
+        "steps": e.steps,
+        "settings": settings_json(t, e.settings, g.ssl),
+        "maps_to": { "path": e.file.display().to_string(), "how": e.maps },
+        "answer": Value::Object(answer),
+        "query": e.query,
+    });
+    Ok(format!(
+        "{}\n",
+        serde_json::to_string_pretty(&v).expect("json serialises")
+    ))
+}
+
+/// The answer alone (what the server will send), for scripts and tests.
+pub fn predict(t: &RoutingTable, ask: &Ask) -> Result<Answer, String> {
+    explanation(t, ask).map(|e| e.answer)
+}
+
+/// The address group a request arrives on: an explicit local address, an IP literal in
+/// the URL, or the first group on the URL's port (wildcards first). A URL without a port
+/// means 80, or 443 for `https://`.
+fn pick_group(
+    t: &RoutingTable,
+    target: &Target,
+    https: bool,
+    listen: Option<SocketAddr>,
+) -> Result<GroupId, String> {
+    if let Some(local) = listen {
+        return t
+            .group_for(local)
+            .ok_or_else(|| format!("no listen directive covers {local}"));
+    }
+    let ip_literal = target.host.as_deref().and_then(|h| {
+        h.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .ok()
+    });
+    let port = target.port.or(if target.host.is_some() {
+        Some(if https { 443 } else { 80 })
+    } else {
+        None
+    });
+    if let (Some(ip), Some(p)) = (ip_literal, port)
+        && let Some(g) = t.group_for(SocketAddr::new(ip, p))
+    {
+        return Ok(g);
+    }
+    let on_port: Vec<usize> = (0..t.groups.len())
+        .filter(|&g| port.is_none_or(|p| t.groups[g].addr.port == p))
+        .collect();
+    let pick = on_port
+        .iter()
+        .copied()
+        .find(|&g| t.groups[g].addr.host == crate::confc::model::ListenHost::Any)
+        .or(on_port.first().copied());
+    match pick {
+        Some(g) => Ok(g),
+        None if target.port.is_none() && !t.groups.is_empty() => Ok(0),
+        None => Err(format!(
+            "no server listens on port {}",
+            port.unwrap_or(if https { 443 } else { 80 })
+        )),
+    }
+}
+
+fn because(host: Option<&str>, why: ServerWhy<'_>, addr: &dyn std::fmt::Display) -> String {
+    match why {
         ServerWhy::Exact(n) => format!("exact name \"{n}\""),
         ServerWhy::LeadingWildcard(suffix) => format!("leading wildcard \"*{suffix}\""),
         ServerWhy::TrailingWildcard(prefix) => format!("trailing wildcard \"{prefix}*\""),
@@ -414,163 +485,382 @@ pub fn explain(
             host.unwrap_or("")
         ),
         ServerWhy::FirstServer => format!(
-            "no name matched {:?}: the first server of {}",
-            host.unwrap_or(""),
-            g.addr
+            "no name matched {:?}: the first server of {addr}",
+            host.unwrap_or("")
         ),
-    };
-    out.push_str(&format!(
-        "server    #{sid} {} ({})\n          because: {why}\n",
-        s.names
-            .iter()
-            .map(|n| format!("\"{n}\""))
-            .collect::<Vec<_>>()
-            .join(" "),
-        t.origin(s.origin)
-    ));
-    let mut trail = Vec::new();
-    let loc = t.find_location(sid, &target.path, Some(&mut trail));
-    let settings = match loc {
-        Some(l) => {
-            let l = &t.locations[l];
-            out.push_str(&format!(
-                "location  {} ({})\n",
-                l.display(),
-                t.origin(l.origin)
-            ));
-            &l.settings
-        }
-        None => {
-            out.push_str("location  none matched: the server's own settings apply\n");
-            &s.settings
-        }
-    };
-    for step in &trail {
-        let line = match *step {
-            LocStep::Exact(id) => format!("exact match `= {}`", t.locations[id].pattern),
-            LocStep::LongestPrefix(id) => format!("longest prefix `{}`", t.locations[id].display()),
-            LocStep::NoRegexStop(id) => format!(
-                "`{}` is `^~`: regexes are not tried",
-                t.locations[id].pattern
-            ),
-            LocStep::Nested(id) => format!(
-                "searching the locations nested in `{}`",
-                t.locations[id].display()
-            ),
-            LocStep::Regex(id) => format!("regex `{}` matched", t.locations[id].display()),
-            LocStep::RegexMisses(n) => format!(
-                "{n} regex location{} did not match",
-                if n == 1 { "" } else { "s" }
-            ),
-        };
-        out.push_str(&format!("          - {line}\n"));
     }
-    out.push_str("settings\n");
-    settings_text(t, settings, "          ", &mut out);
-    let file = fs_path(settings, &target.path);
-    out.push_str(&format!(
-        "maps to   {} ({})\n",
-        file.display(),
-        match &settings.root.value {
+}
+
+fn step_text(t: &RoutingTable, step: &LocStep) -> String {
+    match *step {
+        LocStep::Exact(id) => format!("exact match `= {}`", t.locations[id].pattern),
+        LocStep::LongestPrefix(id) => format!("longest prefix `{}`", t.locations[id].display()),
+        LocStep::NoRegexStop(id) => format!(
+            "`{}` is `^~`: regexes are not tried",
+            t.locations[id].pattern
+        ),
+        LocStep::Nested(id) => format!(
+            "searching the locations nested in `{}`",
+            t.locations[id].display()
+        ),
+        LocStep::Regex(id) => format!("regex `{}` matched", t.locations[id].display()),
+        LocStep::RegexMisses(n) => format!(
+            "{n} regex location{} did not match",
+            if n == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// The client `explain` assumes: a local one, without credentials.
+const EXPLAIN_PEER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+/// The request `explain` asks about, as the server's parser would hold it (for the
+/// variables): the URL's path and query as the request-target, its host as `Host`.
+fn request_head(ask: &Ask, target: &Target) -> Result<RequestHead, String> {
+    let origin = match ask.url.find("://") {
+        Some(i) => ask.url[i + 3..]
+            .find('/')
+            .map_or("/", |j| &ask.url[i + 3 + j..]),
+        None => ask.url,
+    };
+    let origin = if origin == "*" { "/" } else { origin };
+    let method = if ask.method.bytes().all(|b| b.is_ascii_alphabetic()) && !ask.method.is_empty() {
+        ask.method
+    } else {
+        "GET"
+    };
+    let raw = match &target.host {
+        Some(h) => format!("{method} {origin} HTTP/1.1\r\nHost: {h}\r\n\r\n"),
+        None => format!("{method} {origin} HTTP/1.0\r\n\r\n"),
+    };
+    match parse_head(raw.as_bytes(), &HeadLimits::default()) {
+        Ok(Some((head, _))) => Ok(head),
+        _ => Err(format!(
+            "`{}` is not a request the server would take",
+            ask.url
+        )),
+    }
+}
+
+fn explanation<'t>(t: &'t RoutingTable, ask: &Ask) -> Result<Explanation<'t>, String> {
+    let target = parse_url(ask.url)?;
+    let https = ask.url.starts_with("https://");
+    let group = pick_group(t, &target, https, ask.listen)?;
+    let host = target.host.as_deref();
+    let (server, why) = t.select_server(group, host);
+    let because = because(host, why, &t.groups[group].addr);
+    let mut trail = Vec::new();
+    let location = match target.path.as_str() {
+        // `OPTIONS *` is about the server as a whole: its own settings.
+        "*" => None,
+        path => t.find_location(server, path, Some(&mut trail)),
+    };
+    let mut steps: Vec<String> = trail.iter().map(|s| step_text(t, s)).collect();
+    let mut route = Route {
+        group,
+        server,
+        location,
+    };
+    let method = Method::from_token(ask.method.as_bytes());
+    let body = match ask.body {
+        AskBody::Length(n) => BodyFraming::Length(n),
+        AskBody::Usual if matches!(method, Method::Post | Method::Put) => BodyFraming::Chunked,
+        AskBody::Usual | AskBody::None => BodyFraming::None,
+    };
+    let head = request_head(ask, &target)?;
+    let port = ask.listen.map_or(t.groups[group].addr.port, |a| a.port());
+    let mut disk = Disk::default();
+    // The rewrites the server follows (`try_files`, internal redirects), followed alike.
+    let mut uri = target.path.clone();
+    let mut rewrites = 0;
+    let mut try_files = true;
+    let answer = loop {
+        let vars = RequestVars {
+            head: &head,
+            peer: EXPLAIN_PEER,
+            port,
+            server_name: t.servers[route.server]
+                .names
+                .first()
+                .map_or("", String::as_str),
+            scheme: "http",
+            uri: &uri,
+        };
+        let facts = Facts {
+            method,
+            path: &uri,
+            expect: Expect::None,
+            body,
+            peer: EXPLAIN_PEER.ip(),
+            head: &head,
+            vars: &vars,
+            try_files,
+        };
+        match dispatch::decide(t, &route, &facts, &mut disk) {
+            Decision::Rewrite {
+                uri: next,
+                relocate,
+            } if rewrites < MAX_REWRITES => {
+                rewrites += 1;
+                try_files = relocate;
+                let next = next.split('?').next().unwrap_or_default().to_string();
+                if relocate {
+                    let mut trail = Vec::new();
+                    route.location = t.find_location(route.server, &next, Some(&mut trail));
+                    let at = route.location.map_or("no location".into(), |l| {
+                        format!("location `{}`", t.locations[l].display())
+                    });
+                    steps.push(format!(
+                        "try_files: no file; internal redirect to {next} ({at})"
+                    ));
+                } else {
+                    steps.push(format!(
+                        "try_files: {next} exists, answered in this location"
+                    ));
+                }
+                uri = next;
+            }
+            Decision::Rewrite { .. } => {
+                let f = dispatch::failure(t, Some(&route), 500, Why::RewriteLoop, None, &mut disk);
+                break failure_answer(f, &facts, ask.method);
+            }
+            d => break describe(t.settings(&route), &facts, ask.method, d),
+        }
+    };
+    let settings = t.settings(&route);
+    let mut answer = answer;
+    let limit = settings.client_max_body_size.value;
+    if body == BodyFraming::Chunked && limit != 0 && answer.status != 413 {
+        answer
+            .text
+            .push_str(&format!("; 413 if the body is over {}", fmt_size(limit)));
+        answer.depends_on.get_or_insert("body");
+    }
+    Ok(Explanation {
+        group,
+        server,
+        because,
+        location,
+        steps,
+        settings,
+        file: fs_path(settings, &uri),
+        maps: match &settings.root.value {
             DocRoot::Root(_) => "root + URI".to_string(),
             DocRoot::Alias { prefix, .. } => format!("alias replaces `{prefix}`"),
-        }
-    ));
-    out.push_str(&format!(
-        "answer    {}\n",
-        answer(t, sid, settings, method, &target.path, &file)
-    ));
-    if let Some(q) = &target.query {
-        out.push_str(&format!("query     {q} (passed to CGI as QUERY_STRING)\n"));
-    }
-    Ok(out)
-}
-
-/// What would answer, in the order the server decides it.
-fn answer(
-    t: &RoutingTable,
-    sid: usize,
-    settings: &Effective,
-    method: &str,
-    path: &str,
-    file: &std::path::Path,
-) -> String {
-    if let Some(r) = &t.servers[sid].settings.ret.value {
-        return return_text("server-level ", r);
-    }
-    let m = Method::from_token(method.as_bytes());
-    if m == Method::Other {
-        return format!("501 Not Implemented (`{method}` is not a method webserv implements)");
-    }
-    if !settings.allow_methods.value.contains_name(method) {
-        return format!(
-            "405 Method Not Allowed, Allow: {}",
-            settings.allow_methods.value
-        );
-    }
-    if let Some(r) = &settings.ret.value {
-        return return_text("", r);
-    }
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if let Some(rule) = settings.cgi_for(&name) {
-        let how = match &rule.interpreter {
-            Some(i) => format!("via {}", i.display()),
-            None => "executed directly".into(),
-        };
-        return if file.is_file() {
-            format!("CGI script {how}")
-        } else {
-            format!("404 Not Found (CGI script missing; it would run {how})")
-        };
-    }
-    if (method == "POST" || method == "PUT")
-        && let Some(store) = &settings.upload_store.value
-    {
-        return format!("upload into {}", store.display());
-    }
-    if method == "DELETE" {
-        return if file.is_file() {
-            "204 No Content (the file is deleted)".into()
-        } else {
-            "404 Not Found".into()
-        };
-    }
-    match std::fs::metadata(file) {
-        Ok(m) if m.is_dir() => {
-            if !path.ends_with('/') {
-                return format!("301 Moved Permanently to {path}/");
-            }
-            if let Some(i) = settings.index.value.iter().find(|i| file.join(i).is_file()) {
-                return format!("index file {}", file.join(i).display());
-            }
-            if settings.autoindex.value {
-                "200 directory listing (autoindex)".into()
-            } else {
-                "403 Forbidden (directory without index file, autoindex off)".into()
-            }
-        }
-        Ok(m) => format!("200 static file ({} bytes)", m.len()),
-        Err(_) => match settings.error_page(404) {
-            Some(uri) => format!("404 Not Found, served with error_page {uri}"),
-            None => "404 Not Found".into(),
         },
+        answer,
+        query: target.query,
+    })
+}
+
+/// The answer line and fields of a decision.
+fn describe(settings: &Effective, req: &Facts, method_text: &str, d: Decision<'_, u64>) -> Answer {
+    let mut fields = serde_json::Map::new();
+    let mut field = |k: &str, v: Value| {
+        fields.insert(k.into(), v);
+    };
+    let (status, kind, text, depends_on) = match d {
+        Decision::ServerOptions => {
+            let allow = dispatch::SERVER_ALLOW;
+            field("allow", json!(allow));
+            (
+                200,
+                "server-options",
+                format!("OPTIONS *, Allow: {allow}"),
+                None,
+            )
+        }
+        Decision::Return {
+            ret,
+            server_level,
+            text,
+        } => {
+            if ret.is_redirect() {
+                field("location", json!(text.as_deref().unwrap_or("/")));
+            }
+            let (status, text) = return_text(ret, server_level, text.as_deref());
+            field("server_level", json!(server_level));
+            (status, "return", text, None)
+        }
+        Decision::Options(allowed) => {
+            field("allow", json!(allowed.to_string()));
+            (204, "options", format!("OPTIONS, Allow: {allowed}"), None)
+        }
+        Decision::File {
+            file, name, index, ..
+        } => {
+            let path = if index {
+                fs_path(settings, req.path).join(name)
+            } else {
+                fs_path(settings, req.path)
+            };
+            field("file", json!(path.display().to_string()));
+            field("size", json!(file));
+            let what = if index { "index file" } else { "static file" };
+            (
+                200,
+                if index { "index" } else { "file" },
+                format!("{what} {} ({file} bytes)", path.display()),
+                None,
+            )
+        }
+        Decision::AddSlash => {
+            let to = format!("{}/", req.path);
+            field("location", json!(to));
+            (301, "add-slash", format!("Moved Permanently to {to}"), None)
+        }
+        Decision::Autoindex { .. } => {
+            let dir = fs_path(settings, req.path);
+            field("directory", json!(dir.display().to_string()));
+            (
+                200,
+                "autoindex",
+                format!("directory listing of {} (autoindex)", dir.display()),
+                None,
+            )
+        }
+        Decision::Delete { base, rel } => {
+            let path = base.join(rel.trim_start_matches('/'));
+            field("file", json!(path.display().to_string()));
+            (
+                204,
+                "delete",
+                format!("DELETE removes {}", path.display()),
+                None,
+            )
+        }
+        Decision::Cgi(c) => {
+            let script = c.base.join(c.rel.trim_start_matches('/'));
+            field("script", json!(script.display().to_string()));
+            field("path_info", json!(c.path_info));
+            let how = match &c.rule.interpreter {
+                Some(i) => {
+                    field("interpreter", json!(i.display().to_string()));
+                    format!("via {}", i.display())
+                }
+                None => "executed directly".into(),
+            };
+            let info = if c.path_info.is_empty() {
+                String::new()
+            } else {
+                format!(", PATH_INFO {}", c.path_info)
+            };
+            (
+                200,
+                "cgi",
+                format!(
+                    "CGI script {} {how}{info} (the script's output decides: its Status, else 200)",
+                    script.display()
+                ),
+                Some("script"),
+            )
+        }
+        Decision::Upload(u) => {
+            field("store", json!(u.dir.display().to_string()));
+            match u.kind {
+                UploadKind::Post => (
+                    201,
+                    "upload",
+                    format!(
+                        "upload into {} (every file part of a multipart body, else the body as one file)",
+                        u.dir.display()
+                    ),
+                    Some("body"),
+                ),
+                UploadKind::Put { name, existed } => {
+                    let path = u.dir.join(name);
+                    field("file", json!(path.display().to_string()));
+                    let (status, how) = if existed {
+                        (204, "replaces")
+                    } else {
+                        (201, "creates")
+                    };
+                    (
+                        status,
+                        "upload",
+                        format!("upload: PUT {how} {}", path.display()),
+                        Some("body"),
+                    )
+                }
+            }
+        }
+        Decision::Error(f) => return failure_answer(f, req, method_text),
+        // `explanation` follows rewrites before it describes a decision.
+        Decision::Rewrite { uri, .. } => (500, "error", format!("rewrite to {uri}"), None),
+    };
+    Answer {
+        status,
+        kind,
+        text,
+        depends_on,
+        fields,
     }
 }
 
-fn return_text(prefix: &str, r: &crate::confc::model::Return) -> String {
-    if r.is_redirect() {
-        format!(
-            "{prefix}return {} to {}",
-            r.code,
-            r.text.as_deref().unwrap_or("")
-        )
+fn failure_answer(f: Failure<'_, u64>, req: &Facts, method_text: &str) -> Answer {
+    let mut fields = serde_json::Map::new();
+    let status = f.status;
+    let why = if f.why == Why::NotImplemented && !implemented(req.method) {
+        format!("`{method_text}` is not a method webserv implements")
     } else {
-        match &r.text {
-            Some(text) => format!("{prefix}return {} with body {text:?}", r.code),
-            None => format!("{prefix}return {}", r.code),
+        f.why.text().to_string()
+    };
+    fields.insert("error".into(), json!(status));
+    fields.insert("why".into(), json!(why));
+    let mut text = format!("{} ({why})", reason(status));
+    if let Some(allow) = f.allow {
+        fields.insert("allow".into(), json!(allow.to_string()));
+        text.push_str(&format!(", Allow: {allow}"));
+    }
+    if let Some(realm) = f.realm {
+        fields.insert("realm".into(), json!(realm));
+        text.push_str(&format!(
+            ", WWW-Authenticate: Basic realm={realm:?} (explain asks without credentials)"
+        ));
+    }
+    if f.why == Why::AccessDenied {
+        text.push_str(&format!(" (explain asks as {})", req.peer));
+    }
+    let sent = f.sent_status();
+    match f.page {
+        Page::Builtin => {}
+        Page::File { uri, .. } => {
+            fields.insert("error_page".into(), json!(uri));
+            text.push_str(&format!(", served with error_page {uri}"));
+        }
+        Page::Redirect(to) => {
+            fields.insert("error_page".into(), json!(to));
+            fields.insert("location".into(), json!(to));
+            text = format!(
+                "to {to} (error_page for {status} {}: {why})",
+                reason(status)
+            );
         }
     }
+    Answer {
+        status: sent,
+        kind: "error",
+        text,
+        depends_on: None,
+        fields,
+    }
+}
+
+/// A `return`'s status and answer text; `text` is its URL or body as expanded.
+fn return_text(r: &Return, server_level: bool, text: Option<&str>) -> (u16, String) {
+    let by = if server_level {
+        "server-level return"
+    } else {
+        "return"
+    };
+    let answer = if r.is_redirect() {
+        format!("{by} to {}", text.unwrap_or("/"))
+    } else {
+        match text {
+            Some(text) => format!("{by} with body {text:?}"),
+            None => by.to_string(),
+        }
+    };
+    (r.code, answer)
 }

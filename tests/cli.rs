@@ -80,7 +80,8 @@ impl Dir {
         cmd.args(args)
             .current_dir(self.path())
             .env_remove("NO_COLOR")
-            .env_remove("NO_GRAPHICS");
+            .env_remove("NO_GRAPHICS")
+            .env_remove("WEBSERV_DOCS_URL");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -411,6 +412,9 @@ fn sarif_format_has_1_based_regions_and_rule_ids() {
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "webserv");
+    let rule = &run["tool"]["driver"]["rules"][0];
+    assert_eq!(rule["id"], "io::unreadable");
+    assert!(rule["fullDescription"]["text"].as_str().unwrap().len() > 40);
     let results = run["results"].as_array().unwrap();
     let got: Vec<(String, String, i64, i64, i64, i64)> = results
         .iter()
@@ -526,6 +530,286 @@ fn no_color_is_respected() {
         "bad.conf",
     ]);
     assert!(o.0.stderr.contains(&0x1b));
+}
+
+/// A label after a line's last character, or at the end of the file, is narrated as one
+/// position (`line 2, column 16`), never as a backwards range (`columns 16 to 15`).
+#[test]
+fn narrated_labels_at_line_and_file_ends_are_positions() {
+    let d = Dir::new();
+    d.write("semi.conf", "server {\n    listen 8080\n}\n")
+        .write("eof.conf", "server {\n    listen 8080;\n");
+    let o = d.run(&["check", "--graphics", "never", "semi.conf", "eof.conf"]);
+    assert_eq!(o.code(), 1);
+    let err = o.stderr();
+    let ls = lines(&err);
+    for want in [
+        "    label at line 2, column 16: expected `;` here",
+        "    label at line 1, column 8: this `{` is never closed",
+        "    label at line 2, column 17: the file ends here",
+    ] {
+        assert!(ls.contains(&want), "missing line {want:?} in:\n{err}");
+    }
+    assert!(
+        !err.contains("columns"),
+        "a range where a position was meant:\n{err}"
+    );
+}
+
+/// A relative path is shown as written (resolved against the config's directory
+/// once), not with the directory's `./` glued on again.
+#[test]
+fn paths_in_messages_are_normalised_once() {
+    let d = Dir::new();
+    std::fs::create_dir(d.path().join("conf")).unwrap();
+    d.write(
+        "here.conf",
+        "server {\n    listen 8080;\n    root ./missing-dir;\n}\n",
+    )
+    .write(
+        "conf/there.conf",
+        "server {\n    listen 8080;\n    root ./missing-dir/./sub;\n}\n",
+    );
+    let o = d.run(&["check", "--format", "short", "here.conf", "conf/there.conf"]);
+    assert_eq!(o.code(), 0);
+    assert_eq!(
+        o.stdout(),
+        "\
+here.conf:3:5: warning[lint::missing-directory]: root `./missing-dir` does not exist
+conf/there.conf:3:5: warning[lint::missing-directory]: root `conf/missing-dir/sub` does not exist
+"
+    );
+}
+
+/// An unclosed `location` inside a server: the braces say the server is open at the
+/// end, the indentation says the location lost its `}`. The location is the error,
+/// the server a secondary label.
+#[test]
+fn unclosed_block_is_found_by_indentation() {
+    let d = Dir::new();
+    d.write(
+        "u.conf",
+        "server {\n    listen 8080;\n    location /a/ {\n        autoindex on;\n\n    location /b/ {\n    }\n}\n",
+    );
+    let o = d.run(&["check", "--format", "json", "u.conf"]);
+    assert_eq!(o.code(), 1);
+    let v = o.json();
+    let diags = v["diagnostics"].as_array().unwrap();
+    assert_eq!(diags.len(), 1, "{v:#}");
+    let u = &diags[0];
+    assert_eq!(u["code"], "syntax::unclosed-block");
+    assert_eq!(
+        (u["line"].as_i64(), u["column"].as_i64()),
+        (Some(3), Some(18))
+    );
+    let labels: Vec<(i64, i64, &str)> = u["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["span"]["line"].as_i64().unwrap(),
+                l["span"]["column"].as_i64().unwrap(),
+                l["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        vec![
+            (3, 18, "this `{` is never closed"),
+            (
+                8,
+                1,
+                "this `}`, indented for the block around it, closes it instead"
+            ),
+            (1, 8, "so this block is still open at the end of the file"),
+            (8, 2, "the file ends here"),
+        ]
+    );
+    // Narrated, each label is told under its own line, and only there.
+    let o = d.run(&["check", "--graphics", "never", "u.conf"]);
+    let err = o.stderr();
+    let told: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("snippet line") || l.starts_with("    label"))
+        .collect();
+    assert_eq!(
+        told,
+        vec![
+            "snippet line 1: server {",
+            "    label at line 1, column 8: so this block is still open at the end of the file",
+            "snippet line 2:     listen 8080;",
+            "snippet line 3:     location /a/ {",
+            "    label at line 3, column 18: this `{` is never closed",
+            "snippet line 4:         autoindex on;",
+            "snippet line 7:     }",
+            "snippet line 8: }",
+            "    label at line 8, column 1: this `}`, indented for the block around it, closes it instead",
+            "    label at line 8, column 2: the file ends here",
+        ],
+        "{err}"
+    );
+}
+
+/// SARIF names no made-up address: without a documentation URL there is none; with
+/// `WEBSERV_DOCS_URL`, the tool points at it and each rule at its row of the README's
+/// diagnostic-code table.
+#[test]
+fn sarif_links_only_to_configured_documentation() {
+    let d = Dir::new();
+    d.write("bad.conf", BAD);
+    let o = d.run_env(&["check", "--format", "sarif", "bad.conf"], &[]);
+    let v = o.json();
+    let driver = &v["runs"][0]["tool"]["driver"];
+    assert!(driver.get("informationUri").is_none(), "{driver:#}");
+    assert!(driver["rules"][0].get("helpUri").is_none());
+
+    let base = "https://docs.example/webserv/README.md";
+    let o = d.run_env(
+        &["check", "--format", "sarif", "bad.conf"],
+        &[("WEBSERV_DOCS_URL", base)],
+    );
+    let v = o.json();
+    let run = &v["runs"][0];
+    assert_eq!(run["tool"]["driver"]["informationUri"], base);
+    let idx = run["results"][0]["ruleIndex"].as_u64().unwrap() as usize;
+    let rule = &run["tool"]["driver"]["rules"][idx];
+    assert_eq!(rule["id"], "value::port");
+    assert_eq!(rule["helpUri"], format!("{base}#value-port"));
+    // The anchor exists: the README's table row carries it.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains("<a id=\"value-port\"></a>`value::port`"));
+}
+
+// ---- run: before the server starts ------------------------------------------------------
+
+#[test]
+fn run_refuses_impossible_values_as_usage_errors() {
+    let d = Dir::new();
+    d.write("ok.conf", OK);
+    for args in [
+        &["run", "--workers", "0"][..],
+        &["run", "--workers", "1025"][..],
+        &["run", "--workers", "-1"][..],
+        &["run", "--port", "0"][..],
+        &["run", "-p", "65536"][..],
+        &["run", "--bind", "localhost"][..],
+        &["check", "--width", "0", "ok.conf"][..],
+        &["fmt", "--check", "--write", "ok.conf"][..],
+    ] {
+        let o = d.run(args);
+        assert_eq!(o.code(), 2, "webserv {args:?}: {}", o.stderr());
+        assert!(
+            o.stderr().starts_with("error: "),
+            "webserv {args:?}: {}",
+            o.stderr()
+        );
+    }
+}
+
+#[test]
+fn run_a_missing_path_exits_2() {
+    let d = Dir::new();
+    let o = d.run(&["run", "missing-dir"]);
+    assert_eq!(o.code(), 2);
+    assert_eq!(
+        o.stderr(),
+        "webserv: cannot serve missing-dir: no such file or directory\n"
+    );
+}
+
+/// `--port` and `--bind` are for serving a directory: a config file says where it
+/// listens.
+#[test]
+fn run_a_config_with_port_or_bind_is_a_usage_error() {
+    let d = Dir::new();
+    d.write("ok.conf", OK);
+    for args in [
+        &["run", "ok.conf", "-p", "9000"][..],
+        &["run", "--bind", "127.0.0.1", "ok.conf"][..],
+    ] {
+        let o = d.run(args);
+        assert_eq!(o.code(), 2, "webserv {args:?}");
+        let err = o.stderr();
+        assert!(
+            err.contains("applies to serving a directory; ok.conf is a config file"),
+            "{err}"
+        );
+    }
+}
+
+/// A config with errors: the diagnostics, then one line that says nothing started.
+#[test]
+fn run_a_broken_config_says_not_started() {
+    let d = Dir::new();
+    d.write("bad.conf", BAD)
+        .write("one.conf", "server {\n    lisen 80;\n}\n");
+    let o = d.run(&["run", "bad.conf"]);
+    assert_eq!(o.code(), 1);
+    let err = o.stderr();
+    assert!(err.contains("diagnostic code: value::port"), "{err}");
+    assert!(
+        err.ends_with("\nwebserv: not started: 2 errors in bad.conf\n"),
+        "{err}"
+    );
+    let o = d.run(&["run", "one.conf"]);
+    assert_eq!(o.code(), 1);
+    assert!(
+        o.stderr()
+            .ends_with("\nwebserv: not started: 1 error in one.conf\n"),
+        "{}",
+        o.stderr()
+    );
+}
+
+/// Every argument and option in every subcommand's help has a description, and no
+/// subcommand lists an option it has no use for (`--version`).
+#[test]
+fn help_describes_every_argument_and_option() {
+    let d = Dir::new();
+    for sub in ["check", "routes", "explain", "fmt", "run", "lsp"] {
+        let o = d.run(&[sub, "-h"]);
+        assert_eq!(o.code(), 0);
+        let help = o.stdout();
+        let mut section = "";
+        let mut entries = 0;
+        for line in help.lines() {
+            if line.ends_with(':') && !line.starts_with(' ') {
+                section = line;
+                continue;
+            }
+            if !matches!(section, "Arguments:" | "Options:") || line.trim().is_empty() {
+                continue;
+            }
+            // `  --name <X>  What it is`: the spec, two spaces or more, a description.
+            let (spec, desc) = line
+                .trim_start()
+                .split_once("  ")
+                .unwrap_or_else(|| panic!("webserv {sub} -h: no description: {line:?}"));
+            assert!(
+                !desc.trim().is_empty(),
+                "webserv {sub} -h: {spec} undescribed"
+            );
+            entries += 1;
+        }
+        assert!(entries >= 2, "webserv {sub} -h:\n{help}");
+        assert!(
+            !help.contains("--version"),
+            "webserv {sub} -h lists --version:\n{help}"
+        );
+    }
+    let o = d.run(&["run", "-h"]);
+    let help = o.stdout();
+    for want in [
+        "[DIR|FILE]",
+        "-p, --port <PORT>",
+        "--bind <ADDR>",
+        "--workers <N>",
+    ] {
+        assert!(help.contains(want), "missing {want:?} in:\n{help}");
+    }
 }
 
 // ---- routes -----------------------------------------------------------------------------
@@ -719,7 +1003,38 @@ fn explain_post_where_not_allowed_is_405_with_allow() {
     assert_eq!(field(&out, "location "), "/ (ok.conf:5)");
     assert_eq!(
         field(&out, "answer "),
-        "405 Method Not Allowed, Allow: GET, HEAD"
+        "405 Method Not Allowed (not in allow_methods), Allow: GET, HEAD; 413 if the body is over 1m"
+    );
+}
+
+/// `--format json`: the decision as fields; the status first in the text line too.
+#[test]
+fn explain_json_gives_the_answer_as_fields() {
+    let d = Dir::new();
+    d.write("ok.conf", OK);
+    let url = "http://a.example.com:8080/up/x";
+    let json = |extra: &[&str]| -> Value {
+        let mut args = vec!["explain", "ok.conf", url, "--format", "json"];
+        args.extend_from_slice(extra);
+        let o = d.run(&args);
+        assert_eq!(o.code(), 0, "{}", o.stderr());
+        serde_json::from_str(&o.stdout()).expect("explain prints JSON")
+    };
+    let v = json(&["--method", "POST", "--content-length", "5"]);
+    assert_eq!(v["location"]["pattern"], "/up");
+    assert_eq!(v["answer"]["status"], 405);
+    assert_eq!(v["answer"]["kind"], "error");
+    assert_eq!(v["answer"]["allow"], "GET, HEAD, POST");
+    assert_eq!(v["answer"]["depends_on"], Value::Null);
+    let v = json(&["--method", "OPTIONS"]);
+    assert_eq!(v["answer"]["status"], 204);
+    assert_eq!(v["answer"]["kind"], "options");
+    let v = json(&["--method", "POST", "--content-length", "2000000"]);
+    assert_eq!(v["answer"]["status"], 413);
+    let o = d.run(&["explain", "ok.conf", url, "--method", "OPTIONS"]);
+    assert_eq!(
+        field(&o.stdout(), "answer "),
+        "204 OPTIONS, Allow: GET, HEAD, POST"
     );
 }
 
@@ -732,7 +1047,7 @@ fn explain_rejects_a_bad_url_with_2() {
     assert_eq!(o.stdout(), "");
     assert_eq!(
         o.stderr(),
-        "webserv: `zz` is neither an http:// URL nor a path starting with `/`\n"
+        "webserv: `zz` is neither an http:// URL, a path starting with `/`, nor `*`\n"
     );
 }
 

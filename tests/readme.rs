@@ -66,10 +66,13 @@ fn codes() -> String {
         let ex = example(c).map_or("—".to_string(), |p| {
             format!("[{}]({p})", p.trim_start_matches("tests/conf_cases/"))
         });
+        // The anchor is what `diag::doc_url` links to (SARIF `helpUri`, editors).
         out.push_str(&format!(
-            "| `{}` | {sev} | {} | {ex} |\n",
+            "| <a id=\"{}\"></a>`{}` | {sev} | **{}.** {} | {ex} |\n",
+            c.doc_anchor(),
             c.slug(),
-            c.title().replace('|', "\\|")
+            c.title().replace('|', "\\|"),
+            c.explanation().replace('|', "\\|")
         ));
     }
     out

@@ -1,23 +1,73 @@
 #!/usr/bin/env bash
-# Browser check of the demo site (not part of `cargo test`): installs Debian's chromium
-# and playwright-core if missing, serves conf/examples/site.conf, then uploads a file
-# through /upload.html, checks it is listed and served, deletes it. Screenshots (the
-# upload page, autoindex, the custom 404) land in ${OUT:-/tmp/webserv-browser}.
+# The built-in pages and the demo site in headless Chromium, at 1280 px and 390 px wide:
+# a screenshot of every page and, from inside each page, a check that nothing runs off
+# the screen sideways; the upload page's round trip (see e2e.js).
+#
+# Starts its own server (conf/examples/site.conf moved to two free ports) and fails if
+# that server does not start. Installs what it lacks: Debian's chromium, node and npm,
+# and playwright-core (pinned) under target/browser/. Screenshots go to
+# ${OUT:-target/screenshots}.
+#
+#   scripts/browser/run.sh                 # builds the debug binary if needed
+#   WEBSERV=target/release/webserv scripts/browser/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${OUT:-/tmp/webserv-browser}
-mkdir -p "$OUT"
-command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
-work=$(mktemp -d)
-trap 'kill ${pid:-0} 2>/dev/null || true; rm -rf "$work"' EXIT
-(cd "$work" && npm init -y >/dev/null && npm install -s playwright-core@1 >/dev/null)
-cargo build --release -q
-target/release/webserv run conf/examples/site.conf >"$OUT/server.log" 2>&1 &
+root=$PWD
+OUT=${OUT:-$root/target/screenshots}
+PLAYWRIGHT_CORE=1.65.2
+mkdir -p "$OUT" target/browser
+
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ "$(node -p "try { require('$root/target/browser/node_modules/playwright-core/package.json').version } catch { '' }")" != "$PLAYWRIGHT_CORE" ]; then
+    echo "== installing playwright-core@$PLAYWRIGHT_CORE"
+    [ -f target/browser/package.json ] || echo '{"private": true}' >target/browser/package.json
+    (cd target/browser && npm install --no-audit --no-fund --silent "playwright-core@$PLAYWRIGHT_CORE")
+fi
+
+if [ -z "${WEBSERV:-}" ]; then
+    cargo build -q
+    WEBSERV=target/debug/webserv
+fi
+
+free_port() {
+    node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
+}
+main_port=$(free_port)
+docs_port=$(free_port)
+while [ "$docs_port" = "$main_port" ]; do docs_port=$(free_port); done
+
+# The demo config on the free ports, beside the original (its relative paths are
+# relative to its own directory).
+conf=conf/examples/.browser-$$.conf
+sed -e "s/127\.0\.0\.1:8080/127.0.0.1:$main_port/g" -e "s/127\.0\.0\.1:8081/127.0.0.1:$docs_port/g" \
+    conf/examples/site.conf >"$conf"
+pid=
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    rm -f "$conf" conf/examples/www/main/uploads/browser-test*.txt
+}
+trap cleanup EXIT
+
+"$WEBSERV" run "$conf" >"$OUT/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && break; sleep 0.1; done
-echo "hello from the browser test" >"$work/browser-test.txt"
-NODE_PATH="$work/node_modules" node scripts/browser/e2e.js http://127.0.0.1:8080 "$work/browser-test.txt" "$OUT"
-flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync --window-size=1000,600)
-chromium "${flags[@]}" --user-data-dir="$work/c1" --screenshot="$OUT/autoindex.png" http://127.0.0.1:8080/files/ >/dev/null 2>&1
-chromium "${flags[@]}" --user-data-dir="$work/c2" --screenshot="$OUT/404.png" http://127.0.0.1:8080/nowhere >/dev/null 2>&1
-echo "screenshots in $OUT"
+started=
+for _ in $(seq 100); do
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    if grep -q "^webserv: serving " "$OUT/server.log"; then started=1 && break; fi
+    sleep 0.1
+done
+if [ -z "$started" ]; then
+    echo "the server did not start:" >&2
+    cat "$OUT/server.log" >&2
+    exit 1
+fi
+
+NODE_PATH="$root/target/browser/node_modules" node scripts/browser/e2e.js \
+    "http://127.0.0.1:$main_port" "http://127.0.0.1:$docs_port" "$OUT"

@@ -13,6 +13,40 @@ use super::source::{FileId, SourceMap, Span};
 /// Largest config file read: far beyond any real config, small enough to stay fast.
 pub const MAX_FILE: u64 = 64 << 20;
 
+/// Where the compiler reads config files from: the disk, or (for an editor) open buffers
+/// over the disk. Only the config files themselves and their includes go through it; the
+/// lints' look at directories and interpreters always reads the disk.
+pub trait FileSource: Sync {
+    /// The bytes of a file ([`read_file`] on the disk).
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
+    /// Whether a file named without a glob exists.
+    fn exists(&self, path: &Path) -> bool;
+    /// The files a glob pattern matches, sorted.
+    fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, glob::PatternError>;
+}
+
+/// The file system as it is.
+pub struct Disk;
+
+impl FileSource for Disk {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        read_file(path)
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+
+    fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, glob::PatternError> {
+        let mut v: Vec<PathBuf> = glob::glob(pattern)?
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+}
+
 /// Reads a file, refusing more than [`MAX_FILE`] bytes. The length is checked while
 /// reading, not from the metadata: `/dev/zero` or a pipe report length 0.
 pub fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
@@ -62,6 +96,7 @@ pub fn add_source(
 /// Parses a file that is already in the source map and expands its includes.
 pub fn parse_file(
     id: FileId,
+    files: &dyn FileSource,
     sources: &mut SourceMap,
     diags: &mut Diags,
     stack: &mut Vec<PathBuf>,
@@ -71,7 +106,7 @@ pub fn parse_file(
         // Nothing to splice: keep the tree as built instead of rebuilding every block.
         return items;
     }
-    expand(items, sources, diags, stack)
+    expand(items, files, sources, diags, stack)
 }
 
 /// Whether `d` or anything inside it is an `include`.
@@ -79,12 +114,14 @@ fn has_include(d: &Directive) -> bool {
     is_include(d) || d.block().is_some_and(|b| b.items.iter().any(has_include))
 }
 
-fn is_include(d: &Directive) -> bool {
+/// Whether `d` is an `include` directive.
+pub fn is_include(d: &Directive) -> bool {
     matches!(schema::lookup(&d.name.text), Some(s) if matches!(s.apply, Apply::Include))
 }
 
 fn expand(
     items: Vec<Directive>,
+    files: &dyn FileSource,
     sources: &mut SourceMap,
     diags: &mut Diags,
     stack: &mut Vec<PathBuf>,
@@ -93,13 +130,13 @@ fn expand(
     for mut d in items {
         if is_include(&d) && matches!(d.body, Body::Semi(_)) && d.args.len() == 1 {
             // Keep the directive (lower checks its context), then splice the files in.
-            let files = include(&d, sources, diags, stack);
+            let included = include(&d, files, sources, diags, stack);
             out.push(d);
-            out.extend(files);
+            out.extend(included);
             continue;
         }
         if let Body::Block(b) = d.body {
-            let items = expand(b.items, sources, diags, stack);
+            let items = expand(b.items, files, sources, diags, stack);
             d.body = Body::Block(Block {
                 open: b.open,
                 close: b.close,
@@ -113,30 +150,21 @@ fn expand(
 
 fn include(
     d: &Directive,
+    files: &dyn FileSource,
     sources: &mut SourceMap,
     diags: &mut Diags,
     stack: &mut Vec<PathBuf>,
 ) -> Vec<Directive> {
     let arg = &d.args[0];
     let here = d.head_span();
-    let dir = sources.file(arg.span.file).dir().to_path_buf();
-    let pattern = if Path::new(&arg.text).is_absolute() {
-        PathBuf::from(&arg.text)
-    } else {
-        dir.join(&arg.text)
-    };
+    let pattern = sources.file(arg.span.file).resolve(&arg.text);
     let has_glob = arg.text.contains(['*', '?', '[']);
     let paths: Vec<PathBuf> = if has_glob {
         let Some(pat) = pattern.to_str() else {
             return Vec::new();
         };
-        match glob::glob(pat) {
-            Ok(it) => {
-                let mut v: Vec<PathBuf> =
-                    it.filter_map(Result::ok).filter(|p| p.is_file()).collect();
-                v.sort();
-                v
-            }
+        match files.glob(pat) {
+            Ok(v) => v,
             Err(e) => {
                 diags.push(
                     Diag::new(
@@ -151,7 +179,7 @@ fn include(
             }
         }
     } else {
-        if !pattern.exists() {
+        if !files.exists(&pattern) {
             diags.push(
                 Diag::new(
                     Code::IncludeNotFound,
@@ -180,7 +208,7 @@ fn include(
             );
             continue;
         }
-        let bytes = match read_file(&p) {
+        let bytes = match files.read(&p) {
             Ok(b) => b,
             Err(e) => {
                 diags.push(
@@ -200,7 +228,7 @@ fn include(
             continue;
         }
         stack.push(canon);
-        out.extend(parse_file(id, sources, diags, stack));
+        out.extend(parse_file(id, files, sources, diags, stack));
         stack.pop();
     }
     out

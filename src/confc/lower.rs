@@ -1,103 +1,17 @@
-//! AST → raw per-block configuration. Runs the generic schema checks (unknown directive,
-//! context, `;` vs `{`, arity, duplicates) for every directive, then its typed setter.
-//! Nothing is inherited yet: each block holds only what it sets itself.
+//! AST → raw per-block configuration: the walker. For every directive it runs the
+//! generic checks (`check`), then the schema row's typed setter (`schema`), into the
+//! block's raw settings (`raw`). Nothing is inherited yet: each block holds only what it
+//! sets itself.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::time::Duration;
 
-use super::ast::{Block, Body, Directive};
-use super::diag::{Code, Diag, Diags, did_you_mean};
-use super::model::{
-    CgiRule, DocRoot, ErrorPage, ListenAddr, LogTarget, Methods, Modifier, Return, ServerName,
-};
-use super::schema::{self, Apply, Ctx, DIRECTIVES};
+use super::ast::{Block, Directive};
+use super::check::check;
+use super::diag::{Code, Diag, Diags};
+use super::model::Modifier;
+use super::raw::{LocationConf, MainConf, ServerConf, Settings};
+use super::schema::{Apply, Ctx, Cx};
 use super::source::{SourceMap, Span};
-
-/// A value set by a directive, with the directive's span.
-#[derive(Clone, Debug)]
-pub struct Set<T> {
-    pub value: T,
-    pub span: Span,
-}
-
-/// The inheritable settings of one block, as written in it.
-#[derive(Clone, Debug, Default)]
-pub struct Settings {
-    pub root: Option<Set<DocRoot>>,
-    pub index: Option<Set<Vec<String>>>,
-    pub autoindex: Option<Set<bool>>,
-    pub allow_methods: Option<Set<Methods>>,
-    pub ret: Option<Set<Return>>,
-    pub error_pages: Option<Set<Vec<ErrorPage>>>,
-    pub client_max_body_size: Option<Set<u64>>,
-    pub upload_store: Option<Set<std::path::PathBuf>>,
-    pub cgi: Option<Set<Vec<CgiRule>>>,
-    pub cgi_timeout: Option<Set<Duration>>,
-    pub keepalive_timeout: Option<Set<Duration>>,
-    pub client_header_timeout: Option<Set<Duration>>,
-    pub client_body_timeout: Option<Set<Duration>>,
-    pub send_timeout: Option<Set<Duration>>,
-    pub access_log: Option<Set<LogTarget>>,
-    /// The `error_page` directive of each entry of `error_pages` (the list's own span is
-    /// the first directive's), so diagnostics point at the right line.
-    pub error_page_spans: Vec<Span>,
-    /// The `cgi` directive of each entry of `cgi`, likewise.
-    pub cgi_spans: Vec<Span>,
-}
-
-/// The `main` context.
-#[derive(Debug, Default)]
-pub struct MainConf {
-    pub settings: Settings,
-    pub error_log: Option<Set<(LogTarget, usize)>>,
-    pub worker_processes: Option<Set<usize>>,
-    pub worker_connections: Option<Set<usize>>,
-    pub servers: Vec<ServerConf>,
-}
-
-/// One `server { }`.
-#[derive(Debug, Default)]
-pub struct ServerConf {
-    /// The `server` keyword.
-    pub span: Span,
-    /// Address and `default_server`.
-    pub listens: Vec<Set<(ListenAddr, bool)>>,
-    pub names: Vec<Set<ServerName>>,
-    pub settings: Settings,
-    pub locations: Vec<LocationConf>,
-}
-
-/// One `location { }`.
-#[derive(Debug)]
-pub struct LocationConf {
-    /// From `location` to the pattern.
-    pub span: Span,
-    pub modifier: Modifier,
-    pub pattern: String,
-    pub pattern_span: Span,
-    pub regex: Option<regex::Regex>,
-    pub settings: Settings,
-    pub locations: Vec<LocationConf>,
-}
-
-/// What setters need besides the directive.
-pub struct Cx<'a> {
-    pub diags: &'a mut Diags,
-    pub sources: &'a SourceMap,
-    /// The enclosing location's modifier and pattern (for `alias`).
-    pub location: Option<(Modifier, String)>,
-    /// In the main context: the positions of `server` directives among the top-level
-    /// items, whose blocks are lowered after it.
-    deferred: Option<Vec<usize>>,
-}
-
-impl Cx<'_> {
-    /// The directory of the file that holds `span`.
-    pub fn dir_of(&self, span: Span) -> &Path {
-        self.sources.file(span.file).dir()
-    }
-}
 
 enum Scope<'a> {
     Main(&'a mut MainConf),
@@ -160,12 +74,10 @@ fn lower_in(items: &[Directive], sources: &SourceMap, diags: &mut Diags, parts: 
         diags,
         sources,
         location: None,
-        deferred: Some(Vec::new()),
     };
-    walk(items, &mut Scope::Main(&mut main), &mut cx);
-    let deferred: Vec<&Block> = cx
-        .deferred
-        .take()
+    let mut deferred = Some(Vec::new());
+    walk(items, &mut Scope::Main(&mut main), &mut cx, &mut deferred);
+    let deferred: Vec<&Block> = deferred
         .unwrap_or_default()
         .into_iter()
         .map(|i| items[i].block().unwrap_or(&EMPTY_BLOCK))
@@ -181,12 +93,16 @@ fn lower_in(items: &[Directive], sources: &SourceMap, diags: &mut Diags, parts: 
             diags: &mut d,
             sources,
             location: None,
-            deferred: None,
         };
         let mut out = Vec::with_capacity(blocks.len());
         for b in blocks {
             let mut server = ServerConf::default();
-            walk(&b.items, &mut Scope::Server(&mut server), &mut cx);
+            walk(
+                &b.items,
+                &mut Scope::Server(&mut server),
+                &mut cx,
+                &mut None,
+            );
             out.push(server);
         }
         (out, d)
@@ -210,7 +126,9 @@ fn lower_in(items: &[Directive], sources: &SourceMap, diags: &mut Diags, parts: 
     main
 }
 
-fn walk(items: &[Directive], scope: &mut Scope, cx: &mut Cx) {
+/// Lowers one block's items into `scope`. In the main context `deferred` collects the
+/// positions of `server` directives among the items, whose blocks are lowered after it.
+fn walk(items: &[Directive], scope: &mut Scope, cx: &mut Cx, deferred: &mut Option<Vec<usize>>) {
     let ctx = scope.ctx();
     let mut seen: HashMap<&'static str, Span> = HashMap::new();
     for (i, d) in items.iter().enumerate() {
@@ -233,7 +151,7 @@ fn walk(items: &[Directive], scope: &mut Scope, cx: &mut Cx) {
             Apply::Server => {
                 let Scope::Main(m) = scope else { continue };
                 // Only the main context defers, and `server` is only allowed there.
-                let Some(deferred) = cx.deferred.as_mut() else {
+                let Some(deferred) = deferred.as_mut() else {
                     continue;
                 };
                 deferred.push(i);
@@ -248,7 +166,7 @@ fn walk(items: &[Directive], scope: &mut Scope, cx: &mut Cx) {
                 };
                 let outer = cx.location.replace((loc.modifier, loc.pattern.clone()));
                 if let Some(b) = d.block() {
-                    walk(&b.items, &mut Scope::Location(&mut loc), cx);
+                    walk(&b.items, &mut Scope::Location(&mut loc), cx, &mut None);
                 }
                 cx.location = outer;
                 if let Some(list) = scope.locations() {
@@ -257,164 +175,6 @@ fn walk(items: &[Directive], scope: &mut Scope, cx: &mut Cx) {
             }
         }
     }
-}
-
-/// The generic checks nginx's `ngx_conf_handler` does, with better words. Returns the
-/// spec when the directive may be applied.
-fn check(
-    d: &Directive,
-    ctx: Ctx,
-    seen: &mut HashMap<&'static str, Span>,
-    sources: &SourceMap,
-    diags: &mut Diags,
-) -> Option<&'static schema::Spec> {
-    let name = d.name.text.as_str();
-    let Some(spec) = schema::lookup(name) else {
-        let mut diag = Diag::new(
-            Code::UnknownDirective,
-            d.name.span,
-            format!("unknown directive `{name}`"),
-        )
-        .label("no directive has this name");
-        let in_ctx = DIRECTIVES
-            .iter()
-            .filter(|s| s.contexts.contains(&ctx))
-            .map(|s| s.name);
-        // nginx's wrapper blocks: the most common thing pasted from an nginx config.
-        let wrapper = matches!(name, "http" | "events" | "stream") && d.block().is_some();
-        diag = match did_you_mean(name, in_ctx)
-            .or_else(|| did_you_mean(name, DIRECTIVES.iter().map(|s| s.name)))
-        {
-            _ if wrapper => diag.help(format!(
-                "webserv has no `{name} {{ }}` block: write `server {{ }}` blocks at the top level of the file"
-            )),
-            Some(s) => diag.help(format!("did you mean `{s}`?")),
-            None => diag.help(format!(
-                "directives allowed in {} context: {}",
-                ctx.as_str(),
-                DIRECTIVES
-                    .iter()
-                    .filter(|s| s.contexts.contains(&ctx))
-                    .map(|s| s.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        };
-        diags.push(diag);
-        return None;
-    };
-    if !spec.contexts.contains(&ctx) {
-        let where_ = spec
-            .contexts
-            .iter()
-            .map(|c| format!("`{}`", c.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        diags.push(
-            Diag::new(
-                Code::NotAllowedHere,
-                d.name.span,
-                format!("`{name}` is not allowed in {} context", ctx.as_str()),
-            )
-            .label(format!("not allowed in `{}`", ctx.as_str()))
-            .help(format!("`{name}` is allowed in: {where_}")),
-        );
-        return None;
-    }
-    match (&d.body, spec.block) {
-        (Body::Block(b), false) => {
-            diags.push(
-                Diag::new(
-                    Code::BlockUnexpected,
-                    b.open,
-                    format!("`{name}` takes no block"),
-                )
-                .label("unexpected `{`")
-                .with(d.name.span, format!("`{name}` is a simple directive"))
-                .help(format!("write `{}`", spec.syntax)),
-            );
-            return None;
-        }
-        (Body::Semi(semi), true) => {
-            diags.push(
-                Diag::new(
-                    Code::BlockExpected,
-                    *semi,
-                    format!("`{name}` needs a block"),
-                )
-                .label("expected `{` here")
-                .with(d.name.span, format!("`{name}` is a block directive"))
-                .help(format!("write `{}`", spec.syntax)),
-            );
-            return None;
-        }
-        (Body::Missing, true) => return None, // already reported by the parser
-        _ => {}
-    }
-    let n = d.args.len();
-    // Too many arguments, and the first extra one starts a new line: the `;` of this
-    // directive is missing and the next line was read into it (the parser splits only at
-    // known directive names, so `root /x` ⏎ `frobnicate on;` lands here).
-    if n > spec.max_args && spec.max_args > 0 {
-        let last = d.args[spec.max_args - 1].span;
-        let extra = &d.args[spec.max_args];
-        if sources.line(extra.span) > sources.line(last) {
-            diags.push(
-                Diag::new(Code::MissingSemicolon, last.after(), "missing `;`")
-                    .label("expected `;` here")
-                    .with(extra.span, format!("read as another argument of `{name}`"))
-                    .help("end each simple directive with `;`"),
-            );
-            return None;
-        }
-    }
-    if n < spec.min_args || n > spec.max_args {
-        let expected = match (spec.min_args, spec.max_args) {
-            (0, 0) => "no arguments".to_string(),
-            (a, b) if a == b => format!("{a} argument{}", if a == 1 { "" } else { "s" }),
-            (a, usize::MAX) => format!("at least {a} argument{}", if a == 1 { "" } else { "s" }),
-            (a, b) => format!("{a} to {b} arguments"),
-        };
-        let span = if n > spec.max_args && spec.max_args > 0 {
-            d.args[spec.max_args].span.to(d.args[n - 1].span)
-        } else if n > spec.max_args {
-            d.args_span()
-        } else {
-            d.head_span()
-        };
-        let label = if n > spec.max_args {
-            "unexpected arguments"
-        } else {
-            "too few arguments"
-        };
-        diags.push(
-            Diag::new(
-                Code::WrongArity,
-                span,
-                format!("`{name}` takes {expected}, found {n}"),
-            )
-            .label(label)
-            .help(format!("syntax: `{}`", spec.syntax)),
-        );
-        return None;
-    }
-    if !spec.repeatable {
-        if let Some(first) = seen.get(spec.name) {
-            diags.push(
-                Diag::new(
-                    Code::DuplicateDirective,
-                    d.head_span(),
-                    format!("`{name}` is set twice in this block"),
-                )
-                .label("set again here")
-                .with(*first, "first set here")
-                .help(format!("`{name}` may appear once per block; remove one")),
-            );
-            return None;
-        }
-        seen.insert(spec.name, d.head_span());
-    }
-    Some(spec)
 }
 
 /// `location [modifier] pattern`.
@@ -493,6 +253,7 @@ fn location_head(d: &Directive, diags: &mut Diags) -> Option<LocationConf> {
 mod tests {
     use super::*;
     use crate::confc::parse::parse;
+    use crate::confc::schema;
 
     #[test]
     fn parallel_lowering_matches_one_thread() {

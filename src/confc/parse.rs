@@ -22,6 +22,8 @@ struct Frame {
     open: Span,
     owner: Option<(Token, Vec<Token>)>,
     items: Vec<Directive>,
+    /// The indentation of the line the block's directive starts, when it starts it.
+    indent: Option<usize>,
 }
 
 /// Parses one file's text into its top-level directives. `is_directive` tells known
@@ -233,8 +235,10 @@ fn build(
             open: Span::new(file, 0, 0),
             owner: None,
             items: Vec::new(),
+            indent: None,
         }],
         pending: None,
+        misclosed: None,
     };
     let (first, lex_end) = (range.start, range.end);
     let mut start = first;
@@ -360,6 +364,28 @@ struct Builder<'a> {
     diags: &'a mut Diags,
     stack: Vec<Frame>,
     pending: Option<(Token, Vec<Token>)>,
+    /// The first block closed by a `}` indented like its parent's directive: if the
+    /// parent is still open at the end, the indentation says the missing `}` is this
+    /// block's.
+    misclosed: Option<Misclosed>,
+}
+
+#[derive(Clone, Copy)]
+struct Misclosed {
+    /// The `{` of the block the `}` closed.
+    block: Span,
+    brace: Span,
+    /// The `{` of the enclosing block, whose `}` this one looks like.
+    parent: Span,
+}
+
+/// The indentation of the line `at` is on, if only blanks come before `at` on it.
+fn indent_before(text: &str, at: u32) -> Option<usize> {
+    let before = &text[..at as usize];
+    let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
+    line.bytes()
+        .all(|b| b == b' ' || b == b'\t')
+        .then_some(line.len())
 }
 
 impl Builder<'_> {
@@ -421,10 +447,14 @@ impl Builder<'_> {
                     .help("a block belongs to a directive, as in `server { ... }` or `location /x { ... }`"),
             );
         }
+        let indent = owner
+            .as_ref()
+            .and_then(|(name, _)| indent_before(self.text, name.span.start));
         self.stack.push(Frame {
             open: span,
             owner,
             items: Vec::new(),
+            indent,
         });
         true
     }
@@ -440,6 +470,20 @@ impl Builder<'_> {
             return;
         }
         let frame = self.stack.pop().expect("stack has a frame above the root");
+        // A `}` indented like the enclosing block's directive, under a block indented
+        // deeper, looks like the enclosing block's own `}`.
+        let parent = self.stack.last().expect("root frame");
+        if self.misclosed.is_none()
+            && let (Some(block), Some(outer)) = (frame.indent, parent.indent)
+            && indent_before(self.text, span.start) == Some(outer)
+            && outer < block
+        {
+            self.misclosed = Some(Misclosed {
+                block: frame.open,
+                brace: span,
+                parent: parent.open,
+            });
+        }
         self.attach(frame, Some(span));
     }
 
@@ -478,7 +522,8 @@ impl Builder<'_> {
         self.diags.push(
             Diag::new(Code::MissingSemicolon, span, "missing `;`")
                 .label("expected `;` here")
-                .help("end each simple directive with `;`"),
+                .help("end each simple directive with `;`")
+                .fix("insert `;`", after.after(), ";"),
         );
     }
 
@@ -521,22 +566,101 @@ impl Builder<'_> {
         self.stack.pop().map(|f| f.items).unwrap_or_default()
     }
 
+    /// One diagnostic for the blocks still open at the end of the file. By the braces,
+    /// the innermost open block is the one missing its `}`; but when a `}` indented
+    /// less than its block's directive closed that block, the indentation says the
+    /// missing `}` is that block's, and the open ones are only its consequence.
+    fn report_unclosed(&mut self) {
+        let by_indent = self.misclosed_still_open();
+        let open = &self.stack[1..];
+        let innermost = open.last().expect("unclosed frame").open;
+        let mut d = match by_indent {
+            Some(m) => Diag::new(Code::UnclosedBlock, m.block, "unclosed block")
+                .label("this `{` is never closed")
+                .with(
+                    m.brace,
+                    "this `}`, indented for the block around it, closes it instead",
+                )
+                .with(
+                    innermost,
+                    "so this block is still open at the end of the file",
+                )
+                .help("add the missing `}` where this block ends"),
+            None => Diag::new(Code::UnclosedBlock, innermost, "unclosed block")
+                .label("this `{` is never closed")
+                .help("add the missing `}`"),
+        };
+        for f in open.iter().rev().skip(1).take(3) {
+            d = d.with(f.open, "this one is not closed either");
+        }
+        d = d.with(eof_span(self.file, self.text), "the file ends here");
+        if by_indent.is_none() {
+            // Without an indentation clue, the block ends where the file does.
+            let end = self.text.len();
+            let close = if self.text.ends_with('\n') || end == 0 {
+                "}\n"
+            } else {
+                "\n}\n"
+            };
+            d = d.fix("close the block", Span::new(self.file, end, end), close);
+        }
+        self.diags.push(d);
+    }
+
+    /// The misclosed block, if its parent is still open at the end of the file: then
+    /// the indentation explains the missing `}`.
+    fn misclosed_still_open(&self) -> Option<Misclosed> {
+        self.misclosed
+            .filter(|m| self.stack[1..].iter().any(|f| f.open == m.parent))
+    }
+
+    /// Rebuilds the tree the way the indentation reads: the misclosed block ends before
+    /// its first directive indented no deeper than the block's own, and those
+    /// directives follow it in the parent. Without this, the block would swallow its
+    /// siblings and every check after parsing would report the same mistake again
+    /// (a location nested in the one before it, say).
+    fn repair_misclosed(&mut self) {
+        let Some(m) = self.misclosed_still_open() else {
+            return;
+        };
+        let text = self.text;
+        let Some(parent) = self.stack.iter_mut().find(|f| f.open == m.parent) else {
+            return;
+        };
+        let Some(at) = parent
+            .items
+            .iter()
+            .position(|d| d.block().is_some_and(|b| b.open == m.block))
+        else {
+            return;
+        };
+        let Some(indent) = indent_before(text, parent.items[at].name.span.start) else {
+            return;
+        };
+        let Body::Block(block) = &mut parent.items[at].body else {
+            return;
+        };
+        let Some(cut) = block
+            .items
+            .iter()
+            .position(|d| indent_before(text, d.name.span.start).is_some_and(|i| i <= indent))
+        else {
+            return;
+        };
+        let siblings = block.items.split_off(cut);
+        block.close = None;
+        parent.items.splice(at + 1..at + 1, siblings);
+    }
+
     fn finish(mut self, report: bool) -> Vec<Directive> {
         if report {
             self.flush_pending();
         }
         if self.stack.len() > 1 {
             if report {
-                let innermost = self.stack.last().expect("unclosed frame").open;
-                let mut d = Diag::new(Code::UnclosedBlock, innermost, "unclosed block")
-                    .label("this `{` is never closed")
-                    .help("add the missing `}`");
-                for f in self.stack[1..self.stack.len() - 1].iter().rev().take(3) {
-                    d = d.with(f.open, "this one is not closed either");
-                }
-                d = d.with(eof_span(self.file, self.text), "the file ends here");
-                self.diags.push(d);
+                self.report_unclosed();
             }
+            self.repair_misclosed();
             while self.stack.len() > 1 {
                 let frame = self.stack.pop().expect("frame");
                 self.attach(frame, None);

@@ -3,25 +3,27 @@
 //! miette renders one source per diagnostic, so a label in another file (an include, a
 //! duplicate in another file) becomes a related note with that file as its source.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
-use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource,
-    NarratableReportHandler,
-};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use serde_json::{Value, json};
 
-use super::diag::{Code, Diag, Severity};
-use super::source::{SourceMap, Span};
+use super::diag::{Code, Diag, Severity, doc_url, docs_url};
+use super::source::{SourceFile, SourceMap, Span};
 
 /// Output formats of `check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// For people, on stderr: graphical on a terminal, else narrated plain text.
     Human,
+    /// `file:line:col: severity[code]: message`, one line each, on stdout.
     Short,
+    /// Versioned JSON with every label and position, on stdout.
     Json,
+    /// SARIF 2.1.0, on stdout.
     Sarif,
+    /// GitHub Actions workflow annotations, on stdout.
     Github,
 }
 
@@ -195,11 +197,16 @@ fn sarif(runs: &[(&SourceMap, &[Diag])]) -> String {
     let rules: Vec<Value> = Code::ALL
         .iter()
         .map(|c| {
-            json!({
+            let mut rule = json!({
                 "id": c.slug(),
                 "shortDescription": { "text": c.title() },
+                "fullDescription": { "text": c.explanation() },
                 "defaultConfiguration": { "level": if c.severity() == Severity::Error { "error" } else { "warning" } },
-            })
+            });
+            if let Some(url) = doc_url(*c) {
+                rule["helpUri"] = json!(url);
+            }
+            rule
         })
         .collect();
     let region = |sources: &SourceMap, span: Span| {
@@ -239,16 +246,19 @@ fn sarif(runs: &[(&SourceMap, &[Diag])]) -> String {
             }));
         }
     }
+    let mut driver = json!({
+        "name": "webserv",
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules": rules,
+    });
+    if let Some(url) = docs_url() {
+        driver["informationUri"] = json!(url);
+    }
     let v = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": { "driver": {
-                "name": "webserv",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/webserv/webserv",
-                "rules": rules,
-            }},
+            "tool": { "driver": driver },
             "columnKind": "unicodeCodePoints",
             "results": results,
         }],
@@ -419,7 +429,6 @@ fn human(sources: &SourceMap, diags: &[Diag], style: HumanStyle) -> String {
     let wide = |s: Span| sources.file(s.file).line_col(s.end).1 > 16_000;
     let mut out = String::new();
     for d in diags {
-        let report = to_report(&texts, sources, d);
         let too_wide = wide(d.span)
             || d.secondary.iter().any(|l| wide(l.span))
             || include_chain(sources, d.span).into_iter().any(wide);
@@ -432,11 +441,133 @@ fn human(sources: &SourceMap, diags: &[Diag], style: HumanStyle) -> String {
             let handler = GraphicalReportHandler::new_themed(theme)
                 .with_width(style.width)
                 .with_links(false);
-            let _ = handler.render_report(&mut out, &report);
+            let _ = handler.render_report(&mut out, &to_report(&texts, sources, d));
         } else {
-            let _ = NarratableReportHandler::new().render_report(&mut out, &report);
+            narrate(&mut out, sources, d);
         }
         out.push('\n');
     }
     out
+}
+
+// ---- narrated (plain text) ----------------------------------------------------------
+
+/// A diagnostic as plain text for screen readers and logs, in the layout of miette's
+/// narratable handler, with positions counted in characters as in every other format.
+/// Ours because miette's attaches a label that lies beyond a snippet to the snippet's
+/// last line, and reads a label on a line break as `columns 17 to 16`.
+fn narrate(out: &mut String, sources: &SourceMap, d: &Diag) {
+    let _ = writeln!(out, "{}", d.message);
+    let _ = writeln!(out, "    Diagnostic severity: {}", d.severity.as_str());
+    let mut here = vec![(d.span, d.label.as_str())];
+    let mut notes = Vec::new();
+    for l in &d.secondary {
+        if l.span.file == d.span.file {
+            here.push((l.span, &l.text));
+        } else {
+            let p = pos(sources, l.span);
+            notes.push((
+                format!("{} ({}:{})", l.text, p.path, p.line),
+                l.span,
+                l.text.as_str(),
+            ));
+        }
+    }
+    for from in include_chain(sources, d.span) {
+        let p = pos(sources, from);
+        notes.push((
+            format!("included from {}:{}", p.path, p.line),
+            from,
+            "included here",
+        ));
+    }
+    snippets(out, sources, &mut here);
+    if let Some(h) = &d.help {
+        let _ = writeln!(out, "diagnostic help: {h}");
+    }
+    let _ = writeln!(out, "diagnostic code: {}", d.code.slug());
+    if !notes.is_empty() {
+        out.push('\n');
+        for (message, span, label) in notes {
+            let _ = writeln!(out, "Advice: {message}\n    Diagnostic severity: advice\n");
+            snippets(out, sources, &mut [(span, label)]);
+        }
+    }
+}
+
+/// Where a label is, as (line, column) of its first and last character. A label on a
+/// line break, or empty, is one position: the place after the line's last character.
+fn label_at(f: &SourceFile, span: Span) -> ((u32, u32), (u32, u32)) {
+    let text = f.text.as_str();
+    // The end of a file that ends with a line break is the end of its last line.
+    let at = |o: u32| {
+        let o = if o as usize >= text.len() && text.ends_with('\n') {
+            text.len() as u32 - 1
+        } else {
+            o
+        };
+        f.line_col(o)
+    };
+    let covered = text
+        .get(span.start as usize..span.end as usize)
+        .unwrap_or("");
+    let start = at(span.start);
+    if covered.is_empty() || matches!(covered, "\n" | "\r\n") {
+        return (start, start);
+    }
+    let last = covered.char_indices().next_back().map_or(0, |(i, _)| i) as u32;
+    (start, at(span.start + last))
+}
+
+/// The source lines around `labels` (all in one file), one line of context on each
+/// side, with each label narrated under the line it starts or ends on.
+fn snippets(out: &mut String, sources: &SourceMap, labels: &mut [(Span, &str)]) {
+    let Some(file) = labels.first().map(|(s, _)| s.file) else {
+        return;
+    };
+    let f = sources.file(file);
+    labels.sort_by_key(|(s, _)| (s.start, s.end));
+    let placed: Vec<_> = labels
+        .iter()
+        .map(|&(s, text)| (label_at(f, s), text))
+        .collect();
+    let lines = f.line_count();
+    // Each label's lines with one line of context, merged (as miette does) when at
+    // most one line would separate them.
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for &(((l0, _), (l1, _)), _) in &placed {
+        let (a, b) = (l0.saturating_sub(1).max(1), (l1 + 1).min(lines.max(1)));
+        match ranges.last_mut() {
+            Some(r) if r.1 + 2 >= a => r.1 = r.1.max(b),
+            _ => ranges.push((a, b)),
+        }
+    }
+    for (a, b) in ranges {
+        let _ = writeln!(
+            out,
+            "Begin snippet for {} starting at line {a}, column 1\n",
+            f.path.display()
+        );
+        for n in a..=b {
+            let _ = writeln!(out, "snippet line {n}: {}", f.line_text(n));
+            for &(((l0, c0), (l1, c1)), text) in &placed {
+                let what = if l0 == n && l1 == n && c0 == c1 {
+                    format!("label at line {n}, column {c0}")
+                } else if l0 == n && l1 == n {
+                    format!("label at line {n}, columns {c0} to {c1}")
+                } else if l0 == n {
+                    format!("label starting at line {n}, column {c0}")
+                } else if l1 == n {
+                    format!("label ending at line {n}, column {c1}")
+                } else {
+                    continue;
+                };
+                let _ = if text.is_empty() {
+                    writeln!(out, "    {what}")
+                } else {
+                    writeln!(out, "    {what}: {text}")
+                };
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! exact source text. Line and column numbers are computed from the file's line index
 //! only when a diagnostic or a provenance is printed.
 
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 /// Index of a file in a [`SourceMap`].
@@ -85,6 +86,34 @@ impl SourceFile {
         (line as u32 + 1, col as u32 + 1)
     }
 
+    /// How many lines the file has (a final line break ends the last line; it does
+    /// not start another).
+    pub fn line_count(&self) -> u32 {
+        let n = self.line_starts.len() as u32;
+        if n > 1 && self.text.ends_with('\n') {
+            n - 1
+        } else {
+            n
+        }
+    }
+
+    /// The text of a 1-based line, without its line break.
+    pub fn line_text(&self, line: u32) -> &str {
+        let i = line.saturating_sub(1) as usize;
+        let start = self
+            .line_starts
+            .get(i)
+            .map_or(self.text.len(), |&s| s as usize);
+        let end = self
+            .line_starts
+            .get(i + 1)
+            .map_or(self.text.len(), |&s| s as usize);
+        let l = &self.text[start.min(end)..end];
+        l.strip_suffix('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+            .unwrap_or(l)
+    }
+
     /// Characters that start before byte `at` (a char is counted at its first byte).
     fn chars_before(&self, at: usize) -> usize {
         if self.char_marks.is_empty() {
@@ -105,6 +134,36 @@ impl SourceFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         }
+    }
+
+    /// A path argument written in this file, resolved against [`SourceFile::dir`] and
+    /// normalised once: in a file in the current directory it is kept as written
+    /// (`./missing-dir` stays `./missing-dir`, never `././missing-dir`); elsewhere the
+    /// `.` segments the join leaves inside are dropped (`./www` in `conf/site.conf` is
+    /// `conf/www`). A trailing `/` is kept (it matters to `alias`), and so is `..`
+    /// (dropping it with the segment before would be wrong across a symlink).
+    pub fn resolve(&self, written: &str) -> PathBuf {
+        let p = Path::new(written);
+        let dir = match self.path.parent() {
+            Some(dir) if !p.is_absolute() && !matches!(dir.to_str(), Some("" | ".")) => dir,
+            _ => return p.to_path_buf(),
+        };
+        let joined = dir.join(p);
+        let bytes = joined.as_os_str().as_bytes();
+        let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+        for (i, seg) in bytes.split(|&b| b == b'/').enumerate() {
+            if i > 0 && (seg == b"." || seg.is_empty()) {
+                continue;
+            }
+            if i > 0 && out != b"/" {
+                out.push(b'/');
+            }
+            out.extend_from_slice(if seg.is_empty() { b"/" } else { seg });
+        }
+        if written.ends_with('/') && !out.ends_with(b"/") {
+            out.push(b'/');
+        }
+        PathBuf::from(std::ffi::OsString::from_vec(out))
     }
 }
 
@@ -175,5 +234,36 @@ impl SourceMap {
             self.file(span.file).path.display(),
             self.line(span)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(config: &str, written: &str) -> String {
+        let mut m = SourceMap::new();
+        let id = m.add(PathBuf::from(config), String::new(), None);
+        m.file(id).resolve(written).display().to_string()
+    }
+
+    #[test]
+    fn paths_are_resolved_and_normalised_once() {
+        // In the current directory: as written.
+        assert_eq!(resolve("site.conf", "./missing-dir"), "./missing-dir");
+        assert_eq!(resolve("site.conf", "www"), "www");
+        // Elsewhere: joined, without the `.` segments.
+        assert_eq!(resolve("conf/site.conf", "./www"), "conf/www");
+        assert_eq!(resolve("conf/site.conf", "."), "conf");
+        assert_eq!(resolve("conf/site.conf", "a/./b//c"), "conf/a/b/c");
+        assert_eq!(resolve("./conf/site.conf", "www"), "./conf/www");
+        assert_eq!(resolve("./site.conf", "./www"), "./www");
+        assert_eq!(resolve("/etc/w/site.conf", "www"), "/etc/w/www");
+        // `..` stays (a symlink may sit before it); a trailing `/` stays (alias).
+        assert_eq!(
+            resolve("conf/site.conf", "../_www/docs/"),
+            "conf/../_www/docs/"
+        );
+        assert_eq!(resolve("conf/site.conf", "/abs/./x"), "/abs/./x");
     }
 }

@@ -5,18 +5,19 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::RwLock;
 use std::time::Duration;
 
 use mio::unix::pipe;
 
-use super::fs::Roots;
+use super::dispatch::CgiTarget;
 use super::http::request::{BodyFraming, RequestHead, Version};
 use super::router::{Route, fs_target};
-use crate::confc::table::{Effective, RoutingTable};
+use crate::confc::table::RoutingTable;
 
 /// Everything needed to start one CGI request.
 pub struct Plan {
@@ -27,65 +28,59 @@ pub struct Plan {
     pub timeout: Duration,
 }
 
-/// Finds the CGI script in a request path: the first path segment (left to right) whose
-/// name has a `cgi` extension of the location. `Ok(None)`: not a CGI request. `Err`:
-/// a status (404 missing script, 403 outside the root).
-#[allow(clippy::too_many_arguments)]
+/// Everything a CGI request runs with, for the script the decision found
+/// ([`CgiTarget`]): the program (the script, or its interpreter with the script as the
+/// argument), its directory, the RFC 3875 environment.
 pub fn plan(
-    roots: &mut Roots,
+    target: &CgiTarget<'_>,
     table: &RoutingTable,
     route: &Route,
-    settings: &Effective,
     head: &RequestHead,
     peer: SocketAddr,
     local: SocketAddr,
-) -> Result<Option<Plan>, u16> {
-    if settings.cgi.value.is_empty() {
-        return Ok(None);
-    }
-    let path = head.path();
-    // Candidate ends: after each segment that carries a CGI extension.
-    let mut split = None;
-    let mut start = 1;
-    loop {
-        let end = path[start..].find('/').map_or(path.len(), |i| start + i);
-        let seg = &path[start..end];
-        if let Some(rule) = settings.cgi_for(seg) {
-            split = Some((end, rule.clone()));
-            break;
-        }
-        if end >= path.len() {
-            break;
-        }
-        start = end + 1;
-    }
-    let Some((end, rule)) = split else {
-        return Ok(None);
-    };
-    let script_uri = &path[..end];
-    let path_info = &path[end..];
-    let (base, rel) = fs_target(settings, script_uri);
-    let file = roots.open(base, rel).map_err(|e| match e.kind() {
-        io::ErrorKind::PermissionDenied => 403u16,
-        _ => 404u16,
-    })?;
-    match file.metadata() {
-        Ok(m) if m.is_file() => {}
-        Ok(_) => return Err(403),
-        Err(_) => return Err(404),
-    }
-    let script = base.join(rel.trim_start_matches('/'));
-    // Absolute, not canonical: the open above already proved it resolves inside the
-    // root, and canonicalising costs a readlink per path component on every request.
+    https: bool,
+) -> Plan {
+    let settings = table.settings(route);
+    let script = target.base.join(target.rel.trim_start_matches('/'));
+    // Absolute, not canonical: the decision's open already proved it resolves inside
+    // the root, and canonicalising costs a readlink per path component on every request.
     let script = std::path::absolute(&script).unwrap_or(script);
     let cwd = script
         .parent()
         .map(|p| p.to_path_buf())
         .unwrap_or_else(|| PathBuf::from("/"));
-    let (program, args) = match &rule.interpreter {
+    let (program, args) = match &target.rule.interpreter {
         Some(i) => (i.clone(), vec![script.clone()]),
         None => (script.clone(), Vec::new()),
     };
+    let mut env = environment(target, &script, table, route, head, (peer, local));
+    // What Apache and nginx's fastcgi_params give a script on a TLS connection.
+    env.push((
+        "REQUEST_SCHEME".into(),
+        if https { "https" } else { "http" }.into(),
+    ));
+    if https {
+        env.push(("HTTPS".into(), "on".into()));
+    }
+    env.extend(http_variables(head));
+    Plan {
+        program,
+        args,
+        cwd,
+        env,
+        timeout: settings.cgi_timeout.value,
+    }
+}
+
+/// The RFC 3875 meta-variables of a request, `HTTP_*` aside.
+fn environment(
+    target: &CgiTarget<'_>,
+    script: &std::path::Path,
+    table: &RoutingTable,
+    route: &Route,
+    head: &RequestHead,
+    (peer, local): (SocketAddr, SocketAddr),
+) -> Vec<(String, String)> {
     let server = &table.servers[route.server];
     let server_name = head
         .effective_host()
@@ -119,16 +114,17 @@ pub fn plan(
             "QUERY_STRING".into(),
             head.query().unwrap_or_default().to_owned(),
         ),
-        ("SCRIPT_NAME".into(), script_uri.to_string()),
+        ("SCRIPT_NAME".into(), target.script_uri.to_string()),
         ("SCRIPT_FILENAME".into(), script.display().to_string()),
         ("REMOTE_ADDR".into(), peer.ip().to_string()),
         ("REMOTE_PORT".into(), peer.port().to_string()),
         ("REDIRECT_STATUS".into(), "200".into()),
         ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
     ];
+    let path_info = target.path_info;
     if !path_info.is_empty() {
         env.push(("PATH_INFO".into(), path_info.to_string()));
-        let (b, r) = fs_target(settings, path_info);
+        let (b, r) = fs_target(table.settings(route), path_info);
         let translated = b.join(r.trim_start_matches('/'));
         let translated = std::path::absolute(&translated).unwrap_or(translated);
         env.push(("PATH_TRANSLATED".into(), translated.display().to_string()));
@@ -142,8 +138,12 @@ pub fn plan(
     if let BodyFraming::Length(n) = head.body {
         env.push(("CONTENT_LENGTH".into(), n.to_string()));
     }
-    // HTTP_* meta-variables: duplicates joined with ", "; never Proxy (httpoxy) or
-    // Authorization; names with `_` dropped (they would collide with `-`).
+    env
+}
+
+/// The `HTTP_*` meta-variables: duplicates joined with ", "; never Proxy (httpoxy) or
+/// Authorization; names with `_` dropped (they would collide with `-`).
+fn http_variables(head: &RequestHead) -> BTreeMap<String, String> {
     let mut http: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in head.headers() {
         let lower = name.to_ascii_lowercase();
@@ -164,24 +164,7 @@ pub fn plan(
             })
             .or_insert(v);
     }
-    env.extend(http);
-    Ok(Some(Plan {
-        program,
-        args,
-        cwd,
-        env,
-        timeout: settings.cgi_timeout.value,
-    }))
-}
-
-fn set_nonblocking(fd: i32) -> io::Result<()> {
-    let on: libc::c_int = 1;
-    // SAFETY: FIONBIO on a descriptor we own, with a valid pointer to an int: one
-    // syscall where F_GETFL + F_SETFL take two.
-    if unsafe { libc::ioctl(fd, libc::FIONBIO, &on) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    http
 }
 
 /// A running CGI child and its pipe ends (all non-blocking, CLOEXEC).
@@ -198,6 +181,11 @@ pub struct Proc {
 /// `content_length` overrides CONTENT_LENGTH (the de-chunked length of a spooled body).
 /// Without a body the child's stdin is /dev/null.
 pub fn spawn(plan: &Plan, content_length: Option<u64>, has_body: bool) -> io::Result<Proc> {
+    // Held across the fork, so `kill_all` sees every child that was started.
+    let stopping = STOPPING.read().unwrap_or_else(|p| p.into_inner());
+    if *stopping {
+        return Err(io::Error::other("the server is stopping"));
+    }
     let mut cmd = Command::new(&plan.program);
     cmd.args(&plan.args)
         .env_clear()
@@ -221,18 +209,17 @@ pub fn spawn(plan: &Plan, content_length: Option<u64>, has_body: bool) -> io::Re
         cmd.env("CONTENT_LENGTH", n.to_string());
     }
     let mut child = cmd.spawn()?;
-    let stdin = child.stdin.take().map(|s| {
-        let _ = set_nonblocking(s.as_raw_fd());
-        pipe::Sender::from(s)
-    });
-    let stdout = child.stdout.take().map(|s| {
-        let _ = set_nonblocking(s.as_raw_fd());
-        pipe::Receiver::from(s)
-    });
-    let stderr = child.stderr.take().map(|s| {
-        let _ = set_nonblocking(s.as_raw_fd());
-        pipe::Receiver::from(s)
-    });
+    // mio's conversions leave the pipes blocking; its set_nonblocking is one
+    // ioctl(FIONBIO) each.
+    let stdin = child.stdin.take().map(pipe::Sender::from);
+    let stdout = child.stdout.take().map(pipe::Receiver::from);
+    let stderr = child.stderr.take().map(pipe::Receiver::from);
+    if let Some(s) = &stdin {
+        let _ = s.set_nonblocking(true);
+    }
+    for r in [&stdout, &stderr].into_iter().flatten() {
+        let _ = r.set_nonblocking(true);
+    }
     // SAFETY: pidfd_open takes a pid and flags; the result is a new fd we own.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
     let pidfd = if fd >= 0 {
@@ -248,6 +235,43 @@ pub fn spawn(plan: &Plan, content_length: Option<u64>, has_body: bool) -> io::Re
         stderr,
         pidfd,
     })
+}
+
+/// Set by [`kill_all`]; spawning holds it for reading, so no child starts unseen.
+static STOPPING: RwLock<bool> = RwLock::new(false);
+
+/// Kills every CGI child's process group and refuses new ones: for a process about to
+/// exit without letting the workers finish (a second Ctrl-C). The children are found
+/// by asking the kernel which processes have this one as their parent, so nothing is
+/// recorded per request; each leads its own process group (`process_group(0)`), which
+/// takes the scripts' own children too.
+pub fn kill_all() {
+    let mut stopping = STOPPING.write().unwrap_or_else(|p| p.into_inner());
+    *stopping = true;
+    let me = std::process::id();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for e in procs.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`: comm may hold spaces and parentheses.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(me) {
+            // SAFETY: signalling our own child and the process group it leads.
+            unsafe {
+                libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            }
+        }
+    }
 }
 
 /// Kills the child's whole process group.

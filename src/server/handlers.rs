@@ -1,24 +1,26 @@
-//! Request handlers that answer from the routing table and the file system: `return`,
-//! static files (conditional and range requests), directory index and autoindex,
-//! DELETE, built-in and configured error pages. Pure decisions plus file opens; the
-//! connection does all socket I/O.
+//! Responses for what `dispatch::decide` chose: `return`, files (conditional and range
+//! requests), the redirect to a directory's slash, autoindex, DELETE's unlink, built-in
+//! and configured error pages; and the server's view of the file system (`FsView`
+//! through the file cache). The connection does all socket I/O.
 
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::dispatch::{self, Entry, Failure, FsView, Page, Why, kind_of};
 use super::filecache::{Cached, Content, FileCache};
 use super::fs::Roots;
-use super::http::request::{Method, RequestHead};
-use super::http::response::{
-    content_type, error_page, file_headers, html_escape, http_date, parse_http_date,
-    url_encode_path,
-};
-use super::router::{Route, fs_target};
-use crate::confc::model::{Methods, Return};
+use super::gzip;
+use super::http::request::RequestHead;
+use super::http::response::{file_headers, http_date, parse_http_date};
+use super::pages::{self, error_page};
+use super::router::Route;
+use crate::confc::model::{Expires, Methods, adds_headers};
 use crate::confc::table::{Effective, RoutingTable};
+use crate::confc::vars::Vars;
 
 /// What a response carries after its head.
 pub enum Body {
@@ -100,6 +102,8 @@ pub struct HandlerCtx {
     pub now: Instant,
     pub roots: Roots,
     pub files: FileCache,
+    /// Static files compressed for `gzip`.
+    pub gz: super::gzip::GzCache,
     /// Built-in error pages, rendered once per status.
     pages: rustc_hash::FxHashMap<u16, Arc<[u8]>>,
 }
@@ -110,6 +114,7 @@ impl Default for HandlerCtx {
             now: Instant::now(),
             roots: Roots::default(),
             files: FileCache::default(),
+            gz: Default::default(),
             pages: Default::default(),
         }
     }
@@ -120,39 +125,55 @@ impl HandlerCtx {
     fn builtin_page(&mut self, status: u16) -> Arc<[u8]> {
         self.pages
             .entry(status)
-            .or_insert_with(|| error_page(status).into_bytes().into())
+            .or_insert_with(|| error_page(status, None).into_bytes().into())
             .clone()
-    }
-
-    /// What `rel` beneath `base` is: a regular file (from the cache, or opened and then
-    /// cached), or something else and its metadata.
-    fn lookup(&mut self, base: &std::path::Path, rel: &str) -> io::Result<Found> {
-        if let Some(hit) = self.files.get(base, rel, self.now) {
-            return Ok(Found::File(hit));
-        }
-        let seen = super::filecache::generation();
-        let file = match self.roots.open(base, rel) {
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
-                // Out of descriptors: give back the cache's, so the next try can work.
-                self.files.clear();
-                return Err(e);
-            }
-            r => r?,
-        };
-        let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Ok(Found::Other(meta));
-        }
-        let entry = Arc::new(Cached::load(file, &meta, rel)?);
-        self.files.insert(base, rel, entry.clone(), seen);
-        Ok(Found::File(entry))
     }
 }
 
-/// See [`HandlerCtx::lookup`].
-enum Found {
-    File(Arc<Cached>),
-    Other(std::fs::Metadata),
+/// The server's view of the file system: regular files from the cache, or opened
+/// beneath their root and then cached.
+impl FsView for HandlerCtx {
+    type File = Arc<Cached>;
+
+    fn lookup(&mut self, base: &Path, rel: &str) -> io::Result<Entry<Arc<Cached>>> {
+        if let Some(hit) = self.files.get(base, rel, self.now) {
+            return Ok(Entry::File(hit));
+        }
+        let seen = super::filecache::generation();
+        let file = self.open(base, rel)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Ok(if meta.is_dir() {
+                Entry::Dir
+            } else {
+                Entry::Other
+            });
+        }
+        let entry = Arc::new(Cached::load(file, &meta, rel)?);
+        self.files.insert(base, rel, entry.clone(), seen);
+        Ok(Entry::File(entry))
+    }
+
+    fn probe(&mut self, base: &Path, rel: &str) -> io::Result<Entry<()>> {
+        Ok(kind_of(&self.open(base, rel)?.metadata()?))
+    }
+
+    fn kind(&mut self, path: &Path) -> io::Result<Entry<()>> {
+        Ok(kind_of(&std::fs::metadata(path)?))
+    }
+}
+
+impl HandlerCtx {
+    fn open(&mut self, base: &Path, rel: &str) -> io::Result<File> {
+        match self.roots.open(base, rel) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                // Out of descriptors: give back the cache's, so the next try can work.
+                self.files.clear();
+                Err(e)
+            }
+            r => r,
+        }
+    }
 }
 
 /// An error status, with the configured `error_page` (an internal redirect served with
@@ -163,52 +184,153 @@ pub fn error(
     route: Option<&Route>,
     status: u16,
 ) -> Response {
-    if let Some(route) = route {
-        let settings = table.settings(route);
-        if let Some(uri) = settings.error_page(status) {
-            if uri.starts_with("http://") || uri.starts_with("https://") {
-                return Response::new(302, Body::Empty).header("Location", uri);
-            }
-            let path = uri.split('?').next().unwrap_or(uri);
-            let loc = table.find_location(route.server, path, None);
-            let eff = match loc {
-                Some(l) => &table.locations[l].settings,
-                None => &table.servers[route.server].settings,
-            };
-            let (base, rel) = fs_target(eff, path);
-            if let Ok(Found::File(page)) = ctx.lookup(base, rel) {
-                return Response::new(status, whole(&page))
-                    .header("Content-Type", content_type(path));
-            }
-        }
-    }
-    let page = ctx.builtin_page(status);
-    let len = page.len();
-    Response::new(
-        status,
-        Body::Shared {
-            data: page,
-            offset: 0,
-            len,
-        },
-    )
-    .header("Content-Type", "text/html; charset=utf-8")
+    let f = dispatch::failure(table, route, status, Why::Later, None, ctx);
+    failure(ctx, f)
 }
 
-/// A `return` directive's answer.
-pub fn answer_return(r: &Return) -> Response {
-    if r.is_redirect() {
-        let loc = r.text.as_deref().unwrap_or("/");
-        let body = error_page(r.code);
-        return Response::text(r.code, "text/html; charset=utf-8", body).header("Location", loc);
-    }
-    match &r.text {
-        Some(t) => Response::text(r.code, "text/plain; charset=utf-8", t.clone()),
-        None if r.code >= 400 => {
-            Response::text(r.code, "text/html; charset=utf-8", error_page(r.code))
+/// The answer to a plain HTTP request on a TLS address: 400, and the connection closes.
+pub fn plain_http_on_tls() -> Response {
+    let mut r = Response::text(
+        400,
+        "text/html; charset=utf-8",
+        super::pages::plain_http_on_tls_page(),
+    );
+    r.close = true;
+    r
+}
+
+/// The answer to a failure.
+pub fn failure(ctx: &mut HandlerCtx, f: Failure<'_, Arc<Cached>>) -> Response {
+    let allow = f.allow.map(allow_header);
+    let r = match f.page {
+        Page::Redirect(uri) => Response::new(302, Body::Empty).header("Location", &uri),
+        Page::File {
+            file,
+            media,
+            status,
+            ..
+        } => Response::new(status, whole(&file))
+            .header("Content-Type", &super::mime::content_type(media)),
+        // A 405 page says which methods are allowed, so it is not the shared one.
+        Page::Builtin if allow.is_some() => Response::text(
+            f.status,
+            "text/html; charset=utf-8",
+            error_page(f.status, allow.as_deref()),
+        ),
+        Page::Builtin => {
+            let page = ctx.builtin_page(f.status);
+            let len = page.len();
+            Response::new(
+                f.status,
+                Body::Shared {
+                    data: page,
+                    offset: 0,
+                    len,
+                },
+            )
+            .header("Content-Type", "text/html; charset=utf-8")
         }
-        None => Response::new(r.code, Body::Empty),
+    };
+    let r = match &allow {
+        Some(m) => r.header("Allow", m),
+        None => r,
+    };
+    match f.realm {
+        Some(realm) => r.header("WWW-Authenticate", &basic_challenge(realm)),
+        None => r,
     }
+}
+
+/// `Basic realm="..."`, the realm as a quoted-string (RFC 9110 §5.6.4).
+fn basic_challenge(realm: &str) -> String {
+    let mut v = String::with_capacity(realm.len() + 16);
+    v.push_str("Basic realm=\"");
+    for c in realm.chars() {
+        if c == '"' || c == '\\' {
+            v.push('\\');
+        }
+        v.push(c);
+    }
+    v.push('"');
+    v
+}
+
+/// A `return` directive's answer; `text` is its URL or body, variables expanded, and
+/// a body's type is the block's `default_type` (as nginx).
+pub fn answer_return(code: u16, text: Option<&str>, settings: &Effective) -> Response {
+    if matches!(code, 301 | 302 | 303 | 307 | 308) {
+        let loc = text.unwrap_or("/");
+        let body = pages::redirect_page(code, loc);
+        return Response::text(code, "text/html; charset=utf-8", body).header("Location", loc);
+    }
+    match text {
+        Some(t) => Response::text(
+            code,
+            &super::mime::content_type(&settings.default_type.value),
+            t.to_string(),
+        ),
+        None if code >= 400 => {
+            Response::text(code, "text/html; charset=utf-8", error_page(code, None))
+        }
+        None => Response::new(code, Body::Empty),
+    }
+}
+
+/// The `add_header` and `expires` lines of one request, rendered when it was routed
+/// (its variables are known then) and written into whichever head answers it.
+pub struct Added {
+    /// For the statuses nginx adds them to ([`adds_headers`]).
+    success: Vec<u8>,
+    /// `add_header ... always`: for every status.
+    always: Vec<u8>,
+}
+
+impl Added {
+    /// Appends the lines that apply to a response with `status`.
+    pub fn write(&self, w: &mut Vec<u8>, status: u16) {
+        if adds_headers(status) {
+            w.extend_from_slice(&self.success);
+        }
+        w.extend_from_slice(&self.always);
+    }
+}
+
+/// Whether a block adds header lines to its responses.
+pub fn adds_lines(settings: &Effective) -> bool {
+    !settings.add_headers.value.is_empty() || settings.expires.value != Expires::Off
+}
+
+/// The `add_header` and `expires` lines of a block for one request, at `now` (Unix
+/// seconds), as nginx writes them.
+pub fn added(settings: &Effective, vars: &dyn Vars, now: i64) -> Added {
+    let mut a = Added {
+        success: Vec::new(),
+        always: Vec::new(),
+    };
+    let mut value = String::new();
+    for h in &settings.add_headers.value {
+        value.clear();
+        h.value.expand_into(vars, &mut value);
+        let out = if h.always {
+            &mut a.always
+        } else {
+            &mut a.success
+        };
+        super::http::response::header(out, &h.name, value.as_bytes());
+    }
+    // nginx: `max` is the end of 2037 and ten years of max-age; `epoch` and a negative
+    // time say no-cache.
+    let (expires, cache_control) = match settings.expires.value {
+        Expires::Off => return a,
+        Expires::Epoch => (1, "no-cache".to_string()),
+        Expires::Max => (2_145_916_555, "max-age=315360000".to_string()),
+        Expires::Seconds(n) if n < 0 => (now + n, "no-cache".to_string()),
+        Expires::Seconds(n) => (now + n, format!("max-age={n}")),
+    };
+    let header = super::http::response::header;
+    header(&mut a.success, "Expires", http_date(expires).as_bytes());
+    header(&mut a.success, "Cache-Control", cache_control.as_bytes());
+    a
 }
 
 /// The `Allow` header value for a location.
@@ -216,66 +338,24 @@ pub fn allow_header(m: Methods) -> String {
     m.names().join(", ")
 }
 
-/// GET and HEAD of files and directories.
-pub fn serve_static(
-    ctx: &mut HandlerCtx,
-    table: &RoutingTable,
-    route: &Route,
-    head: &RequestHead,
-) -> Response {
-    let settings = table.settings(route);
-    let (base, rel) = fs_target(settings, head.path());
-    // The common case first: a regular file, usually straight from the cache.
-    let meta = match ctx.lookup(base, rel) {
-        Ok(Found::File(_)) if head.path().ends_with('/') => {
-            // `/file.txt/` names a directory that is a file: nginx answers 404.
-            return error(ctx, table, Some(route), 404);
-        }
-        Ok(Found::File(f)) => return file_response(&f, head.path(), head),
-        Ok(Found::Other(meta)) => meta,
-        Err(e) => return error(ctx, table, Some(route), io_status(&e)),
-    };
-    if meta.is_dir() {
-        if !head.path().ends_with('/') {
-            let mut loc = url_encode_path(head.path());
-            loc.push('/');
-            if let Some(q) = head.query() {
-                loc.push('?');
-                loc.push_str(q);
-            }
-            return Response::text(301, "text/html; charset=utf-8", error_page(301))
-                .header("Location", &loc);
-        }
-        for index in &settings.index.value {
-            let mut p = String::with_capacity(rel.len() + index.len() + 1);
-            p.push_str(rel.trim_end_matches('/'));
-            p.push('/');
-            p.push_str(index);
-            if let Ok(Found::File(f)) = ctx.lookup(base, &p) {
-                return file_response(&f, index, head);
-            }
-        }
-        if settings.autoindex.value {
-            return autoindex(ctx, table, route, head, base, rel);
-        }
-        return error(ctx, table, Some(route), 403);
+/// A directory named without its trailing slash: 301 to the name with one.
+pub fn add_slash(head: &RequestHead) -> Response {
+    let mut loc = crate::escape::url_path(head.path());
+    loc.push('/');
+    if let Some(q) = head.query() {
+        loc.push('?');
+        loc.push_str(q);
     }
-    // Neither a regular file nor a directory (a FIFO, a socket, a device).
-    error(ctx, table, Some(route), 403)
+    Response::text(
+        301,
+        "text/html; charset=utf-8",
+        pages::redirect_page(301, &loc),
+    )
+    .header("Location", &loc)
 }
 
 fn io_status(e: &io::Error) -> u16 {
-    match e.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::InvalidFilename => {
-            404
-        }
-        io::ErrorKind::PermissionDenied => 403,
-        _ => match e.raw_os_error() {
-            Some(libc::ENAMETOOLONG) => 414,
-            Some(libc::ENOTDIR) | Some(libc::ENOENT) => 404,
-            _ => 500,
-        },
-    }
+    dispatch::io_status(e).0
 }
 
 fn etag_matches(list: &[u8], tag: &str) -> bool {
@@ -307,21 +387,12 @@ fn part(f: &Cached, offset: u64, len: u64) -> Body {
 }
 
 /// A regular file, honouring If-None-Match, If-Modified-Since and a single Range.
-fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
+pub fn file_response(f: &Cached, name: &str, head: &RequestHead, settings: &Effective) -> Response {
     let size = f.size;
     let tag = f.etag.as_str();
     let mtime = f.mtime;
     let last_modified = f.last_modified.as_str();
-    let not_modified = head.conditional_or_range
-        && match head.header("if-none-match") {
-            Some(inm) => etag_matches(inm, tag),
-            None => head
-                .header("if-modified-since")
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .and_then(parse_http_date)
-                .is_some_and(|since| mtime <= since),
-        };
-    if not_modified {
+    if not_modified(tag, mtime, head) {
         return Response::new(304, Body::Empty)
             .header("ETag", tag)
             .header("Last-Modified", last_modified);
@@ -339,7 +410,7 @@ fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
         match parse_range(r, size) {
             RangeSpec::None => {}
             RangeSpec::Unsatisfiable => {
-                return Response::text(416, "text/html; charset=utf-8", error_page(416))
+                return Response::text(416, "text/html; charset=utf-8", error_page(416, None))
                     .header("Content-Range", &format!("bytes */{size}"));
             }
             RangeSpec::Single(a, b) => {
@@ -352,13 +423,125 @@ fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
     }
     let mut r = Response::new(status, part(f, offset, len));
     match &f.headers {
-        Some(h) => r.shared_headers = Some(h.clone()),
-        None => file_headers(&mut r.headers, content_type(name), last_modified, tag),
+        // Rendered with the built-in table, which is the one that applies here.
+        Some(h) if settings.types.value.is_none() => r.shared_headers = Some(h.clone()),
+        _ => {
+            let media = super::mime::media_type(name, settings);
+            file_headers(&mut r.headers, media, last_modified, tag)
+        }
     }
     if let Some(cr) = content_range {
         r = r.header("Content-Range", &cr);
     }
     r
+}
+
+/// A regular file's answer: `gzip_static`'s `.gz` beside it or its cached `gzip` form
+/// when the client accepts gzip and asks for no range, else the file as it is.
+pub fn serve_file(
+    h: &mut HandlerCtx,
+    f: &Cached,
+    name: &str,
+    (base, rel): (&Path, &str),
+    head: &RequestHead,
+    settings: &Effective,
+) -> Response {
+    if !settings.gzip_static.value && !settings.gzip.value {
+        return file_response(f, name, head, settings);
+    }
+    let ranged = head.conditional_or_range && head.header("range").is_some();
+    let accepted = !ranged && gzip::accepted(head);
+    let media = super::mime::media_type(name, settings);
+    if settings.gzip_static.value && accepted {
+        let gz_rel = format!("{rel}.gz");
+        if let Ok(Entry::File(gz)) = h.lookup(base, &gz_rel) {
+            return precompressed(&gz, media, head);
+        }
+    }
+    if !gzip::applies(settings, media, 200) {
+        return file_response(f, name, head, settings);
+    }
+    if accepted
+        && f.size >= settings.gzip_min_length.value
+        && let Some(c) =
+            h.gz.get(base, rel, f, media, settings.gzip_comp_level.value)
+    {
+        return compressed(f, &c, head);
+    }
+    // The answer depends on Accept-Encoding, whichever it is.
+    let r = file_response(f, name, head, settings);
+    r.header("Vary", "Accept-Encoding")
+}
+
+/// Whether a conditional request's validators say the client's copy is current.
+fn not_modified(tag: &str, mtime: i64, head: &RequestHead) -> bool {
+    head.conditional_or_range
+        && match head.header("if-none-match") {
+            Some(inm) => etag_matches(inm, tag),
+            None => head
+                .header("if-modified-since")
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(parse_http_date)
+                .is_some_and(|since| mtime <= since),
+        }
+}
+
+/// A file's cached gzip form: 200 with the weak ETag nginx gives it, or 304.
+fn compressed(f: &Cached, c: &gzip::Compressed, head: &RequestHead) -> Response {
+    if not_modified(&f.etag, f.mtime, head) {
+        return Response::new(304, Body::Empty)
+            .header("ETag", &format!("W/{}", f.etag))
+            .header("Last-Modified", &f.last_modified)
+            .header("Vary", "Accept-Encoding");
+    }
+    let len = c.bytes.len();
+    let mut r = Response::new(
+        200,
+        Body::Shared {
+            data: c.bytes.clone(),
+            offset: 0,
+            len,
+        },
+    );
+    r.shared_headers = Some(c.headers.clone());
+    r
+}
+
+/// `gzip_static`: the `.gz` file, with its own validators and the original's type.
+fn precompressed(gz: &Cached, media: &str, head: &RequestHead) -> Response {
+    if not_modified(&gz.etag, gz.mtime, head) {
+        return Response::new(304, Body::Empty)
+            .header("ETag", &gz.etag)
+            .header("Last-Modified", &gz.last_modified)
+            .header("Vary", "Accept-Encoding");
+    }
+    let mut r = Response::new(200, whole(gz));
+    file_headers(&mut r.headers, media, &gz.last_modified, &gz.etag);
+    r.header("Content-Encoding", "gzip")
+        .header("Vary", "Accept-Encoding")
+}
+
+/// A page webserv wrote (a listing, a built-in error page), compressed per response
+/// when `gzip` applies to HTML here and the client accepts it.
+pub fn gzip_page(r: Response, settings: &Effective, head: &RequestHead) -> Response {
+    if !gzip::applies(settings, "text/html", r.status) {
+        return r;
+    }
+    let data = match &r.body {
+        Body::Bytes(b) => &b[..],
+        Body::Shared { data, offset, len } => &data[*offset..offset + len],
+        _ => return r,
+    };
+    if (data.len() as u64) < settings.gzip_min_length.value || !gzip::accepted(head) {
+        return r.header("Vary", "Accept-Encoding");
+    }
+    let gz = gzip::compress(data, settings.gzip_comp_level.value);
+    Response {
+        body: Body::Bytes(gz),
+        ..r
+    }
+    .header("Content-Encoding", "gzip")
+    .header("Vary", "Accept-Encoding")
 }
 
 /// What a `Range` header asks of a file (public for the fuzz targets).
@@ -425,8 +608,9 @@ pub fn parse_range(v: &[u8], size: u64) -> RangeSpec {
     }
 }
 
-/// The HTML listing of a directory: escaped names, directories first, sizes, dates.
-fn autoindex(
+/// The HTML listing of a directory: names the server would serve (a symlink that
+/// leaves the root, a FIFO or a name that is not UTF-8 is left out), directories first.
+pub fn autoindex(
     ctx: &mut HandlerCtx,
     table: &RoutingTable,
     route: &Route,
@@ -439,96 +623,54 @@ fn autoindex(
         Ok(e) => e,
         Err(e) => return error(ctx, table, Some(route), io_status(&e)),
     };
-    let mut rows: Vec<(bool, String, u64, i64)> = Vec::new();
+    let mut rows: Vec<pages::Entry> = Vec::new();
+    let mut path = String::with_capacity(rel.len() + 64);
     for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
+        let Ok(name) = e.file_name().into_string() else {
+            continue;
+        };
         if name.starts_with('.') {
             continue;
         }
-        // Follow symlinks for the size and kind, as a browser user would expect.
-        let Ok(m) = std::fs::metadata(e.path()) else {
+        // The same open the server does to answer the link: beneath the root.
+        path.clear();
+        path.push_str(rel.trim_end_matches('/'));
+        path.push('/');
+        path.push_str(&name);
+        let Ok(m) = ctx.roots.open(base, &path).and_then(|f| f.metadata()) else {
             continue;
         };
-        rows.push((m.is_dir(), name, m.len(), m.mtime()));
+        if !m.is_dir() && !m.is_file() {
+            continue;
+        }
+        rows.push(pages::Entry {
+            name,
+            is_dir: m.is_dir(),
+            size: m.len(),
+            mtime: m.mtime(),
+        });
     }
-    rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    let title = html_escape(head.path());
-    let mut html = format!(
-        "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Index of {title}</title>\n<style>\nbody{{font-family:system-ui,sans-serif;margin:2em auto;max-width:56em;padding:0 1em;color:#222}}\nh1{{font-weight:600;font-size:1.4em}}\ntable{{border-collapse:collapse;width:100%}}\nth,td{{text-align:left;padding:.35em .6em;border-bottom:1px solid #eee}}\nth{{color:#666;font-weight:500}}\ntd.s,th.s{{text-align:right;font-variant-numeric:tabular-nums}}\ntd.d{{color:#666;white-space:nowrap}}\na{{color:#0645ad;text-decoration:none}}a:hover{{text-decoration:underline}}\n</style></head>\n<body>\n<h1>Index of {title}</h1>\n<table>\n<tr><th>Name</th><th class=\"s\">Size</th><th>Modified</th></tr>\n"
-    );
-    if head.path() != "/" {
-        html.push_str("<tr><td><a href=\"../\">../</a></td><td class=\"s\">-</td><td class=\"d\"></td></tr>\n");
-    }
-    for (is_dir, name, size, mtime) in rows {
-        let slash = if is_dir { "/" } else { "" };
-        let href = url_encode_path(&name).replace('/', "%2F");
-        let size = if is_dir {
-            "-".to_string()
-        } else {
-            human_size(size)
-        };
-        let date = http_date(mtime);
-        let date = date.get(5..22).unwrap_or(&date);
-        html.push_str(&format!(
-            "<tr><td><a href=\"{href}{slash}\">{}{slash}</a></td><td class=\"s\">{size}</td><td class=\"d\">{date}</td></tr>\n",
-            html_escape(&name)
-        ));
-    }
-    html.push_str("</table>\n<hr>\n<p style=\"color:#777\">webserv</p>\n</body>\n</html>\n");
+    rows.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
+    let html = pages::listing(head.path(), &rows);
     Response::text(200, "text/html; charset=utf-8", html)
 }
 
-fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-/// DELETE: file → 204; missing → 404; directory → 409; permission → 403. Never
-/// recursive, never outside the root.
+/// DELETE of a file the decision found beneath its root: 204 once it is unlinked.
 pub fn delete(
     ctx: &mut HandlerCtx,
     table: &RoutingTable,
     route: &Route,
-    head: &RequestHead,
+    base: &Path,
+    rel: &str,
 ) -> Response {
-    let settings: &Effective = table.settings(route);
-    let (base, rel) = fs_target(settings, head.path());
-    let file = match ctx.roots.open(base, rel) {
-        Ok(f) => f,
-        Err(e) => return error(ctx, table, Some(route), io_status(&e)),
-    };
-    match file.metadata() {
-        Ok(m) if m.is_dir() => return error(ctx, table, Some(route), 409),
-        Ok(_) => {}
-        Err(_) => return error(ctx, table, Some(route), 500),
-    }
-    drop(file);
-    // The open above proved the path resolves beneath the root; unlink the same name.
-    let path = base.join(rel.trim_start_matches('/'));
-    let removed = std::fs::remove_file(&path);
+    // The decision's open proved the path resolves beneath the root; unlink the same
+    // name.
+    let removed = std::fs::remove_file(base.join(rel.trim_start_matches('/')));
     super::filecache::touch();
     match removed {
         Ok(()) => Response::new(204, Body::Empty),
         Err(e) => error(ctx, table, Some(route), io_status(&e)),
     }
-}
-
-/// Whether a method is one the handlers implement (others are 501).
-pub fn implemented(m: Method) -> bool {
-    matches!(
-        m,
-        Method::Get | Method::Head | Method::Post | Method::Put | Method::Delete | Method::Options
-    )
 }
 
 #[cfg(test)]

@@ -116,10 +116,20 @@ pub fn write(target: &LogTarget, line: String) {
 
 /// An error-log line at a level (index into LOG_LEVELS: 0 debug … 7 emerg).
 pub fn error_log(level: usize, msg: &str) {
-    let l = logger();
-    if level < l.level.load(std::sync::atomic::Ordering::Relaxed) {
+    if level < logger().level.load(std::sync::atomic::Ordering::Relaxed) {
         return;
     }
+    error_log_line(level, msg);
+}
+
+/// A lifecycle event (a reload that took effect), written at `notice` whatever the
+/// configured level: whoever sent the signal needs to see that it worked.
+pub fn lifecycle(msg: &str) {
+    error_log_line(2, msg);
+}
+
+fn error_log_line(level: usize, msg: &str) {
+    let l = logger();
     let target = l
         .error_target
         .lock()

@@ -1,30 +1,38 @@
 //! The event-loop HTTP/1.1 server: `RoutingTable` → bytes on sockets. It never sees config
-//! text: `run_cli` compiles, `start` binds and spawns the workers.
+//! text: `run::run_cli` compiles, `start` binds and spawns the workers.
 
+pub mod auth;
 pub mod cgi;
 pub mod conn;
+pub mod dispatch;
 pub mod filecache;
 pub mod fs;
+pub mod gzip;
 pub mod handlers;
 pub mod http;
 pub mod log;
+pub mod mime;
 pub mod multipart;
+pub mod pages;
 pub mod router;
+pub mod run;
+pub mod tls;
 pub mod upload;
+pub mod vars;
 pub mod worker;
+
+pub use run::{Serve, run_cli};
 
 use std::io;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use mio::{Poll, Waker};
 
-use crate::confc::render::{Format, HumanStyle, render};
 use crate::confc::table::RoutingTable;
-use crate::confc::{CompileOptions, Compiled, compile_bytes, compile_file};
 
 /// State the main thread shares with the workers: the current table (replaced on
 /// SIGHUP) and the shutdown flag. Workers read it only when woken, never per request.
@@ -32,9 +40,28 @@ pub struct Shared {
     table: RwLock<Arc<RoutingTable>>,
     pub generation: AtomicU64,
     pub shutdown: AtomicBool,
+    /// Filled by the workers once, when they see the shutdown: how many have reported
+    /// and how many connections they still have to finish.
+    draining: Mutex<Draining>,
+    drained: Condvar,
+}
+
+#[derive(Default)]
+struct Draining {
+    workers: usize,
+    connections: usize,
 }
 
 impl Shared {
+    /// A worker's answer to the shutdown: the connections it is still finishing (its
+    /// idle ones are closed by then). Counted only at shutdown, never per connection.
+    pub fn report_draining(&self, connections: usize) {
+        let mut d = self.draining.lock().unwrap_or_else(|p| p.into_inner());
+        d.workers += 1;
+        d.connections += connections;
+        self.drained.notify_all();
+    }
+
     pub fn table(&self) -> Arc<RoutingTable> {
         self.table
             .read()
@@ -86,9 +113,34 @@ impl ServerHandle {
     }
 
     /// Stops accepting, lets in-flight responses finish (bounded), joins the workers.
-    pub fn shutdown(mut self) {
+    pub fn shutdown(self) {
+        self.stop_accepting();
+        self.join();
+    }
+
+    /// Tells the workers to stop accepting and to close their idle connections;
+    /// returns how many connections they are still finishing (each has at most
+    /// `worker::GRACE`). Waits for every worker's count, at most a second.
+    pub fn stop_accepting(&self) -> usize {
         self.shared.shutdown.store(true, Ordering::Release);
         self.wake();
+        let d = self
+            .shared
+            .draining
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let (d, _) = self
+            .shared
+            .drained
+            .wait_timeout_while(d, Duration::from_secs(1), |d| {
+                d.workers < self.threads.len()
+            })
+            .unwrap_or_else(|p| p.into_inner());
+        d.connections
+    }
+
+    /// Waits for the workers to finish (after [`ServerHandle::stop_accepting`]).
+    pub fn join(mut self) {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
@@ -176,6 +228,8 @@ pub fn start(table: RoutingTable, opts: Options) -> io::Result<ServerHandle> {
         table: RwLock::new(Arc::new(table)),
         generation: AtomicU64::new(0),
         shutdown: AtomicBool::new(false),
+        draining: Mutex::new(Draining::default()),
+        drained: Condvar::new(),
     });
     let mut wakers = Vec::new();
     let mut threads = Vec::new();
@@ -205,35 +259,10 @@ pub fn start(table: RoutingTable, opts: Options) -> io::Result<ServerHandle> {
     })
 }
 
-/// The config served by `webserv run` without a file: the current directory on
-/// 127.0.0.1:8080 with directory listings, like `python3 -m http.server`.
-pub const DEFAULT_CONFIG: &str =
-    "server {\n    listen 127.0.0.1:8080;\n    root .;\n    autoindex on;\n}\n";
-
-fn load(file: Option<&Path>) -> Result<Compiled, u8> {
-    match file {
-        Some(f) => compile_file(f, &CompileOptions::default()).map_err(|e| {
-            eprintln!("webserv: cannot read {}: {e}", f.display());
-            2
-        }),
-        None => {
-            let cwd = std::env::current_dir().map_err(|e| {
-                eprintln!("webserv: no current directory: {e}");
-                2
-            })?;
-            Ok(compile_bytes(
-                cwd.join("(default config)"),
-                DEFAULT_CONFIG.as_bytes().to_vec(),
-                &CompileOptions::default(),
-            ))
-        }
-    }
-}
-
 /// Marks every descriptor this process inherited (beyond stdio) close-on-exec, so CGI
 /// children get nothing but their pipes. Done once at start instead of in the child,
 /// which keeps spawning on the fast posix_spawn path.
-fn close_inherited_fds_on_exec() {
+pub(crate) fn close_inherited_fds_on_exec() {
     let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
         return;
     };
@@ -252,86 +281,4 @@ fn close_inherited_fds_on_exec() {
             }
         }
     }
-}
-
-/// `webserv run`: compile, bind, serve until SIGINT/SIGTERM; SIGHUP recompiles.
-pub fn run_cli(file: Option<&Path>, workers: Option<usize>, style: HumanStyle) -> u8 {
-    let compiled = match load(file) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    if !compiled.diags.list.is_empty() {
-        eprint!(
-            "{}",
-            render(
-                Format::Human,
-                &[(&compiled.sources, &compiled.diags.list)],
-                style
-            )
-        );
-    }
-    let Some(table) = compiled.table else {
-        return 1;
-    };
-    close_inherited_fds_on_exec();
-    let mut signals =
-        match signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP]) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("webserv: cannot install signal handlers: {e}");
-                return 3;
-            }
-        };
-    let urls: Vec<String> = table
-        .binds
-        .iter()
-        .map(|b| format!("http://{}/", b.addr))
-        .collect();
-    let handle = match start(
-        table,
-        Options {
-            workers: workers.unwrap_or(0),
-            ephemeral_ports: false,
-        },
-    ) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("webserv: {e}");
-            return 1;
-        }
-    };
-    eprintln!("webserv: serving on {}", urls.join(" "));
-    for sig in signals.forever() {
-        match sig {
-            libc::SIGHUP => {
-                let Some(f) = file else { continue };
-                match compile_file(f, &CompileOptions::default()) {
-                    Ok(c) => match c.table {
-                        Some(t) => {
-                            handle.reload(t);
-                            log::error_log(2, &format!("reloaded {}", f.display()));
-                        }
-                        None => {
-                            let text = render(Format::Short, &[(&c.sources, &c.diags.list)], style);
-                            log::error_log(
-                                4,
-                                &format!(
-                                    "reload of {} failed; still serving the old config:\n{}",
-                                    f.display(),
-                                    text.trim_end()
-                                ),
-                            );
-                        }
-                    },
-                    Err(e) => {
-                        log::error_log(4, &format!("reload: cannot read {}: {e}", f.display()))
-                    }
-                }
-            }
-            _ => break,
-        }
-    }
-    eprintln!("webserv: stopping");
-    handle.shutdown();
-    0
 }

@@ -274,35 +274,41 @@ impl MultipartParser {
                     self.head.extend_from_slice(b"\r\n");
                     self.state = State::Headers;
                 }
-                State::Headers => {
-                    let old = self.head.len();
-                    let room = MAX_PART_HEAD + 2 - old;
-                    let take = room.min(buf.len() - pos);
-                    self.head.extend_from_slice(&buf[pos..pos + take]);
-                    let from = old.saturating_sub(3);
-                    match find(&self.head[from..], b"\r\n\r\n") {
-                        Some(i) => {
-                            let end = from + i;
-                            pos += end + 4 - old;
-                            let head = std::mem::take(&mut self.head);
-                            let start = parse_part_head(&head[2.min(end)..end])?;
-                            self.head = head;
-                            self.head.clear();
-                            self.in_part = true;
-                            self.state = State::Body;
-                            on(start)?;
-                        }
-                        None if self.head.len() >= MAX_PART_HEAD + 2 => {
-                            return Err(MultipartError::new("part header too large"));
-                        }
-                        None => pos += take,
-                    }
-                }
+                State::Headers => pos += self.part_head(&buf[pos..], on)?,
                 State::Done => return Ok(buf.len()),
                 State::Failed(reason) => return Err(MultipartError::new(reason)),
             }
         }
         Ok(pos)
+    }
+}
+
+impl MultipartParser {
+    /// Collects a part's header block from `rest`; once it is complete, parses it and
+    /// starts the part's body. Returns the bytes of `rest` used.
+    fn part_head(&mut self, rest: &[u8], on: OnEvent<'_>) -> Result<usize, MultipartError> {
+        let old = self.head.len();
+        let room = MAX_PART_HEAD + 2 - old;
+        let take = room.min(rest.len());
+        self.head.extend_from_slice(&rest[..take]);
+        let from = old.saturating_sub(3);
+        match find(&self.head[from..], b"\r\n\r\n") {
+            Some(i) => {
+                let end = from + i;
+                let head = std::mem::take(&mut self.head);
+                let start = parse_part_head(&head[2.min(end)..end])?;
+                self.head = head;
+                self.head.clear();
+                self.in_part = true;
+                self.state = State::Body;
+                on(start)?;
+                Ok(end + 4 - old)
+            }
+            None if self.head.len() >= MAX_PART_HEAD + 2 => {
+                Err(MultipartError::new("part header too large"))
+            }
+            None => Ok(take),
+        }
     }
 }
 

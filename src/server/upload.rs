@@ -10,16 +10,44 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::dispatch::{UploadKind, UploadTarget};
 use super::handlers::{Body, Response};
-use super::http::request::{Method, RequestHead};
-use super::http::response::{html_escape, url_encode_path};
+use super::http::request::RequestHead;
 use super::multipart::{Event, MultipartParser, boundary_from_content_type, sanitize_filename};
-use crate::confc::model::Modifier;
-use crate::confc::table::{Location, Sourced};
+use crate::escape::{url_path, url_segment};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Every upload's temporary files, process-wide, for an exit that cannot wait for the
+/// uploads' `Drop` (a second Ctrl-C): [`remove_temporaries`] deletes them. Only
+/// creating and dropping an upload touch it, never the bytes in between.
+static TEMPS: Mutex<Temps> = Mutex::new(Temps {
+    paths: Vec::new(),
+    closed: false,
+});
+
+struct Temps {
+    paths: Vec<PathBuf>,
+    /// Set by [`remove_temporaries`]: no upload may start after it.
+    closed: bool,
+}
+
+fn temps() -> std::sync::MutexGuard<'static, Temps> {
+    TEMPS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Deletes the temporary file of every upload in progress and refuses new ones: for a
+/// process about to exit without letting the workers finish.
+pub fn remove_temporaries() {
+    let mut t = temps();
+    t.closed = true;
+    for p in t.paths.drain(..) {
+        let _ = std::fs::remove_file(p);
+    }
+}
 
 fn unique() -> u64 {
     COUNTER.fetch_add(1, Ordering::Relaxed)
@@ -70,10 +98,20 @@ impl Drop for Upload {
                 let _ = std::fs::remove_file(&t.path);
             }
         }
+        if !self.temps.is_empty() {
+            temps()
+                .paths
+                .retain(|p| !self.temps.iter().any(|t| t.path == *p));
+        }
     }
 }
 
 fn new_temp(dir: &Path, target: Target) -> io::Result<Temp> {
+    // Created under the registry's lock, so none appears after `remove_temporaries`.
+    let mut registry = temps();
+    if registry.closed {
+        return Err(io::Error::other("the server is stopping"));
+    }
     for _ in 0..16 {
         let path = dir.join(format!(".upload-{}-{}.part", std::process::id(), unique()));
         match OpenOptions::new()
@@ -83,6 +121,7 @@ fn new_temp(dir: &Path, target: Target) -> io::Result<Temp> {
             .open(&path)
         {
             Ok(file) => {
+                registry.paths.push(path.clone());
                 return Ok(Temp {
                     path,
                     file,
@@ -130,58 +169,22 @@ fn extension(ct: Option<&[u8]>) -> &'static str {
 }
 
 impl Upload {
-    /// Starts an upload for a POST or PUT that routed to a location with `upload_store`.
-    pub fn start(
-        store: &Sourced<Option<PathBuf>>,
-        location: Option<&Location>,
-        head: &RequestHead,
-    ) -> Result<Upload, u16> {
-        let Some(dir) = store.value.clone() else {
-            return Err(405);
-        };
-        if !dir.is_dir() {
-            super::log::error_log(
-                4,
-                &format!("upload_store {} is not a directory", dir.display()),
-            );
-            return Err(500);
-        }
+    /// Starts an upload the decision chose ([`UploadTarget`]: a store that is a
+    /// directory, and for PUT a valid name in it): creates its temporary file.
+    pub fn start(target: &UploadTarget<'_>, head: &RequestHead) -> Result<Upload, u16> {
         let html = head
             .header("accept")
             .is_some_and(|a| String::from_utf8_lossy(a).contains("text/html"));
         let mut up = Upload {
-            dir,
+            dir: target.dir.to_path_buf(),
             uri_dir: String::new(),
             mode: Mode::Raw,
             temps: Vec::new(),
             done: false,
             html,
         };
-        if head.method == Method::Put {
-            // The file the URI names inside the store: the part after a prefix location's
-            // pattern, else the last segment. One level only: no directories are made.
-            let rest = match location {
-                Some(l) if l.modifier.is_prefix() || l.modifier == Modifier::Exact => head
-                    .path()
-                    .strip_prefix(l.pattern.as_str())
-                    .unwrap_or(head.path()),
-                _ => head.path().rsplit('/').next().unwrap_or(""),
-            };
-            let rest = rest.trim_start_matches('/');
-            if rest.is_empty() || rest.ends_with('/') {
-                return Err(409);
-            }
-            if rest.contains('/') {
-                return Err(403);
-            }
-            if sanitize_filename(rest).as_deref() != Some(rest) {
-                return Err(400);
-            }
-            let path = up.dir.join(rest);
-            if path.is_dir() {
-                return Err(409);
-            }
-            let existed = path.exists();
+        if let UploadKind::Put { name, existed } = target.kind {
+            let path = up.dir.join(name);
             let t = new_temp(&up.dir, Target::Put { path, existed }).map_err(|e| io_status(&e))?;
             up.temps.push(t);
             up.uri_dir = head.path().to_owned();
@@ -302,47 +305,36 @@ impl Upload {
         if let Some(status) = put_status {
             let r = Response::new(status, Body::Empty);
             return Ok(if status == 201 {
-                r.header("Location", &url_encode_path(&self.uri_dir))
+                r.header("Location", &url_path(&self.uri_dir))
             } else {
                 r
             });
         }
-        let first = format!(
-            "{}{}",
-            url_encode_path(&self.uri_dir),
-            url_encode_path(&stored[0].0)
-        );
-        let body = if self.html {
-            let mut h = String::from(
-                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Uploaded</title></head><body>\n<h1>Uploaded</h1>\n<ul>\n",
-            );
-            for (name, size) in &stored {
-                let href = format!(
-                    "{}{}",
-                    url_encode_path(&self.uri_dir),
-                    url_encode_path(name)
-                );
-                h.push_str(&format!(
-                    "<li><a href=\"{}\">{}</a> ({size} bytes)</li>\n",
-                    html_escape(&href),
-                    html_escape(name)
-                ));
-            }
-            h.push_str("</ul>\n</body></html>\n");
-            (h, "text/html; charset=utf-8")
+        let dir = url_path(&self.uri_dir);
+        let files: Vec<(String, u64, String)> = stored
+            .into_iter()
+            .map(|(name, size)| {
+                let location = format!("{dir}{}", url_segment(name.as_bytes()));
+                (name, size, location)
+            })
+            .collect();
+        let (body, content_type) = if self.html {
+            (super::pages::uploaded(&files), "text/html; charset=utf-8")
         } else {
-            let files: Vec<serde_json::Value> = stored
+            let list: Vec<serde_json::Value> = files
                 .iter()
-                .map(|(name, size)| serde_json::json!({ "name": name, "size": size, "location": format!("{}{}", url_encode_path(&self.uri_dir), url_encode_path(name)) }))
+                .map(|(name, size, location)| {
+                    serde_json::json!({ "name": name, "size": size, "location": location })
+                })
                 .collect();
             (
-                format!("{}\n", serde_json::json!({ "stored": files })),
+                format!("{}\n", serde_json::json!({ "stored": list })),
                 "application/json",
             )
         };
-        Ok(Response::new(201, Body::Bytes(body.0.into_bytes()))
-            .header("Content-Type", body.1)
-            .header("Location", &first))
+        Ok(Response::new(201, Body::Bytes(body.into_bytes()))
+            .header("Content-Type", content_type)
+            .header("Location", &files[0].2))
     }
 }
 

@@ -67,6 +67,8 @@ pub struct Worker {
     accept_blocked_by_cap: bool,
     /// A listener still had connections queued when its batch ended (its edge is spent).
     accept_more: bool,
+    /// This worker has told the main thread how many connections it is draining.
+    drain_reported: bool,
 }
 
 impl Worker {
@@ -80,6 +82,7 @@ impl Worker {
                 .register(&mut l.sock, Token(i), Interest::READABLE)?;
         }
         let table = shared.table();
+        let tls = super::tls::configs(&table);
         let max_conns = table.main.worker_connections.value.max(1);
         // Reserved up front so the tables never grow by copying (which leaves the old
         // copies resident under mimalloc); capped, so a huge limit reserves no gigabytes.
@@ -100,6 +103,7 @@ impl Worker {
                 shutting_down: false,
                 registry,
                 zombies: Vec::new(),
+                tls,
             },
             slots: Vec::with_capacity(reserve),
             free: Vec::with_capacity(reserve),
@@ -111,6 +115,7 @@ impl Worker {
             accept_paused_until: None,
             accept_blocked_by_cap: false,
             accept_more: false,
+            drain_reported: false,
         })
     }
 
@@ -144,13 +149,13 @@ impl Worker {
                                 s.conn.cgi_ready(sub);
                             } else {
                                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                                    s.conn.readable = true;
+                                    s.conn.io.readable = true;
                                 }
                                 if ev.is_read_closed() || ev.is_error() {
-                                    s.conn.read_closed = true;
+                                    s.conn.io.read_closed = true;
                                 }
                                 if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-                                    s.conn.writable = true;
+                                    s.conn.io.writable = true;
                                 }
                             }
                             self.drive(slot, now);
@@ -210,6 +215,8 @@ impl Worker {
         if generation != self.generation_seen {
             self.generation_seen = generation;
             self.ctx.table = self.shared.table();
+            // New handshakes use the new certificates; open connections keep theirs.
+            self.ctx.tls = super::tls::configs(&self.ctx.table);
             // Group ids index the table: every connection's must come from the new one.
             for s in self.slots.iter_mut().flatten() {
                 s.conn.refresh_group(&self.ctx.table);
@@ -217,6 +224,7 @@ impl Worker {
             self.ctx.handlers.roots.clear();
             // A reload may point a root at another tree (a deploy switching a symlink).
             self.ctx.handlers.files.clear();
+            self.ctx.handlers.gz.clear();
             self.max_conns = self.ctx.table.main.worker_connections.value.max(1);
         }
         if self.shared.shutdown.load(Ordering::Acquire) && shutdown_deadline.is_none() {
@@ -236,6 +244,10 @@ impl Worker {
                 .collect();
             for i in idle {
                 self.close(i);
+            }
+            if !self.drain_reported {
+                self.drain_reported = true;
+                self.shared.report_draining(self.live);
             }
         }
     }
@@ -334,7 +346,7 @@ impl Worker {
         // A client sends its request right after the handshake, so it has usually
         // arrived by now: serve it at once. The socket joins the epoll set only when it
         // has to wait, so a `Connection: close` exchange never costs an epoll_ctl.
-        conn.readable = true;
+        conn.io.readable = true;
         self.generations[slot] = self.generations[slot].wrapping_add(1);
         self.slots[slot] = Some(Slot {
             conn,
@@ -359,7 +371,7 @@ impl Worker {
                 if self
                     .poll
                     .registry()
-                    .register(&mut s.conn.sock, token, interest)
+                    .register(&mut s.conn.io.sock, token, interest)
                     .is_err()
                 {
                     self.close(slot);

@@ -90,3 +90,46 @@ fn requests_the_parser_refuses_are_logged_too() {
         format!("\"GET /x.txt HTTP/9.9z\" 400 {len} \"-\" \"-\"")
     );
 }
+
+/// Hostile bytes in the quoted fields are escaped as nginx does (`\xHH`), so every
+/// request stays one line with exactly six quotes.
+#[test]
+fn hostile_fields_keep_the_line_parseable() {
+    let s = Site::new(
+        "server {\n    listen 127.0.0.1:8080;\n    root www;\n    access_log access.log;\n}\n",
+        &[("www/x.txt", b"12345")],
+    );
+    let mut raw = b"GET /x.txt?q=\"a\\b HTTP/1.1\r\nHost: x\r\nUser-Agent: ua\" \"evil\\".to_vec();
+    raw.extend_from_slice("ü\r\nReferer: r\"\r\n\r\n".as_bytes());
+    let r = s.send(&raw);
+    assert_eq!(r.status, 200);
+    // A refused request whose line carries a raw tab and a quote.
+    let bad = s.send(b"GET /\"\tx HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(bad.status, 400);
+    let log = s.path("access.log");
+    let mut text = String::new();
+    let found = wait_until(Duration::from_secs(5), || {
+        webserv::server::log::flush();
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.lines().count() >= 2
+    });
+    assert!(found, "two access log lines expected: {text:?}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text:?}");
+    let rest = lines[0].split_once("] ").expect("date]").1;
+    assert_eq!(
+        rest,
+        "\"GET /x.txt?q=\\x22a\\x5Cb HTTP/1.1\" 200 5 \"r\\x22\" \"ua\\x22 \\x22evil\\x5C\\xC3\\xBC\""
+    );
+    let rest = lines[1].split_once("] ").expect("date]").1;
+    assert_eq!(
+        rest,
+        format!(
+            "\"GET /\\x22\\x09x HTTP/1.1\" 400 {} \"-\" \"-\"",
+            bad.body.len()
+        )
+    );
+    for l in &lines {
+        assert_eq!(l.matches('"').count(), 6, "{l}");
+    }
+}

@@ -20,11 +20,30 @@ fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-/// A `webserv` child, killed on drop if still running; stderr collected in the
-/// background.
+/// A `webserv` child, killed on drop if still running; stdout and stderr collected in
+/// the background.
 struct Proc {
     child: Child,
+    stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
+}
+
+/// Collects everything `pipe` says into a shared string.
+fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    text
 }
 
 impl Proc {
@@ -33,25 +52,21 @@ impl Proc {
             .args(args)
             .current_dir(cwd)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn webserv");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Proc { child, stderr }
+        let stdout = collect(child.stdout.take().unwrap());
+        let stderr = collect(child.stderr.take().unwrap());
+        Proc {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
     }
 
     fn signal(&self, sig: i32) {
@@ -156,6 +171,12 @@ fn sighup_reload_keeps_established_connections() {
     p.signal(libc::SIGHUP);
     let ok = wait_until(Duration::from_secs(5), || get_body(addr).1 == "v2");
     assert!(ok, "config not reloaded; stderr: {}", p.stderr());
+    // The error log (stderr, level warn by default) says that the reload took effect.
+    let said = wait_until(Duration::from_secs(5), || {
+        p.stderr()
+            .contains("[notice] reloaded site.conf: 1 server on 1 address\n")
+    });
+    assert!(said, "no reload line; stderr: {}", p.stderr());
 
     // The connection opened before the reload still works.
     kept.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -420,4 +441,300 @@ fn out_of_descriptors_neither_spins_nor_dies() {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// `run DIR -p N`: the directory is served with listings on 127.0.0.1:N, whatever its
+/// name holds, the start says what and where, and each request is logged to stdout in
+/// combined format.
+#[test]
+fn quick_serve_a_directory_with_an_awkward_name() {
+    let base = tempfile::tempdir().unwrap();
+    let name = "my site \"quoted\" 'x' ; { } $host ünï";
+    let dir = base.path().join(name);
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("hello.txt"), b"hello\n").unwrap();
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut p = Proc::spawn(&["run", name, "-p", &port.to_string()], base.path());
+    p.wait_listening(addr);
+    let canonical = std::fs::canonicalize(&dir).unwrap();
+    let said = format!(
+        "webserv: serving {} on http://127.0.0.1:{port}/\n",
+        canonical.display()
+    );
+    // Said once the sockets listen: wait for it.
+    wait_until(Duration::from_secs(5), || p.stderr().ends_with('\n'));
+    assert_eq!(p.stderr(), said);
+
+    let mut c = Client::connect(addr);
+    c.write(b"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: lifecycle-test\r\n\r\n");
+    let r = c.read_response(false);
+    assert_eq!(r.status, 200);
+    let html = r.text();
+    assert!(
+        html.contains("<a href=\"hello.txt\">hello.txt</a>"),
+        "{html}"
+    );
+    assert!(html.contains("<a href=\"sub/\">sub/</a>"), "{html}");
+    c.write(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let r = c.read_response(false);
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"hello\n"[..]));
+
+    // Combined format: address, user, time, request line, status, size, referer, agent.
+    let logged = wait_until(Duration::from_secs(5), || p.stdout().lines().count() >= 2);
+    assert!(logged, "requests not logged to stdout: {:?}", p.stdout());
+    let out = p.stdout();
+    let first = out.lines().next().unwrap();
+    assert!(first.starts_with("127.0.0.1 - - ["), "{first}");
+    assert!(
+        first.ends_with(&format!(
+            "\"GET / HTTP/1.1\" 200 {} \"-\" \"lifecycle-test\"",
+            html.len()
+        )),
+        "{first}"
+    );
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .contains("\"GET /hello.txt HTTP/1.1\" 200 6 ")
+    );
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait(Duration::from_secs(10)).code(), Some(0));
+}
+
+/// `--bind` picks the address; an address already taken stops the start with exit 1.
+#[test]
+fn quick_serve_bind_and_busy_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            ".",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("webserv: cannot listen on 127.0.0.1:{port}: ")),
+        "{stderr}"
+    );
+    drop(taken);
+
+    let port = free_port();
+    let mut p = Proc::spawn(
+        &["run", "--bind", "127.0.0.2", "-p", &port.to_string()],
+        dir.path(),
+    );
+    p.wait_listening(format!("127.0.0.2:{port}").parse().unwrap());
+    let said = wait_until(Duration::from_secs(5), || {
+        p.stderr()
+            .ends_with(&format!("on http://127.0.0.2:{port}/\n"))
+    });
+    assert!(said, "{}", p.stderr());
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait(Duration::from_secs(10)).code(), Some(0));
+}
+
+/// Reads a CGI response's head and first body line (the script prints its pid first).
+fn cgi_pid(c: &mut Client) -> i32 {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(h) = find(&buf, b"\r\n\r\n") {
+            // Chunked: a size line, then the data, which starts with the pid.
+            let body = String::from_utf8_lossy(&buf[h + 4..]).to_string();
+            if let Some((_, data)) = body.split_once("\r\n")
+                && let Some((pid, _)) = data.split_once('\n')
+            {
+                return pid.trim().parse().expect("pid");
+            }
+        }
+        let n = c.sock.read(&mut chunk).expect("read CGI output");
+        assert!(n > 0, "closed early: {:?}", String::from_utf8_lossy(&buf));
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Processes still alive (not zombies) in process group `pgid`.
+fn live_in_group(pgid: i32) -> Vec<String> {
+    let mut live = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        // state ppid pgrp ...
+        if f.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid) && f[0] != "Z" {
+            live.push(stat);
+        }
+    }
+    live
+}
+
+/// The first Ctrl-C says how many connections are being finished; the second stops at
+/// once with 130, killing the CGI process group (the script's own children too) and
+/// removing the unfinished upload's temporary file.
+#[test]
+fn second_ctrl_c_stops_at_once_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    std::fs::create_dir_all(dir.path().join("www/cgi")).unwrap();
+    std::fs::create_dir(dir.path().join("up")).unwrap();
+    std::fs::write(
+        dir.path().join("www/cgi/slow.sh"),
+        "printf 'Content-Type: text/plain\\r\\n\\r\\n'\necho $$\nsleep 60\necho never\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("site.conf"),
+        format!(
+            "server {{\n    listen {addr};\n    root www;\n    location /cgi/ {{\n        cgi .sh /bin/sh;\n    }}\n    location /up/ {{\n        upload_store up;\n        allow_methods GET PUT;\n    }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let mut p = Proc::spawn(&["run", "site.conf"], dir.path());
+    p.wait_listening(addr);
+
+    let mut cgi = Client::connect(addr);
+    cgi.write(b"GET /cgi/slow.sh HTTP/1.1\r\nHost: x\r\n\r\n");
+    let pgid = cgi_pid(&mut cgi);
+    assert!(!live_in_group(pgid).is_empty(), "the CGI is not running");
+
+    let mut upload = Client::connect(addr);
+    upload.write(b"PUT /up/big.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
+    upload.write(&[b'x'; 1000]);
+    let temps = || {
+        std::fs::read_dir(dir.path().join("up"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect::<Vec<_>>()
+    };
+    let started = wait_until(Duration::from_secs(5), || temps().len() == 1);
+    assert!(started, "no temporary upload file: {:?}", temps());
+
+    p.signal(libc::SIGINT);
+    let said = wait_until(Duration::from_secs(5), || {
+        p.stderr().contains(
+            "webserv: draining 2 connections (up to 10 s); press Ctrl-C again to stop now\n",
+        )
+    });
+    assert!(said, "stderr: {}", p.stderr());
+    let start = Instant::now();
+    p.signal(libc::SIGINT);
+    let st = p.wait(Duration::from_secs(5));
+    assert_eq!(st.code(), Some(130), "stderr: {}", p.stderr());
+    assert!(start.elapsed() < Duration::from_secs(3));
+    assert!(
+        p.stderr().ends_with("webserv: stopped at once\n"),
+        "{}",
+        p.stderr()
+    );
+    assert_eq!(temps(), Vec::<String>::new(), "upload left behind");
+    let gone = wait_until(Duration::from_secs(2), || live_in_group(pgid).is_empty());
+    assert!(
+        gone,
+        "CGI processes left running: {:?}",
+        live_in_group(pgid)
+    );
+}
+
+/// SIGHUP reads the certificate files again: new handshakes get the new certificate,
+/// the connection opened before keeps working; a reload whose key does not match keeps
+/// serving the old certificate and says why in the error log.
+#[test]
+fn sighup_rotates_the_certificate() {
+    use crate::certs::{ALWAYS, Ca};
+    let ca = Ca::new("webserv test CA");
+    let (first, second) = (ca.leaf(&["a.test"], ALWAYS), ca.leaf(&["a.test"], ALWAYS));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("www")).unwrap();
+    std::fs::write(dir.path().join("www/index.html"), "hello\n").unwrap();
+    let write_pair = |cert: &str, key: &str| {
+        std::fs::write(dir.path().join("a.pem"), cert).unwrap();
+        std::fs::write(dir.path().join("a.key"), key).unwrap();
+    };
+    write_pair(&first.cert, &first.key);
+    let port = free_port();
+    let conf = format!(
+        "server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name a.test;\n    ssl_certificate a.pem;\n    ssl_certificate_key a.key;\n    root www;\n}}\n"
+    );
+    std::fs::write(dir.path().join("site.conf"), conf).unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut p = Proc::spawn(&["run", "site.conf"], dir.path());
+    p.wait_listening(addr);
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::pem::PemObject::from_pem_slice(ca.pem().as_bytes()).unwrap())
+        .unwrap();
+    // A fresh client for each handshake: a resumed session is sent no certificate.
+    let client = || {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        Arc::new(
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots.clone())
+                .with_no_client_auth(),
+        )
+    };
+    let leaf = |c: &Client| c.tls.as_ref().unwrap().peer_certificates().unwrap()[0].to_vec();
+    let der = |pem: &str| {
+        let d: rustls::pki_types::CertificateDer =
+            rustls::pki_types::pem::PemObject::from_pem_slice(pem.as_bytes()).unwrap();
+        d.to_vec()
+    };
+    let get = |c: &mut Client| {
+        c.write(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+        c.read_response(false)
+    };
+    let mut kept = Client::connect_tls(addr, &client(), "a.test");
+    assert_eq!(get(&mut kept).text(), "hello\n");
+    assert!(leaf(&kept) == der(&first.cert));
+
+    write_pair(&second.cert, &second.key);
+    p.signal(libc::SIGHUP);
+    let rotated = wait_until(Duration::from_secs(5), || {
+        leaf(&Client::connect_tls(addr, &client(), "a.test")) == der(&second.cert)
+    });
+    assert!(rotated, "certificate not rotated; stderr: {}", p.stderr());
+    assert_eq!(
+        get(&mut kept).text(),
+        "hello\n",
+        "the open connection goes on"
+    );
+
+    // The first key with the second certificate: refused, the second pair stays.
+    write_pair(&second.cert, &first.key);
+    p.signal(libc::SIGHUP);
+    let said = wait_until(Duration::from_secs(5), || {
+        p.stderr().contains("tls::key-mismatch")
+    });
+    assert!(
+        said,
+        "no diagnostic for the bad key; stderr: {}",
+        p.stderr()
+    );
+    let mut after = Client::connect_tls(addr, &client(), "a.test");
+    assert!(leaf(&after) == der(&second.cert), "the old table serves on");
+    assert_eq!(get(&mut after).text(), "hello\n");
+
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait(Duration::from_secs(10)).code(), Some(0));
 }

@@ -1,4 +1,4 @@
-//! Response heads: status lines, HTTP dates, content types, built-in error pages.
+//! Response heads: status lines, HTTP dates, content types.
 //! Everything here appends to a caller-owned buffer; nothing allocates per call.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -41,6 +41,7 @@ pub fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
+        507 => "Insufficient Storage",
         _ => match status / 100 {
             1 => "Informational",
             2 => "Success",
@@ -101,18 +102,31 @@ pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
-/// `Name: value\r\n`.
+/// `Name: value\r\n`. A value never ends its field line early: CR, LF and NUL (from
+/// a config string or a script's output) are written as spaces.
 pub fn header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
+    if value.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)) {
+        out.extend(value.iter().map(|&b| {
+            if matches!(b, b'\r' | b'\n' | 0) {
+                b' '
+            } else {
+                b
+            }
+        }));
+    } else {
+        out.extend_from_slice(value);
+    }
     out.extend_from_slice(b"\r\n");
 }
 
 /// A file's representation header lines, as sent with its 200 or 206 (a 206 adds
 /// `Content-Range`): `Content-Type`, `Last-Modified`, `ETag`, `Accept-Ranges`.
-pub fn file_headers(out: &mut Vec<u8>, content_type: &str, last_modified: &str, etag: &str) {
-    header(out, "Content-Type", content_type.as_bytes());
+pub fn file_headers(out: &mut Vec<u8>, media: &str, last_modified: &str, etag: &str) {
+    out.extend_from_slice(b"Content-Type: ");
+    super::super::mime::push_content_type(out, media);
+    out.extend_from_slice(b"\r\n");
     header(out, "Last-Modified", last_modified.as_bytes());
     header(out, "ETag", etag.as_bytes());
     header(out, "Accept-Ranges", b"bytes");
@@ -151,6 +165,17 @@ pub fn http_date(unix: i64) -> String {
         secs / 3600,
         (secs % 3600) / 60,
         secs % 60
+    )
+}
+
+/// `2026-12-04 17:32 UTC`: a listing's modification time, to the minute, with its zone.
+pub fn utc_minute(unix: i64) -> String {
+    let secs = unix.rem_euclid(86_400);
+    let (y, m, d) = civil(unix.div_euclid(86_400));
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        (secs % 3600) / 60
     )
 }
 
@@ -239,90 +264,6 @@ impl DateCache {
     }
 }
 
-/// Content-Type by file extension (the common web types; everything else is binary).
-pub fn content_type(name: &str) -> &'static str {
-    let ext = match name.rsplit_once('.') {
-        Some((_, e)) => e,
-        None => return "application/octet-stream",
-    };
-    let lower;
-    let ext = if ext.bytes().any(|b| b.is_ascii_uppercase()) {
-        lower = ext.to_ascii_lowercase();
-        lower.as_str()
-    } else {
-        ext
-    };
-    match ext {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "json" => "application/json",
-        "txt" | "conf" | "md" | "log" => "text/plain; charset=utf-8",
-        "xml" => "application/xml",
-        "csv" => "text/csv; charset=utf-8",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "svg" => "image/svg+xml",
-        "ico" => "image/x-icon",
-        "webp" => "image/webp",
-        "avif" => "image/avif",
-        "woff" => "font/woff",
-        "woff2" => "font/woff2",
-        "ttf" => "font/ttf",
-        "otf" => "font/otf",
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "gz" => "application/gzip",
-        "tar" => "application/x-tar",
-        "wasm" => "application/wasm",
-        "mp4" => "video/mp4",
-        "webm" => "video/webm",
-        "mp3" => "audio/mpeg",
-        "ogg" => "audio/ogg",
-        "wav" => "audio/wav",
-        _ => "application/octet-stream",
-    }
-}
-
-/// The built-in page for a status.
-pub fn error_page(status: u16) -> String {
-    let title = format!("{status} {}", reason(status));
-    format!(
-        "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>{title}</title>\n<style>body{{font-family:system-ui,sans-serif;margin:4em auto;max-width:40em;color:#222}}h1{{font-weight:600}}hr{{border:0;border-top:1px solid #ddd}}p{{color:#777}}</style></head>\n<body>\n<h1>{title}</h1>\n<hr>\n<p>webserv</p>\n</body>\n</html>\n"
-    )
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Percent-encodes a path for a URL (`Location`, autoindex links): keeps unreserved
-/// characters, `/` and a few safe sub-delims; everything else becomes `%XX`.
-pub fn url_encode_path(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,6 +327,16 @@ mod tests {
         let mut v = Vec::new();
         status_line(&mut v, 418);
         assert_eq!(v, b"HTTP/1.1 418 Client Error\r\n");
+        v.clear();
+        status_line(&mut v, 507);
+        assert_eq!(v, b"HTTP/1.1 507 Insufficient Storage\r\n");
+    }
+
+    #[test]
+    fn a_header_value_stays_on_its_line() {
+        let mut v = Vec::new();
+        header(&mut v, "Location", b"/a\r\nSet-Cookie: x=1\0");
+        assert_eq!(v, b"Location: /a  Set-Cookie: x=1 \r\n");
     }
 
     #[test]
@@ -394,12 +345,5 @@ mod tests {
         push_u64(&mut v, 0);
         push_u64(&mut v, 1234567890);
         assert_eq!(v, b"01234567890");
-        assert_eq!(content_type("a.HTML"), "text/html; charset=utf-8");
-        assert_eq!(content_type("noext"), "application/octet-stream");
-        assert_eq!(url_encode_path("/a b/ü"), "/a%20b/%C3%BC");
-        assert_eq!(
-            html_escape("<a href=\"x\">"),
-            "&lt;a href=&quot;x&quot;&gt;"
-        );
     }
 }

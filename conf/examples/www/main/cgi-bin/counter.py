@@ -11,8 +11,20 @@ print("Content-Type: text/html; charset=utf-8")
 print(f"Set-Cookie: visits={count}; Path=/; SameSite=Lax")
 print("Set-Cookie: demo=webserv; Path=/; SameSite=Lax")
 print()
-print(f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>counter</title>
-<style>body{{font-family:system-ui,sans-serif;margin:3em auto;max-width:36em}}</style></head>
-<body><h1>You have visited this page {count} time{'s' if count != 1 else ''}</h1>
-<p>The count is kept in a cookie set by this Python CGI. <a href="counter.py">Reload</a> · <a href="/">Home</a></p>
-</body></html>""")
+times = "once" if count == 1 else f"{count} times"
+print(f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Visit counter</title>
+<link rel="stylesheet" href="/style.css">
+</head>
+<body>
+<h1>You have visited this page {times}</h1>
+<p>The count is kept in a cookie (<code>visits={count}</code>) that this Python CGI script
+sets and reads back.</p>
+<p><a href="counter.py">Count again</a> · <a href="/">Home</a></p>
+<footer>webserv demo site</footer>
+</body>
+</html>""")

@@ -1,4 +1,4 @@
-"""Lists the files in the upload store as JSON, for upload.html."""
+"""Lists the files in the upload store as JSON: a CGI script answering for programs."""
 import json
 import os
 
