@@ -1,11 +1,10 @@
 //! `explain`'s URL argument (`report::parse_url`), the input being the URL. Properties:
 //!
 //! - It reads a URL as the server reads the same request-target: a URL starting with `/`,
-//!   `http://` or `https://` is accepted exactly when the server takes it, whole, as the
-//!   target of `GET <url> HTTP/1.1`, and then the host (lower-cased), port, decoded path
-//!   and query are the server's.
-//! - The path is normalised (starts with `/`, no empty, `.` or `..` segment); the host is
-//!   a Host the server accepts.
+//!   `http://` or `https://`, or `*`, is accepted exactly when the server takes it,
+//!   whole, as the target of `GET <url> HTTP/1.1` (`OPTIONS * HTTP/1.1` for `*`), and
+//!   then the host (lower-cased), port, decoded path and query are the server's.
+//! - The path is normalised (starts with `/`, no empty, `.` or `..` segment), or `*`.
 //! - Host, port, path (percent-encoded again) and query, put back together as a URL,
 //!   parse to the same target.
 
@@ -17,7 +16,10 @@ pub fn check(data: &[u8]) {
         return;
     };
     let got = parse_url(url);
-    let form = url.starts_with('/') || url.starts_with("http://") || url.starts_with("https://");
+    let form = url == "*"
+        || url.starts_with('/')
+        || url.starts_with("http://")
+        || url.starts_with("https://");
     match (&got, server(url)) {
         (Ok(t), Some(s)) => assert_eq!(t, &s, "explain and the server read {url:?} differently"),
         (Ok(t), None) => panic!("explain takes {url:?} ({t:?}), the server refuses it"),
@@ -27,8 +29,8 @@ pub fn check(data: &[u8]) {
         (Err(_), _) => {}
     }
     let Ok(t) = got else { return };
-    assert!(t.path.starts_with('/'), "{t:?}");
-    for seg in t.path[1..].split('/').rev().skip(1) {
+    assert!(t.path.starts_with('/') || t.path == "*", "{t:?}");
+    for seg in t.path.get(1..).unwrap_or("").split('/').rev().skip(1) {
         assert!(!matches!(seg, "" | "." | ".."), "{t:?}");
     }
     let again = unparse(&t);
@@ -39,11 +41,13 @@ pub fn check(data: &[u8]) {
     );
 }
 
-/// What the server makes of `url` as the request-target of a GET, if it takes it whole.
+/// What the server makes of `url` as the request-target of a GET (of an OPTIONS for
+/// `*`), if it takes it whole.
 fn server(url: &str) -> Option<Target> {
-    let raw = format!("GET {url} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let method = if url == "*" { "OPTIONS" } else { "GET" };
+    let raw = format!("{method} {url} HTTP/1.1\r\nHost: localhost\r\n\r\n");
     let (head, n) = parse_head(raw.as_bytes(), &HeadLimits::default()).ok()??;
-    if n != raw.len() || head.target() != url || url == "*" {
+    if n != raw.len() || head.target() != url {
         return None;
     }
     let (host, port) = match (head.absolute_host(), head.effective_host()) {
