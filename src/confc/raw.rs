@@ -32,6 +32,7 @@ pub struct Settings {
     pub keepalive_timeout: Option<Set<Duration>>,
     pub client_header_timeout: Option<Set<Duration>>,
     pub client_body_timeout: Option<Set<Duration>>,
+    pub client_body_min_rate: Option<Set<u64>>,
     pub send_timeout: Option<Set<Duration>>,
     pub access_log: Option<Set<LogTarget>>,
     /// The `error_page` directive of each entry of `error_pages` (the list's own span is

@@ -1,5 +1,7 @@
-//! Slow and idle clients: header timeout, keep-alive timeout, slowloris.
+//! Slow and idle clients: header timeout, keep-alive timeout, slowloris, and the
+//! minimum rate of a request body.
 
+use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -188,4 +190,83 @@ fn a_connection_that_never_speaks_is_closed_after_the_header_timeout() {
         "closed too early: {took:?}"
     );
     assert!(c.leftover().is_empty() || c.leftover().starts_with(b"HTTP/1.1 408 "));
+}
+
+fn capped(n: usize, extra: &str) -> String {
+    format!(
+        "worker_connections {n};\nserver {{\n    listen 127.0.0.1:8080;\n    root www;\n{extra}\n}}\n"
+    )
+}
+
+const RATE: &str = "    client_body_timeout 1s;\n    client_body_min_rate 1k;\n    location /up/ {\n        upload_store www/up;\n        allow_methods PUT;\n    }\n    location /cgi/ {\n        cgi .py /usr/bin/python3;\n        allow_methods POST;\n    }";
+
+/// Sends `total` body bytes (after `head`) `step` at a time every `every`, until the
+/// server answers; the answer and when it came. The sleeps pace the client.
+fn trickle(
+    s: &Site,
+    head: &str,
+    total: usize,
+    step: usize,
+    every: Duration,
+) -> (Response, Duration) {
+    let mut c = s.connect();
+    let start = Instant::now();
+    c.write(head.as_bytes());
+    c.sock.set_read_timeout(Some(every)).unwrap();
+    let mut sent = 0;
+    let mut peek = [0u8; 1];
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(8),
+            "no answer after 8 s"
+        );
+        if sent < total {
+            let n = step.min(total - sent);
+            if c.try_write(&vec![b'b'; n]).is_err() {
+                break;
+            }
+            sent += n;
+        }
+        match c.sock.peek(&mut peek) {
+            Ok(_) => break,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let took = start.elapsed();
+    c.sock.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    (c.read_response(false), took)
+}
+
+/// 500 bytes a second, never pausing for the 1 s `client_body_timeout`, is below the
+/// 1 KiB/s minimum: cut off with 408 once the body is `1 s + received / 1 KiB/s` old
+/// (about 2 s), not after the 20 s it would take.
+#[test]
+fn a_body_below_the_minimum_rate_gets_408() {
+    let s = Site::new(&capped(16, RATE), &[("www/index.html", b"hi")]);
+    std::fs::create_dir_all(s.path("www/up")).unwrap();
+    let head = "PUT /up/t.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n";
+    let (r, took) = trickle(&s, head, 10_000, 100, Duration::from_millis(200));
+    assert_eq!(r.status, 408, "{}", r.text());
+    assert!(r.closes());
+    assert!(
+        took >= Duration::from_millis(1500),
+        "cut too early: {took:?}"
+    );
+    assert!(!s.path("www/up/t.txt").exists());
+}
+
+/// 2.5 KiB a second is above the minimum: the body completes.
+#[test]
+fn a_slow_body_above_the_minimum_rate_completes() {
+    let s = Site::new(&capped(16, RATE), &[("www/index.html", b"hi")]);
+    std::fs::create_dir_all(s.path("www/up")).unwrap();
+    let head = "PUT /up/t.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\n";
+    let (r, took) = trickle(&s, head, 4000, 250, Duration::from_millis(100));
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(took >= Duration::from_millis(1400), "{took:?}");
+    assert_eq!(
+        std::fs::read(s.path("www/up/t.txt")).unwrap(),
+        vec![b'b'; 4000]
+    );
 }

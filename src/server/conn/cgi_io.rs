@@ -583,7 +583,7 @@ impl Conn {
             Step::Redirect(location) => self.cgi_local_redirect(ctx, &location),
             Step::DrainBody(rem) => {
                 if let Some((route, _)) = self.end_cgi(ctx) {
-                    self.enter(Phase::Body(Box::new(BodyIn::leftover(rem, route))));
+                    self.enter(Phase::Body(Box::new(BodyIn::leftover(rem, route, now))));
                     self.deadline = now + body_timeout(ctx, self.group());
                 }
             }

@@ -203,6 +203,13 @@ impl Conn {
                 self.deadline = now + send_timeout(ctx, self.group());
                 self.drive(ctx, now)
             }
+            Phase::Body(_) => {
+                // A body that paused too long or fell below its minimum rate: 408, and a
+                // lingering close (the client may still be sending).
+                self.abort_with(ctx, 408);
+                self.deadline = now + send_timeout(ctx, self.group());
+                self.drive(ctx, now)
+            }
             Phase::Cgi(_) => self.cgi_timeout(ctx, now),
             _ => Next::Close,
         }
@@ -464,7 +471,8 @@ impl Conn {
         if body::has_body(head.body) {
             if self.ex.keep_alive && body::discardable(head) {
                 self.queue(ctx, r, head_only, head.version);
-                let body = BodyIn::new(head.body, body::discard_limit(limit), Sink::Discard, route);
+                let limit = body::discard_limit(limit);
+                let body = BodyIn::new(head.body, limit, Sink::Discard, route, now);
                 self.enter(Phase::Body(Box::new(body)));
                 self.deadline = now + body_timeout(ctx, self.group());
                 return;
@@ -505,7 +513,7 @@ impl Conn {
                     head_only,
                     version: head.version,
                 };
-                let body = BodyIn::new(head.body, limit, sink, route);
+                let body = BodyIn::new(head.body, limit, sink, route, now);
                 self.enter(Phase::Body(Box::new(body)));
                 self.deadline = now + body_timeout(ctx, self.group());
                 return;
@@ -538,7 +546,7 @@ impl Conn {
         if head.expect == Expect::Continue {
             self.continue_100(ctx);
         }
-        let body = BodyIn::new(head.body, limit, Sink::Upload(up), route);
+        let body = BodyIn::new(head.body, limit, Sink::Upload(up), route, now);
         if body::has_body(head.body) {
             self.enter(Phase::Body(Box::new(body)));
             self.deadline = now + body_timeout(ctx, self.group());
@@ -584,6 +592,13 @@ fn header_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
 
 fn body_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
     server_settings(ctx, group).client_body_timeout.value
+}
+
+/// What a request body must keep up: `client_body_timeout` (the grace before the rate
+/// counts) and `client_body_min_rate`.
+fn body_rate(ctx: &WorkerCtx, group: Option<GroupId>) -> (Duration, u64) {
+    let s = server_settings(ctx, group);
+    (s.client_body_timeout.value, s.client_body_min_rate.value)
 }
 
 fn send_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
