@@ -270,3 +270,52 @@ fn a_slow_body_above_the_minimum_rate_completes() {
         vec![b'b'; 4000]
     );
 }
+
+/// A body on its way to a CGI script keeps the same minimum rate (it is read before the
+/// script starts): 408.
+#[test]
+fn a_cgi_body_below_the_minimum_rate_gets_408() {
+    let s = Site::new(&capped(16, RATE), &[("www/index.html", b"hi")]);
+    write_file(
+        &s.path("www/cgi/read.py"),
+        b"import sys\ndata = sys.stdin.buffer.read()\nsys.stdout.write('Content-Type: text/plain\\r\\n\\r\\nread %d' % len(data))\n",
+    );
+    let head = "POST /cgi/read.py HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n";
+    let (r, took) = trickle(&s, head, 10_000, 100, Duration::from_millis(200));
+    assert_eq!(r.status, 408, "{}", r.text());
+    assert!(
+        took >= Duration::from_millis(1500),
+        "cut too early: {took:?}"
+    );
+}
+
+/// A CGI body that does not come whole with the head is read first, then the script
+/// starts: a slow client holds a connection, not a process.
+#[test]
+fn a_cgi_starts_only_once_a_slow_body_is_complete() {
+    let s = Site::new(&capped(16, RATE), &[("www/index.html", b"hi")]);
+    write_file(
+        &s.path("www/cgi/when.py"),
+        b"import sys, time\nstarted = time.time()\ndata = sys.stdin.buffer.read()\nsys.stdout.write('Content-Type: text/plain\\r\\n\\r\\n%f %d' % (started, len(data)))\n",
+    );
+    let mut c = s.connect();
+    c.write(b"POST /cgi/when.py HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345");
+    // Pacing the client: the rest of the body comes later.
+    std::thread::sleep(Duration::from_millis(300));
+    let last_byte = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    c.write(b"67890");
+    let r = c.read_response(false);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    let (started, len) = text.split_once(' ').unwrap();
+    assert_eq!(len, "10");
+    let started: f64 = started.parse().unwrap();
+    assert!(
+        started >= last_byte,
+        "the script started {:.3} s before the body was complete",
+        last_byte - started
+    );
+}

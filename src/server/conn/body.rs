@@ -29,8 +29,9 @@ pub enum Sink {
     Discard,
     /// Streamed into temporary files; the response comes when the body is complete.
     Upload(Box<Upload>),
-    /// A chunked body for a CGI, spooled to an unnamed temporary file so that the
-    /// script gets its de-chunked CONTENT_LENGTH (as nginx does).
+    /// A body for a CGI that did not come whole with the head (or is chunked), spooled
+    /// to an unnamed temporary file: the script starts once it is complete, with its
+    /// de-chunked CONTENT_LENGTH (as nginx does).
     Spool {
         file: std::fs::File,
         plan: Box<crate::server::cgi::Plan>,

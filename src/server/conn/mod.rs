@@ -485,8 +485,10 @@ impl Conn {
         self.deadline = now + send_timeout(ctx, self.group());
     }
 
-    /// Starts a CGI request: its body goes to the script from the socket (with a
-    /// length), or is spooled first (chunked, so the script gets its length).
+    /// Starts a CGI request. A body that came whole with the head goes to the script
+    /// from the read buffer; one still on its way (and any chunked one, so the script
+    /// gets its length) is spooled first, as nginx buffers a FastCGI request body: a
+    /// slow client then holds a connection, not a process.
     fn begin_cgi(
         &mut self,
         ctx: &mut WorkerCtx,
@@ -502,7 +504,9 @@ impl Conn {
             self.continue_100(ctx);
         }
         let length = match head.body {
-            BodyFraming::Chunked => {
+            BodyFraming::Length(n) if n <= self.io.input().len() as u64 => n,
+            BodyFraming::None => 0,
+            BodyFraming::Length(_) | BodyFraming::Chunked => {
                 let Ok(file) = body::spool_file() else {
                     self.queue_error(ctx, Some(&route), 500);
                     return;
@@ -518,8 +522,6 @@ impl Conn {
                 self.deadline = now + body_timeout(ctx, self.group());
                 return;
             }
-            BodyFraming::Length(n) => n,
-            BodyFraming::None => 0,
         };
         let req = CgiRequest {
             input: Input::Socket(length),
