@@ -453,7 +453,7 @@ pub static DIRECTIVES: &[Spec] = &[
         inherited: false,
         default: Some("4096"),
         syntax: "worker_connections N;",
-        doc: "Connections per worker; past it, accepting pauses (idle keep-alive connections are closed first).",
+        doc: "Connections per worker; past it, a new client gets the place of an idle keep-alive connection, else of the slowest client (accepting pauses only while every one waits on the server).",
         apply: Apply::Main(set_worker_connections),
     },
     Spec {

@@ -1,7 +1,8 @@
-//! Slow and idle clients: header timeout, keep-alive timeout, slowloris, and the
+//! Slow and idle clients: header timeout, keep-alive timeout, slowloris; a full
+//! connection table that makes room (idle first, then the slowest client), and the
 //! minimum rate of a request body.
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -192,10 +193,191 @@ fn a_connection_that_never_speaks_is_closed_after_the_header_timeout() {
     assert!(c.leftover().is_empty() || c.leftover().starts_with(b"HTTP/1.1 408 "));
 }
 
+/// Whether the server closed `c` (EOF or reset), without waiting; panics on data.
+fn is_closed(c: &mut Client) -> bool {
+    c.sock.set_nonblocking(true).unwrap();
+    let mut b = [0u8; 64];
+    let closed = match c.sock.read(&mut b) {
+        Ok(0) => true,
+        Ok(n) => panic!("unexpected bytes {:?}", String::from_utf8_lossy(&b[..n])),
+        Err(e) => e.kind() != ErrorKind::WouldBlock,
+    };
+    c.sock.set_nonblocking(false).unwrap();
+    closed
+}
+
+/// How many of `conns` the server closed, once at least `want` are (or 2 s passed).
+fn closed_count(conns: &mut [Client], want: usize) -> usize {
+    let mut closed = vec![false; conns.len()];
+    wait_until(Duration::from_secs(2), || {
+        for (c, done) in conns.iter_mut().zip(closed.iter_mut()) {
+            *done = *done || is_closed(c);
+        }
+        closed.iter().filter(|d| **d).count() >= want
+    });
+    closed.iter().filter(|d| **d).count()
+}
+
+/// A normal request on a new connection, answered within a second; the connection is
+/// kept open (a client that stays needs a place in the table).
+fn served_promptly(s: &Site) -> Client {
+    let start = Instant::now();
+    let mut c = s.connect();
+    let req = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    c.write(req);
+    let r = c.response_to(req);
+    let took = start.elapsed();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"hi");
+    assert!(
+        took < Duration::from_secs(1),
+        "a new client waited {took:?}"
+    );
+    c
+}
+
+/// Half a request head: the client is still sending it.
+fn half_a_head(s: &Site, i: usize) -> Client {
+    let mut c = s.connect();
+    c.write(format!("GET /{i} HTTP/1.1\r\nHost: x\r\nX-Slow: a").as_bytes());
+    c
+}
+
 fn capped(n: usize, extra: &str) -> String {
     format!(
         "worker_connections {n};\nserver {{\n    listen 127.0.0.1:8080;\n    root www;\n{extra}\n}}\n"
     )
+}
+
+/// A full table with every connection trickling a head: a new client is served at once
+/// (not after the 60 s header timeout), and one head is closed for the place it keeps.
+#[test]
+fn a_full_table_closes_a_trickling_head_for_a_new_client() {
+    let s = Site::new(&capped(8, ""), &[("www/index.html", b"hi")]);
+    let mut heads: Vec<Client> = (0..8).map(|i| half_a_head(&s, i)).collect();
+    let _kept = served_promptly(&s);
+    assert_eq!(closed_count(&mut heads, 1), 1, "exactly one head is closed");
+}
+
+/// A client that is served and gone at once takes no one's place.
+#[test]
+fn a_full_table_closes_nothing_for_a_client_that_leaves() {
+    let s = Site::new(&capped(4, ""), &[("www/index.html", b"hi")]);
+    let mut heads: Vec<Client> = (0..4).map(|i| half_a_head(&s, i)).collect();
+    let r = s.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"hi"[..]));
+    // A keep-alive client stays: now one head goes, so none went before.
+    let _kept = served_promptly(&s);
+    assert_eq!(closed_count(&mut heads, 1), 1);
+}
+
+/// Idle keep-alive connections go before clients that are still sending.
+#[test]
+fn idle_connections_are_closed_before_slow_ones() {
+    let s = Site::new(&capped(3, ""), &[("www/index.html", b"hi")]);
+    let mut idle = s.connect();
+    idle.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(idle.read_response(false).status, 200);
+    let mut heads = vec![half_a_head(&s, 1), half_a_head(&s, 2)];
+    // A third slow client: the idle one makes room for it.
+    heads.push(half_a_head(&s, 3));
+    assert!(idle.wait_closed(Duration::from_secs(2)).is_some());
+    assert_eq!(
+        closed_count(&mut heads, 0),
+        0,
+        "a head went before the idle one"
+    );
+    // Nothing idle left: a head goes.
+    let _kept = served_promptly(&s);
+    assert_eq!(closed_count(&mut heads, 1), 1);
+}
+
+const UPLOADS: &str =
+    "    location /up/ {\n        upload_store www/up;\n        allow_methods GET PUT;\n    }";
+
+/// Of two uploads, the one whose body comes slowest is closed for a new client; the
+/// other goes on and completes.
+#[test]
+fn the_slowest_body_is_closed_first() {
+    let s = Site::new(&capped(2, UPLOADS), &[("www/index.html", b"hi")]);
+    std::fs::create_dir_all(s.path("www/up")).unwrap();
+    let mut slow = s.connect();
+    slow.write(b"PUT /up/slow.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nx");
+    let body = random_bytes(200_000, 7);
+    let mut fast = s.connect();
+    fast.write(b"PUT /up/fast.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n");
+    fast.write(&body[..100_000]);
+    let _kept = served_promptly(&s);
+    assert!(
+        slow.wait_closed(Duration::from_secs(2)).is_some(),
+        "the slow upload was not the one closed"
+    );
+    fast.write(&body[100_000..]);
+    let r = fast.read_response(false);
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(std::fs::read(s.path("www/up/fast.bin")).unwrap(), body);
+    assert!(!s.path("www/up/slow.txt").exists());
+}
+
+/// A client that does not read its response (a 16 MiB file, far more than the socket
+/// buffers hold) is closed for a new client instead of holding its slot for the
+/// 60 s `send_timeout`.
+#[test]
+fn a_client_that_does_not_read_is_closed_for_a_new_one() {
+    let big = random_bytes(16 << 20, 3);
+    let s = Site::new(
+        &capped(1, ""),
+        &[("www/index.html", b"hi"), ("www/big.bin", &big)],
+    );
+    let mut reader = s.connect();
+    reader.write(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    let _kept = served_promptly(&s);
+    let got = reader.read_to_close();
+    assert!(got.starts_with(b"HTTP/1.1 200 "));
+    assert!(got.len() < big.len(), "the whole file arrived");
+}
+
+/// A CGI still computing waits on the server, not on its client: a full table closes a
+/// slow client instead, and the script's answer arrives whole.
+#[test]
+fn a_computing_cgi_is_never_closed_to_make_room() {
+    let conf = capped(
+        2,
+        "    location /cgi/ {\n        cgi .py /usr/bin/python3;\n    }",
+    );
+    let s = Site::new(&conf, &[("www/index.html", b"hi")]);
+    let fifo = s.path("go");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let script = format!(
+        "import sys\nopen({:?}).read()\nsys.stdout.write('Content-Type: text/plain\\r\\n\\r\\ncomputed')\n",
+        fifo.display().to_string()
+    );
+    write_file(&s.path("www/cgi/wait.py"), script.as_bytes());
+    let mut cgi = s.connect();
+    cgi.write(b"GET /cgi/wait.py HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut head = half_a_head(&s, 1);
+    let _kept = served_promptly(&s);
+    assert!(head.wait_closed(Duration::from_secs(2)).is_some());
+    // The script waits in `read` until the FIFO's writer closes: it must still be there
+    // (a killed script leaves no reader, and a non-blocking open then fails).
+    let mut writer = None;
+    wait_until(Duration::from_secs(5), || {
+        use std::os::unix::fs::OpenOptionsExt;
+        writer = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .ok();
+        writer.is_some()
+    });
+    drop(writer.expect("the script is not reading its FIFO"));
+    let r = cgi.read_response(false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"computed");
 }
 
 const RATE: &str = "    client_body_timeout 1s;\n    client_body_min_rate 1k;\n    location /up/ {\n        upload_store www/up;\n        allow_methods PUT;\n    }\n    location /cgi/ {\n        cgi .py /usr/bin/python3;\n        allow_methods POST;\n    }";

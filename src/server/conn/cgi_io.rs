@@ -76,6 +76,8 @@ pub struct CgiRun {
     route: Route,
     timeout: Duration,
     stderr_line: Vec<u8>,
+    /// When the run started (the rate of its output to the client is measured from here).
+    started: Instant,
 }
 
 impl CgiRun {
@@ -93,6 +95,11 @@ impl CgiRun {
     /// The inactivity limit (`cgi_timeout`).
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// When the run started.
+    pub fn started(&self) -> Instant {
+        self.started
     }
 
     /// Kills the child and hands it to the worker for reaping.
@@ -548,6 +555,7 @@ impl Conn {
             route,
             timeout: plan.timeout,
             stderr_line: Vec::new(),
+            started: now,
         };
         if !registered {
             run.abandon(ctx);

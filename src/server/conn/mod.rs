@@ -50,6 +50,12 @@ const PIPELINE_BATCH: usize = 64 * 1024;
 /// How long a closing connection keeps reading so the response is not lost to a RST.
 const LINGER: Duration = Duration::from_secs(2);
 
+/// [`Conn::eviction_rank`]'s classes: idle, lingering, and waiting for the client (plus
+/// its rate in bytes per second).
+const RANK_IDLE: u64 = 0;
+const RANK_LINGER: u64 = 1 << 62;
+const RANK_SLOW: u64 = 1 << 63;
+
 /// What every connection of a worker shares.
 pub struct WorkerCtx {
     pub table: Arc<RoutingTable>,
@@ -183,6 +189,41 @@ impl Conn {
     /// Idle between requests, holding no buffers: the first to close under pressure.
     pub fn is_idle(&self) -> bool {
         matches!(self.phase, Phase::Head { idle: true }) && !self.io.has_input()
+    }
+
+    /// Where this connection stands when the worker must close one to make room (lower
+    /// goes first): idle keep-alive connections, then lingering ones, then those waiting
+    /// for the client (a request head or body coming in, a response or a CGI's output
+    /// going out), slowest average rate first. `None` when the wait is the server's (a
+    /// CGI computing, nothing pending on the client): never closed for room.
+    pub fn eviction_rank(&self, ctx: &WorkerCtx, now: Instant) -> Option<u64> {
+        let group = self.group();
+        let (since, bytes) = match &self.phase {
+            Phase::Head { idle: true } if !self.io.has_input() => return Some(RANK_IDLE),
+            Phase::Linger => return Some(RANK_LINGER),
+            // Bytes of a new head, not yet parsed: it has only just started.
+            Phase::Head { idle: true } => (now, self.io.input().len() as u64),
+            // A head's deadline is set once, at its first byte, and a response's once,
+            // when it is queued: the phase started its timeout before its deadline.
+            Phase::Head { idle: false } => (
+                since_deadline(self.deadline, header_timeout(ctx, group), now),
+                self.io.input().len() as u64,
+            ),
+            Phase::Send => (
+                since_deadline(self.deadline, send_timeout(ctx, group), now),
+                self.io.sent(),
+            ),
+            Phase::Body(body) => body.progress(),
+            // A script's body came whole before it started: only its output can wait on
+            // the client.
+            Phase::Cgi(run) if self.io.has_output() && !self.io.writable => {
+                (run.started(), self.ex.sent_body)
+            }
+            Phase::Cgi(_) => return None,
+        };
+        let ms = (now.saturating_duration_since(since).as_millis() as u64).max(1);
+        let rate = bytes.saturating_mul(1000) / ms;
+        Some(RANK_SLOW + rate.min(RANK_SLOW - 1))
     }
 
     /// Ends the connection: kills a CGI child, drops a body's sink (an upload removes
@@ -594,6 +635,12 @@ fn header_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
 
 fn body_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
     server_settings(ctx, group).client_body_timeout.value
+}
+
+/// When a phase whose deadline is `timeout` after its start began (`now` if that is
+/// before the clock's origin).
+fn since_deadline(deadline: Instant, timeout: Duration, now: Instant) -> Instant {
+    deadline.checked_sub(timeout).unwrap_or(now)
 }
 
 /// What a request body must keep up: `client_body_timeout` (the grace before the rate
