@@ -28,6 +28,18 @@
 #                     cgi       a /bin/sh CGI script, keep-alive, c=16
 #                     idle      10,000 idle keep-alive connections: RSS per connection,
 #                               and a c=1 client's latency while they are held
+#                     headers   1 KiB file with two add_header lines and expires 1h,
+#                               keep-alive, c=64 (webserv and nginx)
+#                     gzip      a 100 KiB stylesheet with gzip on to a client that
+#                               accepts gzip, keep-alive, c=64 (webserv and nginx)
+#                     tls       1 KiB file over TLS (HTTPS), keep-alive, c=64
+#                     tlsclose  1 KiB file over TLS, `Connection: close`, c=64: a new TLS
+#                               connection (full handshake) per request
+#                     tlsidle   the idle point over TLS (each connection did a handshake
+#                               and one request)
+#                   The TLS points run webserv, nginx (OpenSSL) and h2o only, each on a
+#                   second, `ssl` port with the same ECDSA P-256 certificate (made with
+#                   the openssl command in the temp dir).
 #   --servers LIST  comma list (default: webserv,nginx,lighttpd,h2o,ceiling,ceiling-eq);
 #                   ceiling-eq is the ceiling answering with webserv's header lines (the
 #                   same bytes on the wire), ceiling the issue's minimal answer
@@ -53,7 +65,7 @@ STRACE=0
 KEEP=0
 OUT=""
 IDLE_CONNS=10000
-ALL_POINTS="small,medium,large,close,404,pipeline,c1,cgi,idle"
+ALL_POINTS="small,medium,large,close,404,pipeline,c1,cgi,idle,headers,gzip,tls,tlsclose,tlsidle"
 ALL_SERVERS="webserv,nginx,lighttpd,h2o,ceiling,ceiling-eq"
 POINTS="$ALL_POINTS"
 SERVERS="$ALL_SERVERS"
@@ -112,6 +124,11 @@ find_bin() { # NAME -> path or empty (sbin is not always on PATH)
 command -v wrk >/dev/null || apt_install wrk
 command -v taskset >/dev/null || apt_install util-linux
 if [ "$STRACE" = 1 ]; then command -v strace >/dev/null || apt_install strace; fi
+WITH_TLS=0
+if has_point tls || has_point tlsclose || has_point tlsidle; then
+  WITH_TLS=1
+  command -v openssl >/dev/null || apt_install openssl
+fi
 NGINX_BIN=""; LIGHTTPD_BIN=""; H2O_BIN=""
 if has_server nginx; then
   NGINX_BIN="$(find_bin nginx)"
@@ -181,7 +198,7 @@ fi
 TMP="$(mktemp -d /tmp/webserv-bench.XXXXXX)"
 chmod 755 "$TMP"
 mkdir -p "$TMP/raw" "$TMP/srv"
-declare -A SPID=() SPORT=() SKIND=()
+declare -A SPID=() SPORT=() SKIND=() STPORT=()
 PIDS=()        # everything else we started (idle holders, strace)
 cleanup() {
   local inst p pids=()
@@ -205,7 +222,7 @@ trap 'exit 130' INT TERM
 HELPER="$TMP/helper.py"
 cat >"$HELPER" <<'PY'
 """bench.sh helper: process-tree accounting, response checks, idle connection holder."""
-import os, resource, socket, struct, sys, time
+import os, resource, socket, ssl, struct, sys, time
 
 
 def tree(root):
@@ -364,10 +381,33 @@ def cmd_check(port, kind, doc, cgi):
         sys.exit(1)
 
 
-def cmd_hold(port, n, path, ready, release, result, max_wait):
-    """Opens n keep-alive connections one after the other, each sending one request and
-    reading its response; writes `opened seconds error` to ready; waits for the release
-    file; writes `opened alive` to result (alive = not closed by the server); resets them."""
+def tls_connect(port, timeout):
+    """A TLS connection (no certificate check: the benchmark's own self-signed one)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    return ctx.wrap_socket(raw, server_hostname="localhost")
+
+
+def cmd_check_tls(port, kind, doc):
+    """Fails unless the TLS port serves /1k.txt twice on one connection, right."""
+    s, buf = tls_connect(int(port), 10), bytearray()
+    want = open(os.path.join(doc, "1k.txt"), "rb").read()
+    for _ in range(2):
+        s.sendall(request("/1k.txt"))
+        st, h, body = read_response(s, buf)
+        if st != 200 or body != want:
+            print(f"{kind} TLS on :{port}: /1k.txt status {st}, {len(body)} bytes")
+            sys.exit(1)
+    s.close()
+
+
+def cmd_hold(port, n, path, ready, release, result, max_wait, tls="0"):
+    """Opens n keep-alive connections one after the other (over TLS when tls is 1), each
+    sending one request and reading its response; writes `opened seconds error` to
+    ready; waits for the release file; writes `opened alive` to result (alive = not
+    closed by the server); resets them."""
     port, n, max_wait = int(port), int(n), float(max_wait)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -375,7 +415,10 @@ def cmd_hold(port, n, path, ready, release, result, max_wait):
     n = min(n, hard - 32)
     for i in range(n):
         try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if tls == "1":
+                s = tls_connect(port, 5)
+            else:
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
             s.sendall(req)
             st, _, _ = read_response(s, bytearray())
         except OSError as e:
@@ -396,7 +439,7 @@ def cmd_hold(port, n, path, ready, release, result, max_wait):
         s.setblocking(False)
         try:
             s.recv(1)  # b"" = closed by the server; data = unexpected, not idle
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantReadError):  # nothing to read: still open
             alive += 1
         except OSError:
             pass
@@ -408,7 +451,8 @@ def cmd_hold(port, n, path, ready, release, result, max_wait):
 
 
 if __name__ == "__main__":
-    {"tree": cmd_tree, "check": cmd_check, "hold": cmd_hold}[sys.argv[1]](*sys.argv[2:])
+    {"tree": cmd_tree, "check": cmd_check, "check_tls": cmd_check_tls,
+     "hold": cmd_hold}[sys.argv[1]](*sys.argv[2:])
 PY
 tree_pids() { "$PYTHON" "$HELPER" tree "$1" | cut -d' ' -f5-; }
 tree_stat() { "$PYTHON" "$HELPER" tree "$1" | cut -d' ' -f1-4; } # cpu_ticks own_ticks rss_kb nprocs
@@ -420,6 +464,25 @@ mkdir -p "$DOC/cgi"
 head -c 1024 /dev/urandom | base64 -w 0 | head -c 1024 >"$DOC/1k.txt"
 head -c 102400 /dev/urandom >"$DOC/100k.bin"
 head -c 10485760 /dev/urandom >"$DOC/10m.bin"
+mkdir -p "$DOC/h" "$DOC/gz"
+cp "$DOC/1k.txt" "$DOC/h/1k.txt"
+# A stylesheet-like 100 KiB (text that compresses as CSS does, about 5:1).
+"$PYTHON" - "$DOC/gz/100k.css" <<'EOF'
+import random, sys
+random.seed(7)
+props = ["color", "margin", "padding", "border", "font-size", "line-height", "display",
+         "background", "width", "max-width", "grid-template-columns", "transition"]
+out = []
+n = 0
+while n < 102400:
+    sel = ".c%d-%s > .x%d" % (random.randrange(5000), random.choice(props), random.randrange(99))
+    body = "; ".join("%s: %d%s" % (random.choice(props), random.randrange(1000),
+                     random.choice(["px", "em", "%", "rem", ""])) for _ in range(4))
+    line = "%s { %s; }\n" % (sel, body)
+    out.append(line)
+    n += len(line)
+open(sys.argv[1], "w").write("".join(out)[:102400])
+EOF
 cat >"$DOC/cgi/hello.sh" <<'EOF'
 #!/bin/sh
 printf 'Content-Type: text/plain\r\n\r\nhello\n'
@@ -435,6 +498,15 @@ init = function(args)
 end
 request = function() return req end
 EOF
+
+# The TLS points' certificate: ECDSA P-256, self-signed, the same file for every server.
+if [ "$WITH_TLS" = 1 ]; then
+  mkdir -p "$TMP/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+    -keyout "$TMP/tls/key.pem" -out "$TMP/tls/cert.pem" 2>/dev/null
+  chmod -R a+rX "$TMP/tls"
+fi
 
 # ---------------------------------------------------------------- limits, pinning
 # Enough descriptors for the idle point: raise the soft limit to the hard one (servers,
@@ -463,8 +535,8 @@ fi
 [ "$(nproc)" -ge 2 ] || { [ "$WORKERS" != 1 ] || { echo "pinning needs 2 CPUs" >&2; exit 1; }; }
 
 # ---------------------------------------------------------------- configs
-write_conf() { # KIND DIR PORT WITH_CGI
-  local kind=$1 dir=$2 port=$3 cgi=$4
+write_conf() { # KIND DIR PORT WITH_CGI TLS_PORT (empty: none)
+  local kind=$1 dir=$2 port=$3 cgi=$4 tport=${5:-}
   case "$kind" in
     webserv)
       {
@@ -474,8 +546,20 @@ write_conf() { # KIND DIR PORT WITH_CGI
         echo "access_log off;"
         echo "server {"
         echo "    listen 127.0.0.1:$port;"
+        if [ -n "$tport" ]; then
+          echo "    listen 127.0.0.1:$tport ssl;"
+          echo "    ssl_certificate $TMP/tls/cert.pem;"
+          echo "    ssl_certificate_key $TMP/tls/key.pem;"
+        fi
         echo "    root $DOC;"
         [ "$cgi" = 1 ] && echo "    location /cgi/ { cgi .sh /bin/sh; }"
+        # Only with their points: an older webserv (--rev) knows neither directive.
+        if has_point headers; then
+          echo "    location /h/ { add_header X-Frame-Options DENY; add_header X-Content-Type-Options nosniff; expires 1h; }"
+        fi
+        if has_point gzip; then
+          echo "    location /gz/ { gzip on; gzip_types text/css; }"
+        fi
         echo "}"
       } >"$dir/webserv.conf" ;;
     nginx)
@@ -492,7 +576,7 @@ pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events { worker_connections $CONN_LIMIT; }
 http {
-    types { text/plain txt; application/octet-stream bin; text/html html; }
+    types { text/plain txt; application/octet-stream bin; text/html html; text/css css; }
     default_type application/octet-stream;
     access_log off;
     log_not_found off;   # webserv does not log 404s either
@@ -509,7 +593,10 @@ http {
     server {
         listen 127.0.0.1:$port deferred;   # TCP_DEFER_ACCEPT, as webserv and h2o
         root $DOC;
+        location /h/ { add_header X-Frame-Options DENY; add_header X-Content-Type-Options nosniff; expires 1h; }
+        location /gz/ { gzip on; gzip_types text/css; }
     }
+$([ -z "$tport" ] || printf '    server {\n        listen 127.0.0.1:%s ssl deferred;\n        ssl_certificate %s;\n        ssl_certificate_key %s;\n        root %s;\n    }\n' "$tport" "$TMP/tls/cert.pem" "$TMP/tls/key.pem" "$DOC")
 }
 EOF
       ;;
@@ -551,6 +638,14 @@ EOF
         echo "  port: $port"
         echo "hosts:"
         echo "  default:"
+        if [ -n "$tport" ]; then
+          echo "    listen:"
+          echo "      host: 127.0.0.1"
+          echo "      port: $tport"
+          echo "      ssl:"
+          echo "        certificate-file: $TMP/tls/cert.pem"
+          echo "        key-file: $TMP/tls/key.pem"
+        fi
         echo "    paths:"
         if [ "$cgi" = 1 ]; then
           echo "      /cgi:"
@@ -572,13 +667,20 @@ server_log() { # INST LINES: the server's stderr and error log
 }
 
 USED_PORTS=" "
-start_server() { # KIND INST WITH_CGI -> SPID[INST], SPORT[INST]
-  local kind=$1 inst=$2 cgi=$3 dir="$TMP/srv/$2" port pid i cmd=()
+tls_server() { [[ "$1" == webserv || "$1" == nginx || "$1" == h2o ]]; }
+start_server() { # KIND INST WITH_CGI -> SPID[INST], SPORT[INST], STPORT[INST] (TLS)
+  local kind=$1 inst=$2 cgi=$3 dir="$TMP/srv/$2" port pid i cmd=() tport=""
   mkdir -p "$dir"
   port="$(free_port)"
   while [[ "$USED_PORTS" == *" $port "* ]]; do port="$(free_port)"; done
   USED_PORTS+="$port "
-  write_conf "$kind" "$dir" "$port" "$cgi"
+  if [ "$WITH_TLS" = 1 ] && tls_server "$kind"; then
+    tport="$(free_port)"
+    while [[ "$USED_PORTS" == *" $tport "* ]]; do tport="$(free_port)"; done
+    USED_PORTS+="$tport "
+  fi
+  STPORT[$inst]=$tport
+  write_conf "$kind" "$dir" "$port" "$cgi" "$tport"
   case "$kind" in
     webserv)  cmd=("$WEBSERV" run "$dir/webserv.conf") ;;
     nginx)    cmd=("$NGINX_BIN" -p "$dir" -c "$dir/nginx.conf") ;;
@@ -631,15 +733,31 @@ point_def() { # -> title|path|connections|mode
     c1)       echo "1 KiB single connection|/1k.txt|1|" ;;
     cgi)      echo "shell CGI keep-alive|/cgi/hello.sh|16|cgi" ;;
     idle)     echo "$IDLE_CONNS idle keep-alive connections|/1k.txt|1|idle" ;;
+    headers)  echo "1 KiB with add_header x2 and expires|/h/1k.txt|64|" ;;
+    gzip)     echo "100 KiB stylesheet, gzip on|/gz/100k.css|64|gzip" ;;
+    tls)      echo "1 KiB over TLS keep-alive|/1k.txt|64|tls" ;;
+    tlsclose) echo "1 KiB over TLS, Connection: close (a handshake each)|/1k.txt|64|tlsclose" ;;
+    tlsidle)  echo "$IDLE_CONNS idle TLS keep-alive connections|/1k.txt|1|tlsidle" ;;
+  esac
+}
+is_idle_point() { [[ "$1" == idle || "$1" == tlsidle ]]; }
+url_of() { # INST MODE PATH: http on the plain port, https on the TLS one
+  case "$2" in
+    tls|tlsclose|tlsidle) echo "https://127.0.0.1:${STPORT[$1]}$3" ;;
+    *) echo "http://127.0.0.1:${SPORT[$1]}$3" ;;
   esac
 }
 point_servers() { # PT -> the selected servers that take part
   local pt=$1 s out=()
   for s in "${SRVS[@]}"; do
+    if [[ "$pt" == tls* ]]; then tls_server "$s" || continue; fi
     case "$s" in
       ceiling|ceiling-eq) [[ "$pt" == small || "$pt" == pipeline || "$pt" == c1 ]] || continue ;;
       nginx) [ "$pt" != cgi ] || continue ;;
-      h2o) [ "$pt" != cgi ] || [ -n "$H2O_CGI" ] || continue ;;
+      lighttpd) [[ "$pt" != headers && "$pt" != gzip ]] || continue ;;
+      h2o)
+        [[ "$pt" != headers && "$pt" != gzip ]] || continue
+        [ "$pt" != cgi ] || [ -n "$H2O_CGI" ] || continue ;;
     esac
     out+=("$s")
   done
@@ -679,7 +797,8 @@ run_wrk() { # SRV PT REP
   pid=${SPID[$srv]}
   raw="$TMP/raw/$srv-$pt-$rep.txt"
   args=(-t1 "-c$conns" "-d${DUR}s" --latency --timeout 5s)
-  [ "$mode" = close ] && args+=(-H 'Connection: close')
+  if [ "$mode" = close ] || [ "$mode" = tlsclose ]; then args+=(-H 'Connection: close'); fi
+  [ "$mode" = gzip ] && args+=(-H 'Accept-Encoding: gzip')
   [ "$mode" = pipeline ] && args+=(-s "$TMP/pipeline.lua")
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "!! $srv is not running before $pt rep $rep; its log:" >&2
@@ -689,7 +808,7 @@ run_wrk() { # SRV PT REP
     return
   fi
   read -r c0 o0 _ _ < <(tree_stat "$pid") || true
-  "${WRK_PIN[@]}" timeout $((DUR + 30)) wrk "${args[@]}" "http://127.0.0.1:${SPORT[$srv]}$path" >"$raw" 2>&1 || true
+  "${WRK_PIN[@]}" timeout $((DUR + 30)) wrk "${args[@]}" "$(url_of "$srv" "$mode" "$path")" >"$raw" 2>&1 || true
   [ "$mode" = cgi ] && sleep 0.3   # let the last scripts be reaped (their CPU -> cutime)
   read -r c1 o1 _ _ < <(tree_stat "$pid") || true
   cpu="$(awk -v a="$c0" -v b="$c1" -v h="$CLK_TCK" 'BEGIN{printf "%.2f", (b-a)/h}')"
@@ -712,20 +831,22 @@ run_wrk() { # SRV PT REP
   sleep 0.2
 }
 
-run_idle() { # SRV REP: a fresh instance, IDLE_CONNS held, latency of a c=1 client
-  local srv=$1 rep=$2 inst="$1-idle$2" pid port n rss0 rss1 hp ready opened setup herr
-  local held alive raw reqs secs bytes rps p50 p99 errs bpc i
+run_idle() { # SRV REP PT: a fresh instance, IDLE_CONNS held, latency of a c=1 client
+  local srv=$1 rep=$2 ipt=${3:-idle} inst="$1-${3:-idle}$2" pid port n rss0 rss1 hp ready opened setup herr
+  local held alive raw reqs secs bytes rps p50 p99 errs bpc i tls=0 url
   start_server "$srv" "$inst" 0
   pid=${SPID[$inst]}; port=${SPORT[$inst]}
+  url="$(url_of "$inst" "$ipt" /1k.txt)"
+  if [ "$ipt" = tlsidle ]; then tls=1; port=${STPORT[$inst]}; fi
   n=$IDLE_CONNS
   [ "$srv" = lighttpd ] && [ "$n" -gt $((LT_MAXCONN - 8)) ] && n=$((LT_MAXCONN - 8))
   # Warm up (first-request allocations, buffer pools), then the baseline.
-  "${WRK_PIN[@]}" timeout 30 wrk -t1 -c4 -d1s "http://127.0.0.1:$port/1k.txt" >/dev/null 2>&1 || true
+  "${WRK_PIN[@]}" timeout 30 wrk -t1 -c4 -d1s "$url" >/dev/null 2>&1 || true
   sleep 0.3
   read -r _ _ rss0 _ < <(tree_stat "$pid") || true
   ready="$TMP/raw/idle-$inst.ready"
   "${WRK_PIN[@]}" "$PYTHON" "$HELPER" hold "$port" "$n" /1k.txt "$ready" "$ready.release" \
-    "$ready.result" $((DUR + 120)) 2>"$ready.err" &
+    "$ready.result" $((DUR + 120)) "$tls" 2>"$ready.err" &
   hp=$!
   PIDS+=("$hp")
   for i in $(seq 1 1200); do   # at most 120 s to open them
@@ -736,7 +857,7 @@ run_idle() { # SRV REP: a fresh instance, IDLE_CONNS held, latency of a c=1 clie
   if [ ! -e "$ready" ]; then
     echo "!! $srv idle rep $rep: the holder failed:" >&2; cat "$ready.err" >&2
     touch "$ready.release"; kill "$hp" 2>/dev/null || true; wait "$hp" 2>/dev/null || true
-    IDLE[$srv,$rep]="0 0 $rss0 $rss0 0 0 0 0 HOLDER-FAILED"
+    IDLE[$srv,$ipt,$rep]="0 0 $rss0 $rss0 0 0 0 0 HOLDER-FAILED"
     FAILS=$((FAILS + 1))
     stop_server "$inst"
     return
@@ -744,9 +865,9 @@ run_idle() { # SRV REP: a fresh instance, IDLE_CONNS held, latency of a c=1 clie
   read -r opened setup herr <"$ready"
   sleep 0.5
   read -r _ _ rss1 _ < <(tree_stat "$pid") || true
-  raw="$TMP/raw/$srv-idle-$rep.txt"
+  raw="$TMP/raw/$srv-$ipt-$rep.txt"
   "${WRK_PIN[@]}" timeout $((DUR + 30)) wrk -t1 -c1 "-d${DUR}s" --latency --timeout 5s \
-    "http://127.0.0.1:$port/1k.txt" >"$raw" 2>&1 || true
+    "$url" >"$raw" 2>&1 || true
   touch "$ready.release"
   wait "$hp" 2>/dev/null || true
   read -r held alive <"$ready.result" || { held=$opened; alive="?"; }
@@ -754,16 +875,16 @@ run_idle() { # SRV REP: a fresh instance, IDLE_CONNS held, latency of a c=1 clie
   [ "$opened" = "$n" ] || errs+="opened only $opened of $n ($herr) "
   [ "$alive" = "$held" ] || errs+="$alive of $held still open at the end "
   bpc="$(awk -v a="$rss0" -v b="$rss1" -v n="$opened" 'BEGIN{ if (n>0) printf "%.0f", (b-a)*1024/n; else print 0 }')"
-  IDLE[$srv,$rep]="$opened $alive $rss0 $rss1 $bpc $p50 $p99 $rps $errs"
+  IDLE[$srv,$ipt,$rep]="$opened $alive $rss0 $rss1 $bpc $p50 $p99 $rps $errs"
   printf '  %-9s %-26s rep %d: %5s held (%ss to open), RSS %6s -> %6s kB = %5s B/conn; c=1 p50 %s p99 %s ms %s\n' \
-    "$srv" "idle" "$rep" "$opened" "$setup" "$rss0" "$rss1" "$bpc" "$p50" "$p99" "$errs" >&2
+    "$srv" "$ipt" "$rep" "$opened" "$setup" "$rss0" "$rss1" "$bpc" "$p50" "$p99" "$errs" >&2
   [ -n "$errs" ] && FAILS=$((FAILS + 1))
   stop_server "$inst"
 }
 
 # ---------------------------------------------------------------- start, check
 WRK_POINTS=()
-for pt in "${PTS[@]}"; do [ "$pt" = idle ] || WRK_POINTS+=("$pt"); done
+for pt in "${PTS[@]}"; do is_idle_point "$pt" || WRK_POINTS+=("$pt"); done
 MAIN_SERVERS=()   # servers needed by the wrk points
 for s in "${SRVS[@]}"; do
   for pt in "${WRK_POINTS[@]:-}"; do
@@ -787,6 +908,12 @@ check_server() { # INST WITH_CGI
     server_log "$inst" 20 >&2
     exit 1
   fi
+  if [ -n "${STPORT[$inst]:-}" ] &&
+    ! out="$("$PYTHON" "$HELPER" check_tls "${STPORT[$inst]}" "${SKIND[$inst]}" "$DOC" 2>&1)"; then
+    echo "CHECK FAILED: $out" >&2
+    server_log "$inst" 20 >&2
+    exit 1
+  fi
 }
 for s in "${MAIN_SERVERS[@]:-}"; do
   [ -n "$s" ] || continue
@@ -794,14 +921,14 @@ for s in "${MAIN_SERVERS[@]:-}"; do
   [[ " $(point_servers cgi) " == *" $s "* ]] || c=0
   check_server "$s" "$c"
 done
-if has_point idle; then   # the idle point's instances are fresh ones: check one of each
-  for s in $(point_servers idle); do
+if has_point idle || has_point tlsidle; then   # the idle points' instances are fresh: check one of each
+  for s in $({ has_point idle && point_servers idle; has_point tlsidle && point_servers tlsidle; } | tr ' ' '\n' | sort -u); do
     start_server "$s" "$s-check" 0
     check_server "$s-check" 0
     stop_server "$s-check"
   done
 fi
-log "responses checked: 200 with the right bytes, 404, pipelining, Connection: close$([ "$WITH_CGI" = 1 ] && echo ', CGI')"
+log "responses checked: 200 with the right bytes, 404, pipelining, Connection: close$([ "$WITH_CGI" = 1 ] && echo ', CGI')$([ "$WITH_TLS" = 1 ] && echo ', 1 KiB over TLS')"
 
 # ---------------------------------------------------------------- versions, header
 ver() {
@@ -824,7 +951,7 @@ log "workers=$WORKERS, $PINNING; wrk -t1 -d${DUR}s, $REPS interleaved repetition
 EST=$((20 + 3 * ${#MAIN_SERVERS[@]}))   # measured: start-up, checks, warm-ups,
 for pt in "${PTS[@]}"; do                # ~0.5 s around each wrk run, ~6 s per idle run
   read -r -a ps <<<"$(point_servers "$pt")"
-  if [ "$pt" = idle ]; then EST=$((EST + ${#ps[@]} * REPS * (DUR + 6)));
+  if is_idle_point "$pt"; then EST=$((EST + ${#ps[@]} * REPS * (DUR + 6)));
   else EST=$((EST + ${#ps[@]} * REPS * (DUR * 10 + 5) / 10)); fi
 done
 log "estimated time: $((EST / 60)) min $((EST % 60)) s"
@@ -838,6 +965,9 @@ for s in "${MAIN_SERVERS[@]:-}"; do   # warm-up, not measured (page cache, pools
   fi
   if [ "$WITH_CGI" = 1 ] && [[ " $(point_servers cgi) " == *" $s "* ]]; then
     "${WRK_PIN[@]}" timeout 30 wrk -t1 -c4 -d1s "http://127.0.0.1:${SPORT[$s]}/cgi/hello.sh" >/dev/null 2>&1 || true
+  fi
+  if [ -n "${STPORT[$s]:-}" ]; then
+    "${WRK_PIN[@]}" timeout 30 wrk -t1 -c8 -d1s "$(url_of "$s" tls /1k.txt)" >/dev/null 2>&1 || true
   fi
 done
 
@@ -854,7 +984,7 @@ for pt in "${PTS[@]}"; do
   log "point $pt: $title ($(IFS=,; echo "${ps[*]}"))"
   for rep in $(seq 1 "$REPS"); do
     for s in "${ps[@]}"; do
-      if [ "$pt" = idle ]; then run_idle "$s" "$rep"; else run_wrk "$s" "$pt" "$rep"; fi
+      if is_idle_point "$pt"; then run_idle "$s" "$rep" "$pt"; else run_wrk "$s" "$pt" "$rep"; fi
     done
   done
 done
@@ -881,14 +1011,14 @@ pcol() { # PEER PT FIELD -> "median (min-max)" of the per-repetition ratios webs
     m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2
     printf "%.2f (%.2f-%.2f)", m, v[1], v[NR] }'
 }
-icol() { # SRV FIELD -> median over the repetitions (idle point)
+icol() { # SRV FIELD [PT] -> median over the repetitions (the idle point, or PT)
   local r
-  for r in $(seq 1 "$REPS"); do echo "${IDLE[$1,$r]:-}" | awk -v k="$2" '{print $k}'; done | median
+  for r in $(seq 1 "$REPS"); do echo "${IDLE[$1,${3:-idle},$r]:-}" | awk -v k="$2" '{print $k}'; done | median
 }
 errors_of() { # "RES|IDLE" SRV [PT] -> "r1: ...; r2: ..." (field 11 on in RES, 9 on in IDLE)
   local r e out=""
   for r in $(seq 1 "$REPS"); do
-    if [ "$1" = IDLE ]; then e="$(echo "${IDLE[$2,$r]:-}" | cut -d' ' -f9-)"
+    if [ "$1" = IDLE ]; then e="$(echo "${IDLE[$2,${3:-idle},$r]:-}" | cut -d' ' -f9-)"
     else e="$(echo "${RES[$2,$3,$r]:-}" | cut -d' ' -f11-)"; fi
     e="${e% }"
     [ -n "$e" ] && out+="r$r: $e; "
@@ -962,18 +1092,23 @@ mkdir -p "$(dirname "$OUT")"
         ;;
     esac
   done
-  if has_point idle; then
-    read -r -a ps <<<"$(point_servers idle)"
+  for ipt in idle tlsidle; do
+    has_point "$ipt" || continue
+    read -r -a ps <<<"$(point_servers "$ipt")"
     echo
-    echo "## $IDLE_CONNS idle keep-alive connections (each sent GET /1k.txt and read the answer, then held)"
+    if [ "$ipt" = idle ]; then
+      echo "## $IDLE_CONNS idle keep-alive connections (each sent GET /1k.txt and read the answer, then held)"
+    else
+      echo "## $IDLE_CONNS idle TLS keep-alive connections (each made a TLS handshake, sent GET /1k.txt over it and read the answer, then held)"
+    fi
     echo
     echo "A fresh server per repetition, warmed up (1 s of wrk -c4), then RSS of its process tree (VmRSS, /proc/PID/status) before and after the connections were opened. While they were held, a c=1 wrk client ran for ${DUR}s on a new connection."
     echo
     echo "| server | held | RSS before kB | RSS held kB | bytes/conn | c=1 req/s | p50 ms | p99 ms | errors |"
     echo "|---|--:|--:|--:|--:|--:|--:|--:|---|"
     for s in "${ps[@]}"; do
-      errs="$(errors_of IDLE "$s")"
-      echo "| $s | $(fmt "$(icol "$s" 1)" '%.0f') | $(fmt "$(icol "$s" 3)" '%.0f') | $(fmt "$(icol "$s" 4)" '%.0f') | $(fmt "$(icol "$s" 5)" '%.0f') | $(fmt "$(icol "$s" 8)" '%.0f') | $(fmt "$(icol "$s" 6)" '%.3f') | $(fmt "$(icol "$s" 7)" '%.3f') | ${errs:-none} |"
+      errs="$(errors_of IDLE "$s" "$ipt")"
+      echo "| $s | $(fmt "$(icol "$s" 1 "$ipt")" '%.0f') | $(fmt "$(icol "$s" 3 "$ipt")" '%.0f') | $(fmt "$(icol "$s" 4 "$ipt")" '%.0f') | $(fmt "$(icol "$s" 5 "$ipt")" '%.0f') | $(fmt "$(icol "$s" 8 "$ipt")" '%.0f') | $(fmt "$(icol "$s" 6 "$ipt")" '%.3f') | $(fmt "$(icol "$s" 7 "$ipt")" '%.3f') | ${errs:-none} |"
     done
     if [[ " ${ps[*]} " == *" lighttpd "* ]] && [ $((LT_MAXCONN - 8)) -lt "$IDLE_CONNS" ]; then
       echo
@@ -983,7 +1118,7 @@ mkdir -p "$(dirname "$OUT")"
       echo
       echo "(nginx allocates its connection structures for all worker_connections at start-up, so they are in its 'before' RSS, not in bytes/conn.)"
     fi
-  fi
+  done
   if has_server webserv; then
     echo
     echo "## Ratios, webserv / peer"
@@ -1007,20 +1142,21 @@ mkdir -p "$(dirname "$OUT")"
         echo "| $title (c=$conns) | $s | $(ratio "$(col webserv "$pt" 1)" "$(col "$s" "$pt" 1)") | $(ratio "$(col webserv "$pt" 2)" "$(col "$s" "$pt" 2)") | $p99r | $(ratio "$(col webserv "$pt" 9)" "$(col "$s" "$pt" 9)") | $(pcol "$s" "$pt" 9) |"
       done
     done
-    if has_point idle; then
-      read -r -a ps <<<"$(point_servers idle)"
+    for ipt in idle tlsidle; do
+      has_point "$ipt" || continue
+      read -r -a ps <<<"$(point_servers "$ipt")"
       if [[ " ${ps[*]} " == *" webserv "* ]]; then
         echo
         echo "| idle connections | peer | bytes/conn | c=1 p50 | c=1 p99 |"
         echo "|---|---|--:|--:|--:|"
         for s in "${ps[@]}"; do
           [ "$s" = webserv ] && continue
-          echo "| $IDLE_CONNS held | $s | $(ratio "$(icol webserv 5)" "$(icol "$s" 5)") | $(ratio "$(icol webserv 6)" "$(icol "$s" 6)") | $(ratio "$(icol webserv 7)" "$(icol "$s" 7)") |"
+          echo "| $IDLE_CONNS held$([ "$ipt" = tlsidle ] && echo ' (TLS)') | $s | $(ratio "$(icol webserv 5 "$ipt")" "$(icol "$s" 5 "$ipt")") | $(ratio "$(icol webserv 6 "$ipt")" "$(icol "$s" 6 "$ipt")") | $(ratio "$(icol webserv 7 "$ipt")" "$(icol "$s" 7 "$ipt")") |"
         done
         echo
         echo "(bytes/conn, p50, p99: below 1 = webserv better.)"
       fi
-    fi
+    done
   fi
   if [ "${#WRK_POINTS[@]}" -gt 0 ] && [ -n "${WRK_POINTS[0]:-}" ]; then
     echo

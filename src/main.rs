@@ -3,6 +3,7 @@
 //! Exit codes: 0 valid / served and stopped cleanly; 1 errors in the config (or warnings
 //! with `--deny-warnings`), or a server that could not start; 2 usage or unreadable file;
 //! 3 internal error.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -287,6 +288,7 @@ fn run(cli: Cli) -> u8 {
         } => {
             let opts = CompileOptions {
                 fs_lints: !no_fs_lints,
+                ..CompileOptions::default()
             };
             let mut results = Vec::new();
             let mut code = 0;

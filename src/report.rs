@@ -7,15 +7,19 @@ use std::net::SocketAddr;
 
 use crate::confc::model::{DocRoot, Return, fmt_size};
 use crate::confc::table::{Effective, GroupId, LocId, LocationSet, RoutingTable};
+use crate::confc::tls::fmt_time;
 use crate::server::dispatch::{
-    self, Decision, Disk, Facts, Failure, Page, UploadKind, Why, implemented,
+    self, Decision, Disk, Facts, Failure, MAX_REWRITES, Page, UploadKind, Why, implemented,
 };
-use crate::server::http::request::{BodyFraming, Expect, HeadLimits, Method, parse_head};
+use crate::server::http::request::{
+    BodyFraming, Expect, HeadLimits, Method, RequestHead, parse_head,
+};
 use crate::server::http::response::reason;
 use crate::server::router::{LocStep, Route, ServerWhy, fs_path};
+use crate::server::vars::RequestVars;
 
-fn settings_text(t: &RoutingTable, e: &Effective, indent: &str, out: &mut String) {
-    for (name, value, origin) in e.rows() {
+fn settings_text(t: &RoutingTable, e: &Effective, ssl: bool, indent: &str, out: &mut String) {
+    for (name, value, origin) in e.rows_on(ssl) {
         out.push_str(&format!(
             "{indent}{name:<22} {value:<40} {}\n",
             t.origin(origin)
@@ -23,9 +27,9 @@ fn settings_text(t: &RoutingTable, e: &Effective, indent: &str, out: &mut String
     }
 }
 
-fn settings_json(t: &RoutingTable, e: &Effective) -> Value {
+fn settings_json(t: &RoutingTable, e: &Effective, ssl: bool) -> Value {
     let mut m = serde_json::Map::new();
-    for (name, value, origin) in e.rows() {
+    for (name, value, origin) in e.rows_on(ssl) {
         m.insert(
             name.into(),
             json!({ "value": value, "from": t.origin(origin) }),
@@ -62,7 +66,8 @@ pub fn routes_text(t: &RoutingTable) -> String {
         t.origin(t.main.error_log.origin),
     ));
     for g in &t.groups {
-        out.push_str(&format!("\nlisten {}\n", g.addr));
+        let ssl = if g.ssl { " ssl" } else { "" };
+        out.push_str(&format!("\nlisten {}{ssl}\n", g.addr));
         for &sid in &g.servers {
             let s = &t.servers[sid];
             let names: Vec<String> = s.names.iter().map(|n| format!("\"{n}\"")).collect();
@@ -80,15 +85,36 @@ pub fn routes_text(t: &RoutingTable) -> String {
                 names.join(" "),
                 t.origin(s.origin)
             ));
+            if g.ssl
+                && let Some(c) = &s.tls
+            {
+                out.push_str(&format!(
+                    "    certificate {}  names {}  {}  ({})\n",
+                    c.subject,
+                    if c.names.is_empty() {
+                        "-".to_string()
+                    } else {
+                        c.names.join(", ")
+                    },
+                    c.validity(),
+                    c.cert_file.display()
+                ));
+            }
             out.push_str("    (no location matched)\n");
-            settings_text(t, &s.settings, "      ", &mut out);
-            location_tree_text(t, &s.locations, 2, &mut out);
+            settings_text(t, &s.settings, g.ssl, "      ", &mut out);
+            location_tree_text(t, &s.locations, g.ssl, 2, &mut out);
         }
     }
     out
 }
 
-fn location_tree_text(t: &RoutingTable, set: &LocationSet, depth: usize, out: &mut String) {
+fn location_tree_text(
+    t: &RoutingTable,
+    set: &LocationSet,
+    ssl: bool,
+    depth: usize,
+    out: &mut String,
+) {
     let indent = "  ".repeat(depth);
     for id in ordered(set) {
         let l = &t.locations[id];
@@ -97,12 +123,12 @@ fn location_tree_text(t: &RoutingTable, set: &LocationSet, depth: usize, out: &m
             l.display(),
             t.origin(l.origin)
         ));
-        settings_text(t, &l.settings, &format!("{indent}    "), out);
-        location_tree_text(t, &l.nested, depth + 1, out);
+        settings_text(t, &l.settings, ssl, &format!("{indent}    "), out);
+        location_tree_text(t, &l.nested, ssl, depth + 1, out);
     }
 }
 
-fn location_tree_json(t: &RoutingTable, set: &LocationSet) -> Value {
+fn location_tree_json(t: &RoutingTable, set: &LocationSet, ssl: bool) -> Value {
     Value::Array(
         ordered(set)
             .into_iter()
@@ -113,8 +139,8 @@ fn location_tree_json(t: &RoutingTable, set: &LocationSet) -> Value {
                     "modifier": l.modifier.as_str(),
                     "pattern": l.pattern,
                     "from": t.origin(l.origin),
-                    "settings": settings_json(t, &l.settings),
-                    "locations": location_tree_json(t, &l.nested),
+                    "settings": settings_json(t, &l.settings, ssl),
+                    "locations": location_tree_json(t, &l.nested, ssl),
                 })
             })
             .collect(),
@@ -129,6 +155,7 @@ pub fn routes_json(t: &RoutingTable) -> String {
         .map(|g| {
             json!({
                 "listen": g.addr.to_string(),
+                "ssl": g.ssl,
                 "default_server": g.default,
                 "servers": g.servers.iter().map(|&sid| {
                     let s = &t.servers[sid];
@@ -137,8 +164,16 @@ pub fn routes_json(t: &RoutingTable) -> String {
                         "names": s.names,
                         "default": sid == g.default,
                         "from": t.origin(s.origin),
-                        "settings": settings_json(t, &s.settings),
-                        "locations": location_tree_json(t, &s.locations),
+                        "certificate": s.tls.as_ref().filter(|_| g.ssl).map(|c| json!({
+                            "subject": c.subject,
+                            "names": c.names,
+                            "not_before": fmt_time(c.not_before),
+                            "not_after": fmt_time(c.not_after),
+                            "file": c.cert_file.display().to_string(),
+                            "key_file": c.key_file.display().to_string(),
+                        })),
+                        "settings": settings_json(t, &s.settings, g.ssl),
+                        "locations": location_tree_json(t, &s.locations, g.ssl),
                     })
                 }).collect::<Vec<_>>(),
             })
@@ -331,7 +366,7 @@ pub fn explain(t: &RoutingTable, ask: &Ask) -> Result<String, String> {
         out.push_str(&format!("          - {step}\n"));
     }
     out.push_str("settings\n");
-    settings_text(t, e.settings, "          ", &mut out);
+    settings_text(t, e.settings, g.ssl, "          ", &mut out);
     out.push_str(&format!("maps to   {} ({})\n", e.file.display(), e.maps));
     out.push_str(&format!(
         "answer    {} {}\n",
@@ -375,7 +410,7 @@ pub fn explain_json(t: &RoutingTable, ask: &Ask) -> Result<String, String> {
         },
         "location": location,
         "steps": e.steps,
-        "settings": settings_json(t, e.settings),
+        "settings": settings_json(t, e.settings, g.ssl),
         "maps_to": { "path": e.file.display().to_string(), "how": e.maps },
         "answer": Value::Object(answer),
         "query": e.query,
@@ -392,10 +427,12 @@ pub fn predict(t: &RoutingTable, ask: &Ask) -> Result<Answer, String> {
 }
 
 /// The address group a request arrives on: an explicit local address, an IP literal in
-/// the URL, or the first group on the URL's port (wildcards first).
+/// the URL, or the first group on the URL's port (wildcards first). A URL without a port
+/// means 80, or 443 for `https://`.
 fn pick_group(
     t: &RoutingTable,
     target: &Target,
+    https: bool,
     listen: Option<SocketAddr>,
 ) -> Result<GroupId, String> {
     if let Some(local) = listen {
@@ -410,7 +447,7 @@ fn pick_group(
             .ok()
     });
     let port = target.port.or(if target.host.is_some() {
-        Some(80)
+        Some(if https { 443 } else { 80 })
     } else {
         None
     });
@@ -430,7 +467,10 @@ fn pick_group(
     match pick {
         Some(g) => Ok(g),
         None if target.port.is_none() && !t.groups.is_empty() => Ok(0),
-        None => Err(format!("no server listens on port {}", port.unwrap_or(80))),
+        None => Err(format!(
+            "no server listens on port {}",
+            port.unwrap_or(if https { 443 } else { 80 })
+        )),
     }
 }
 
@@ -471,9 +511,42 @@ fn step_text(t: &RoutingTable, step: &LocStep) -> String {
     }
 }
 
+/// The client `explain` assumes: a local one, without credentials.
+const EXPLAIN_PEER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+/// The request `explain` asks about, as the server's parser would hold it (for the
+/// variables): the URL's path and query as the request-target, its host as `Host`.
+fn request_head(ask: &Ask, target: &Target) -> Result<RequestHead, String> {
+    let origin = match ask.url.find("://") {
+        Some(i) => ask.url[i + 3..]
+            .find('/')
+            .map_or("/", |j| &ask.url[i + 3 + j..]),
+        None => ask.url,
+    };
+    let origin = if origin == "*" { "/" } else { origin };
+    let method = if ask.method.bytes().all(|b| b.is_ascii_alphabetic()) && !ask.method.is_empty() {
+        ask.method
+    } else {
+        "GET"
+    };
+    let raw = match &target.host {
+        Some(h) => format!("{method} {origin} HTTP/1.1\r\nHost: {h}\r\n\r\n"),
+        None => format!("{method} {origin} HTTP/1.0\r\n\r\n"),
+    };
+    match parse_head(raw.as_bytes(), &HeadLimits::default()) {
+        Ok(Some((head, _))) => Ok(head),
+        _ => Err(format!(
+            "`{}` is not a request the server would take",
+            ask.url
+        )),
+    }
+}
+
 fn explanation<'t>(t: &'t RoutingTable, ask: &Ask) -> Result<Explanation<'t>, String> {
     let target = parse_url(ask.url)?;
-    let group = pick_group(t, &target, ask.listen)?;
+    let https = ask.url.starts_with("https://");
+    let group = pick_group(t, &target, https, ask.listen)?;
     let host = target.host.as_deref();
     let (server, why) = t.select_server(group, host);
     let because = because(host, why, &t.groups[group].addr);
@@ -483,26 +556,80 @@ fn explanation<'t>(t: &'t RoutingTable, ask: &Ask) -> Result<Explanation<'t>, St
         "*" => None,
         path => t.find_location(server, path, Some(&mut trail)),
     };
-    let route = Route {
+    let mut steps: Vec<String> = trail.iter().map(|s| step_text(t, s)).collect();
+    let mut route = Route {
         group,
         server,
         location,
     };
-    let settings = t.settings(&route);
     let method = Method::from_token(ask.method.as_bytes());
     let body = match ask.body {
         AskBody::Length(n) => BodyFraming::Length(n),
         AskBody::Usual if matches!(method, Method::Post | Method::Put) => BodyFraming::Chunked,
         AskBody::Usual | AskBody::None => BodyFraming::None,
     };
-    let facts = Facts {
-        method,
-        path: &target.path,
-        expect: Expect::None,
-        body,
+    let head = request_head(ask, &target)?;
+    let port = ask.listen.map_or(t.groups[group].addr.port, |a| a.port());
+    let mut disk = Disk::default();
+    // The rewrites the server follows (`try_files`, internal redirects), followed alike.
+    let mut uri = target.path.clone();
+    let mut rewrites = 0;
+    let mut try_files = true;
+    let answer = loop {
+        let vars = RequestVars {
+            head: &head,
+            peer: EXPLAIN_PEER,
+            port,
+            server_name: t.servers[route.server]
+                .names
+                .first()
+                .map_or("", String::as_str),
+            scheme: "http",
+            uri: &uri,
+        };
+        let facts = Facts {
+            method,
+            path: &uri,
+            expect: Expect::None,
+            body,
+            peer: EXPLAIN_PEER.ip(),
+            head: &head,
+            vars: &vars,
+            try_files,
+        };
+        match dispatch::decide(t, &route, &facts, &mut disk) {
+            Decision::Rewrite {
+                uri: next,
+                relocate,
+            } if rewrites < MAX_REWRITES => {
+                rewrites += 1;
+                try_files = relocate;
+                let next = next.split('?').next().unwrap_or_default().to_string();
+                if relocate {
+                    let mut trail = Vec::new();
+                    route.location = t.find_location(route.server, &next, Some(&mut trail));
+                    let at = route.location.map_or("no location".into(), |l| {
+                        format!("location `{}`", t.locations[l].display())
+                    });
+                    steps.push(format!(
+                        "try_files: no file; internal redirect to {next} ({at})"
+                    ));
+                } else {
+                    steps.push(format!(
+                        "try_files: {next} exists, answered in this location"
+                    ));
+                }
+                uri = next;
+            }
+            Decision::Rewrite { .. } => {
+                let f = dispatch::failure(t, Some(&route), 500, Why::RewriteLoop, None, &mut disk);
+                break failure_answer(f, &facts, ask.method);
+            }
+            d => break describe(t.settings(&route), &facts, ask.method, d),
+        }
     };
-    let decision = dispatch::decide(t, &route, &facts, &mut Disk::default());
-    let mut answer = describe(settings, &facts, ask.method, decision);
+    let settings = t.settings(&route);
+    let mut answer = answer;
     let limit = settings.client_max_body_size.value;
     if body == BodyFraming::Chunked && limit != 0 && answer.status != 413 {
         answer
@@ -515,9 +642,9 @@ fn explanation<'t>(t: &'t RoutingTable, ask: &Ask) -> Result<Explanation<'t>, St
         server,
         because,
         location,
-        steps: trail.iter().map(|s| step_text(t, s)).collect(),
+        steps,
         settings,
-        file: fs_path(settings, &target.path),
+        file: fs_path(settings, &uri),
         maps: match &settings.root.value {
             DocRoot::Root(_) => "root + URI".to_string(),
             DocRoot::Alias { prefix, .. } => format!("alias replaces `{prefix}`"),
@@ -544,11 +671,15 @@ fn describe(settings: &Effective, req: &Facts, method_text: &str, d: Decision<'_
                 None,
             )
         }
-        Decision::Return { ret, server_level } => {
-            let (status, text) = return_text(ret, server_level);
-            if let Some(to) = ret.text.as_deref().filter(|_| ret.is_redirect()) {
-                field("location", json!(to));
+        Decision::Return {
+            ret,
+            server_level,
+            text,
+        } => {
+            if ret.is_redirect() {
+                field("location", json!(text.as_deref().unwrap_or("/")));
             }
+            let (status, text) = return_text(ret, server_level, text.as_deref());
             field("server_level", json!(server_level));
             (status, "return", text, None)
         }
@@ -556,7 +687,9 @@ fn describe(settings: &Effective, req: &Facts, method_text: &str, d: Decision<'_
             field("allow", json!(allowed.to_string()));
             (204, "options", format!("OPTIONS, Allow: {allowed}"), None)
         }
-        Decision::File { file, name, index } => {
+        Decision::File {
+            file, name, index, ..
+        } => {
             let path = if index {
                 fs_path(settings, req.path).join(name)
             } else {
@@ -653,6 +786,8 @@ fn describe(settings: &Effective, req: &Facts, method_text: &str, d: Decision<'_
             }
         }
         Decision::Error(f) => return failure_answer(f, req, method_text),
+        // `explanation` follows rewrites before it describes a decision.
+        Decision::Rewrite { uri, .. } => (500, "error", format!("rewrite to {uri}"), None),
     };
     Answer {
         status,
@@ -677,6 +812,15 @@ fn failure_answer(f: Failure<'_, u64>, req: &Facts, method_text: &str) -> Answer
     if let Some(allow) = f.allow {
         fields.insert("allow".into(), json!(allow.to_string()));
         text.push_str(&format!(", Allow: {allow}"));
+    }
+    if let Some(realm) = f.realm {
+        fields.insert("realm".into(), json!(realm));
+        text.push_str(&format!(
+            ", WWW-Authenticate: Basic realm={realm:?} (explain asks without credentials)"
+        ));
+    }
+    if f.why == Why::AccessDenied {
+        text.push_str(&format!(" (explain asks as {})", req.peer));
     }
     let sent = f.sent_status();
     match f.page {
@@ -703,20 +847,20 @@ fn failure_answer(f: Failure<'_, u64>, req: &Facts, method_text: &str) -> Answer
     }
 }
 
-/// A `return`'s status and answer text.
-fn return_text(r: &Return, server_level: bool) -> (u16, String) {
+/// A `return`'s status and answer text; `text` is its URL or body as expanded.
+fn return_text(r: &Return, server_level: bool, text: Option<&str>) -> (u16, String) {
     let by = if server_level {
         "server-level return"
     } else {
         "return"
     };
-    let text = if r.is_redirect() {
-        format!("{by} to {}", r.text.as_deref().unwrap_or("/"))
+    let answer = if r.is_redirect() {
+        format!("{by} to {}", text.unwrap_or("/"))
     } else {
-        match &r.text {
+        match text {
             Some(text) => format!("{by} with body {text:?}"),
             None => by.to_string(),
         }
     };
-    (r.code, text)
+    (r.code, answer)
 }

@@ -11,6 +11,10 @@
 //!   `server #N`, compared with the `location` / `server` line of `webserv explain`;
 //!   each followed by the `answer` line `explain` prints for it (a snapshot).
 //!
+//! Cases under `tls/` name certificates in `tls/_certs/`, made by [`tls_fixtures`] before
+//! the cases run (nothing there is committed), with validity periods around [`NOW`], the
+//! time the cases are compiled at: expiry diagnostics do not change with the date.
+//!
 //! `BLESS=1 cargo test --test conf_cases` rewrites `.stderr` / `.routes` and the `answer`
 //! lines of `.explain` files (never their hand-written expectations).
 //! The test also fails when a diagnostic code has no case producing it, or a directive
@@ -26,8 +30,66 @@ use webserv::confc::schema::{DIRECTIVES, is_directive};
 use webserv::confc::{CompileOptions, Compiled, ast, compile_file, parse};
 use webserv::report;
 
+#[path = "support/certs.rs"]
+mod certs;
+
 const ROOT: &str = "tests/conf_cases";
 const MIN_CASES: usize = 100;
+
+/// The time every case is compiled at: 2030-06-01 00:00 UTC.
+const NOW: i64 = 1_906_502_400;
+
+/// Writes the certificates and keys the `tls/` cases name into `tls/_certs/`.
+fn tls_fixtures() {
+    use certs::{ALWAYS, Ca, pkcs1_pem, rsa_key, sec1_pem};
+    use rustls::pki_types::pem::PemObject;
+    let dir = Path::new(ROOT).join("tls/_certs");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("a-directory.pem")).expect("fixture directory");
+    let write = |name: &str, text: &[u8]| fs::write(dir.join(name), text).expect("fixture");
+    let year = ((2030, 1, 1), (2031, 1, 1));
+    let root = Ca::new("webserv test root");
+    let inter = root.intermediate("webserv test intermediate", ALWAYS);
+    let pair = |name: &str, leaf: &certs::Leaf, chain: &[&str]| {
+        write(&format!("{name}.pem"), chain.concat().as_bytes());
+        write(&format!("{name}.key"), leaf.key.as_bytes());
+    };
+    let site = inter.leaf(&["a.test", "www.a.test", "*.b.test"], year);
+    pair("site", &site, &[&site.cert, &inter.pem()]);
+    let other = inter.leaf(&["other.test"], year);
+    pair("other", &other, &[&other.cert, &inter.pem()]);
+    let rsa = inter.leaf_with(rsa_key(), &["rsa.test"], year);
+    pair("rsa", &rsa, &[&rsa.cert, &inter.pem()]);
+    write("rsa-pkcs1.key", pkcs1_pem(&rsa.key_pair).as_bytes());
+    let ec = inter.leaf(&["ec.test"], year);
+    pair("ec", &ec, &[&ec.cert, &inter.pem()]);
+    write("ec-sec1.key", sec1_pem(&ec.key_pair).as_bytes());
+    let expired = inter.leaf(&["old.test"], ((2029, 1, 1), (2030, 1, 1)));
+    pair("expired", &expired, &[&expired.cert, &inter.pem()]);
+    let future = inter.leaf(&["new.test"], ((2030, 7, 1), (2031, 7, 1)));
+    pair("future", &future, &[&future.cert, &inter.pem()]);
+    let soon = inter.leaf(&["soon.test"], ((2030, 1, 1), (2030, 6, 10)));
+    pair("soon", &soon, &[&soon.cert, &inter.pem()]);
+    let last = inter.leaf(&["last.test"], year);
+    pair("leaf-last", &last, &[&inter.pem(), &last.cert]);
+    let skip = inter.leaf(&["skip.test"], year);
+    pair(
+        "misordered",
+        &skip,
+        &[&skip.cert, &root.pem(), &inter.pem()],
+    );
+    write("not-pem.pem", b"this is a certificate, honestly\n");
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(site.cert.as_bytes());
+    write("binary.der", &der.expect("the site certificate is PEM"));
+    write(
+        "encrypted.key",
+        b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    );
+    write(
+        "truncated.pem",
+        &site.cert.as_bytes()[..site.cert.len() - 30],
+    );
+}
 
 fn cases(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<PathBuf> = fs::read_dir(dir)
@@ -234,6 +296,7 @@ fn routing_mismatch(out: &str, expected: &str) -> Option<String> {
 #[test]
 fn conf_cases() {
     let bless = std::env::var_os("BLESS").is_some_and(|v| v == "1");
+    tls_fixtures();
     let mut list = Vec::new();
     cases(Path::new(ROOT), &mut list);
 
@@ -243,7 +306,11 @@ fn conf_cases() {
     let mut blessed = 0;
 
     for conf in &list {
-        let c = compile_file(conf, &CompileOptions::default())
+        let opts = CompileOptions {
+            now: Some(NOW),
+            ..CompileOptions::default()
+        };
+        let c = compile_file(conf, &opts)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", conf.display()));
         codes_seen.extend(c.diags.list.iter().map(|d| d.code.slug()));
 

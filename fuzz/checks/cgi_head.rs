@@ -9,6 +9,9 @@
 //!   but HTAB, each passed-through line is `token: value` CRLF, and the fields the server
 //!   frames itself (`Connection`, `Transfer-Encoding`, `Keep-Alive`, `Server`, `Date`) are
 //!   dropped. A status is within 100..=599.
+//! - The head is what the block's lines say, read by hand: the last `Status`, `Location`,
+//!   `Content-Type` and `Content-Length` win, every other line but the framing ones is
+//!   passed through in order, its value trimmed of spaces and tabs.
 //! - Re-serialised, the header block parses to the same head; behind a line that takes the
 //!   block past `MAX_OUTPUT_HEAD`, it is refused.
 
@@ -54,6 +57,7 @@ pub fn check(data: &[u8]) {
             "a header block ends with an empty line"
         );
         fields(v);
+        assert_eq!(&by_hand(&data[..*n]), v, "the block's lines say otherwise");
         let again = serialise(v);
         match parse(&again) {
             Ok(Some((v2, m))) => {
@@ -192,6 +196,40 @@ fn fields(v: &View) {
         );
         assert!(value.is_empty() || clean(value), "{value:?}");
     }
+}
+
+/// The head of a block the parser accepted, from its lines.
+fn by_hand(block: &[u8]) -> View {
+    let mut v = View {
+        status: None,
+        location: None,
+        content_type: None,
+        content_length: None,
+        other: Vec::new(),
+        other_count: 0,
+    };
+    let text = std::str::from_utf8(block).expect("an accepted block is UTF-8");
+    for line in text.split_terminator('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let Some((name, value)) = line.split_once(':') else {
+            assert!(line.is_empty(), "{line:?}");
+            break;
+        };
+        let value = value.trim_matches([' ', '\t']);
+        match name.to_ascii_lowercase().as_str() {
+            "status" => v.status = value[..3].parse().ok(),
+            "location" => v.location = Some(value.into()),
+            "content-type" => v.content_type = Some(value.into()),
+            "content-length" => v.content_length = value.parse().ok(),
+            "connection" | "transfer-encoding" | "keep-alive" | "server" | "date" => {}
+            _ => {
+                v.other
+                    .extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+                v.other_count += 1;
+            }
+        }
+    }
+    v
 }
 
 /// The header block a script would write for `v`, CRLF-terminated.

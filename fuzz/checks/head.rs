@@ -6,13 +6,18 @@
 //!   input gets an answer. Prefixes answer `Ok(None)` up to a point, and from there on
 //!   every longer prefix gives the same definite answer; a complete head of `n` bytes is
 //!   first seen at exactly `n`.
-//! - A complete head ends with CRLFCRLF; its path is the reference decoding and
-//!   normalisation of its target; host, query, framing, keep-alive and `Expect` agree
-//!   with the fields; the limits hold.
+//! - A complete head ends with CRLFCRLF; its method, target and fields are exactly the
+//!   text of its lines (a token, visible ASCII, one field per line with its value
+//!   OWS-trimmed and free of controls but HTAB); its path is the reference decoding
+//!   and normalisation of its target; host, query, framing, keep-alive and `Expect`
+//!   agree with the fields; the limits hold.
 //! - Re-serialised (method, target, version, fields), it parses to the same head.
+//! - Parsed into the allocations of an earlier head (`parse_head_reusing`, as a worker
+//!   does for the next request on a connection), the answer is the same as fresh.
 
 use webserv::server::http::request::{
-    BodyFraming, Expect, HeadLimits, Method, RequestHead, Version, parse_head,
+    BodyFraming, Expect, HeadBufs, HeadLimits, Method, RequestHead, Version, parse_head,
+    parse_head_reusing,
 };
 
 /// Limits small enough that a short input can cross each of them.
@@ -37,6 +42,7 @@ pub fn check(data: &[u8]) {
     for limits in [HeadLimits::default(), TINY] {
         let full = parse_head(data, &limits);
         prefixes(data, &limits, &full);
+        reusing(data, &limits, &full);
         if let Ok(Some((head, n))) = &full {
             complete(data, &limits, head, *n);
         }
@@ -94,6 +100,26 @@ fn prefixes(data: &[u8], limits: &HeadLimits, full: &Answer) {
     }
 }
 
+/// A head with derived text (a decoded path, lower-cased hosts) and more fields than
+/// most: the next head parsed into its allocations must find nothing of it there.
+const EARLIER: &[u8] = b"POST http://Earlier.example:81/%61/../b?q HTTP/1.1\r\n\
+Host: Earlier.Example\r\nContent-Length: 7\r\nConnection: close\r\nExpect: 100-continue\r\n\
+If-None-Match: \"x\"\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\n\r\n";
+
+fn reusing(data: &[u8], limits: &HeadLimits, fresh: &Answer) {
+    let mut bufs = HeadBufs::default();
+    for earlier in [EARLIER, data] {
+        if let Ok(Some((head, _))) = parse_head_reusing(earlier, &HUGE, &mut bufs) {
+            bufs = head.into_bufs();
+        }
+        assert_eq!(
+            &parse_head_reusing(data, limits, &mut bufs),
+            fresh,
+            "parsed into an earlier head's buffers"
+        );
+    }
+}
+
 /// What a head says, read through its accessors (comparable across two buffers).
 #[derive(Debug, PartialEq)]
 struct View {
@@ -104,6 +130,8 @@ struct View {
     query: Option<String>,
     version: Version,
     host: Option<String>,
+    host_without_port: Option<String>,
+    host_port: Option<u16>,
     absolute_host: Option<String>,
     effective_host: Option<String>,
     fields: Vec<(String, Vec<u8>)>,
@@ -122,6 +150,8 @@ fn view(h: &RequestHead) -> View {
         query: h.query().map(str::to_owned),
         version: h.version,
         host: h.host().map(str::to_owned),
+        host_without_port: h.host_without_port().map(str::to_owned),
+        host_port: h.host_port(),
         absolute_host: h.absolute_host().map(str::to_owned),
         effective_host: h.effective_host().map(str::to_owned),
         fields: h
@@ -151,6 +181,7 @@ fn serialise(v: &View) -> Vec<u8> {
 fn complete(data: &[u8], limits: &HeadLimits, head: &RequestHead, n: usize) {
     assert!(n >= 4 && data[..n].ends_with(b"\r\n\r\n"), "{n}");
     let v = view(head);
+    lines(&data[..n], &v);
     semantics(&v, limits);
 
     let again = serialise(&v);
@@ -164,6 +195,54 @@ fn complete(data: &[u8], limits: &HeadLimits, head: &RequestHead, n: usize) {
             String::from_utf8_lossy(&again)
         ),
     }
+}
+
+/// The head's text, split into lines by hand, says what the accessors say.
+fn lines(head: &[u8], v: &View) {
+    let mut text = head;
+    while let Some(rest) = text.strip_prefix(b"\r\n") {
+        text = rest;
+    }
+    // Every line CRLF-terminated, the empty line that ends the head left out.
+    let mut lines: Vec<&[u8]> = text[..text.len() - 2].split(|&b| b == b'\n').collect();
+    assert_eq!(lines.pop(), Some(&b""[..]));
+    let request_line = format!("{} {} ", v.method_str, v.target);
+    assert!(
+        lines[0].starts_with(request_line.as_bytes()),
+        "request line"
+    );
+    assert!(
+        !v.method_str.is_empty() && v.method_str.bytes().all(tchar),
+        "method {:?}",
+        v.method_str
+    );
+    assert!(v.target.bytes().all(|b| b.is_ascii_graphic()), "target");
+    assert_eq!(lines.len() - 1, v.fields.len(), "one field per line");
+    for (line, (name, value)) in lines[1..].iter().zip(&v.fields) {
+        let line = line.strip_suffix(b"\r").expect("CRLF");
+        let colon = line.iter().position(|&b| b == b':').expect("a colon");
+        assert_eq!(&line[..colon], name.as_bytes(), "field name");
+        let mut raw = &line[colon + 1..];
+        while let [b' ' | b'\t', rest @ ..] = raw {
+            raw = rest;
+        }
+        while let [rest @ .., b' ' | b'\t'] = raw {
+            raw = rest;
+        }
+        assert_eq!(raw, value.as_slice(), "field value of {name}");
+        assert!(
+            !name.is_empty() && name.bytes().all(tchar),
+            "field name {name:?}"
+        );
+        assert!(
+            !value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f),
+            "control in {name}"
+        );
+    }
+}
+
+fn tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 fn semantics(v: &View, limits: &HeadLimits) {
@@ -216,14 +295,24 @@ fn semantics(v: &View, limits: &HeadLimits) {
         );
         assert!(!h.bytes().any(|b| b.is_ascii_uppercase()), "{h:?}");
     }
-    let effective = v.absolute_host.as_ref().or(v.host.as_ref()).map(|h| {
-        if h.starts_with('[') {
-            &h[..h.find(']').expect("a validated IPv6 literal") + 1]
+    // `host[:port]`, a validated authority, split by hand.
+    let split = |h: &str| -> (String, Option<u16>) {
+        let at = if h.starts_with('[') {
+            h.find(']').expect("a validated IPv6 literal") + 1
         } else {
-            h.split(':').next().unwrap_or(h)
-        }
-    });
-    assert_eq!(v.effective_host.as_deref(), effective);
+            h.find(':').unwrap_or(h.len())
+        };
+        let port = h[at..].strip_prefix(':').filter(|p| !p.is_empty());
+        (
+            h[..at].to_owned(),
+            port.map(|p| p.parse().expect("a validated port")),
+        )
+    };
+    let effective = v.absolute_host.as_ref().or(v.host.as_ref());
+    assert_eq!(v.effective_host, effective.map(|h| split(h).0));
+    let (without_port, port) = v.host.as_deref().map(split).unzip();
+    assert_eq!(v.host_without_port, without_port);
+    assert_eq!(v.host_port, port.flatten());
 
     let te = field("transfer-encoding").next().is_some();
     let cl: Vec<&[u8]> = field("content-length").collect();
@@ -307,7 +396,7 @@ fn split_target(t: &str) -> Option<Form<'_>> {
 
 /// Percent-decodes then resolves dot segments with a segment stack (RFC 3986 §5.2.4,
 /// with `..` above the root refused); `None` where the server must refuse the path.
-fn reference_path(raw: &str) -> Option<String> {
+pub fn reference_path(raw: &str) -> Option<String> {
     if raw.is_empty() {
         return Some("/".into());
     }

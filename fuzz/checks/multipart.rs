@@ -8,12 +8,16 @@
 //!   the outcome and `finish` are the same.
 //! - The events are well formed: a part's start, its data (never empty), its end; at
 //!   most one `Done`, last; no part's data contains the delimiter.
-//! - A body that reached its close delimiter, re-serialised from its events, parses to
-//!   the same events.
+//! - A body that reached its close delimiter has the parts a by-hand split at the
+//!   delimiters finds (each part's bytes run from its head's blank line to the next
+//!   delimiter), and re-serialised from its events, it parses to the same events.
 //! - An error from the event callback stops the parser, which then keeps failing with it.
+//! - Every file name, sanitised for storing (`sanitize_filename`), is a plain name: no
+//!   `/`, `\`, control character, leading dot or space, trailing dot or space, at most
+//!   200 bytes; sanitising it again changes nothing.
 
 use webserv::server::multipart::{
-    Event, MultipartError, MultipartParser, boundary_from_content_type,
+    Event, MultipartError, MultipartParser, boundary_from_content_type, sanitize_filename,
 };
 
 use crate::split::{cuttings, fnv1a, pieces, xorshift};
@@ -56,11 +60,19 @@ pub fn check(data: &[u8]) {
 
     let whole = run(&boundary, body, &[]);
     well_formed(&boundary, &whole);
-    for cuts in cuttings(body).into_iter().chain(delimiter_cuts(body)) {
+    for cuts in cuttings(body)
+        .into_iter()
+        .chain(delimiter_cuts(body, &boundary))
+    {
         let got = run(&boundary, body, &cuts);
         assert_eq!(got, whole, "reads ending at {cuts:?}");
     }
     if whole.2.is_ok() {
+        assert_eq!(
+            Some(part_bytes(&whole.0)),
+            parts_by_hand(&boundary, body),
+            "parts"
+        );
         let again = serialise(&boundary, &whole.0);
         assert_eq!(
             run(&boundary, &again, &[]),
@@ -70,19 +82,49 @@ pub fn check(data: &[u8]) {
         );
     }
     callback_error(&boundary, body, whole.0.len());
+    for e in &whole.0 {
+        if let Ev::Start {
+            filename: Some(f), ..
+        } = e
+        {
+            stored_name(f);
+        }
+    }
 }
 
-/// Two reads cut at every position from 2 bytes before to 4 after each `CR LF -` (where a
-/// delimiter or a lookalike starts) of a body too long to be cut everywhere.
-fn delimiter_cuts(body: &[u8]) -> Vec<Vec<usize>> {
+fn stored_name(raw: &str) {
+    let Some(name) = sanitize_filename(raw) else {
+        return;
+    };
+    assert!(!name.is_empty() && name.len() <= 200, "{name:?}");
+    assert!(
+        !name.contains(['/', '\\']) && !name.chars().any(char::is_control),
+        "{name:?}"
+    );
+    assert!(
+        !name.starts_with(['.', ' ']) && !name.ends_with(['.', ' ']),
+        "{name:?}"
+    );
+    assert_eq!(
+        sanitize_filename(&name).as_deref(),
+        Some(name.as_str()),
+        "not idempotent"
+    );
+}
+
+/// Two reads cut at every position from 2 bytes before each `CR LF -` (where a delimiter
+/// or a lookalike starts) to 4 bytes past a delimiter there, in a body too long to be
+/// cut everywhere.
+fn delimiter_cuts(body: &[u8], boundary: &[u8]) -> Vec<Vec<usize>> {
     if body.len() <= 256 {
         return Vec::new();
     }
+    let reach = b"\r\n--".len() + boundary.len() + 4;
     let mut cuts = Vec::new();
     for (i, w) in body.windows(3).enumerate() {
         if w == b"\r\n-" {
             let from = i.saturating_sub(2).max(1);
-            cuts.extend((from..(i + 80).min(body.len())).map(|c| vec![c]));
+            cuts.extend((from..(i + reach).min(body.len())).map(|c| vec![c]));
         }
         if cuts.len() > 2000 {
             break;
@@ -163,6 +205,52 @@ fn well_formed(boundary: &[u8], (evs, last, finish): &Run) {
     }
     if let Err(e) = last {
         assert_eq!(finish, &Err(*e), "finish repeats the error");
+    }
+}
+
+/// Each part's bytes, from the events.
+fn part_bytes(evs: &[Ev]) -> Vec<Vec<u8>> {
+    let mut parts = Vec::new();
+    for e in evs {
+        match e {
+            Ev::Start { .. } => parts.push(Vec::new()),
+            Ev::Data(d) => parts.last_mut().expect("a part").extend_from_slice(d),
+            Ev::End | Ev::Done => {}
+        }
+    }
+    parts
+}
+
+/// Each part's bytes of a complete body, split by hand: the body (behind a CRLF, so a
+/// delimiter may open it) is cut at each `CRLF--boundary`; a part's head ends at the
+/// first blank line after its delimiter line.
+fn parts_by_hand(boundary: &[u8], body: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay[from..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| from + i)
+    };
+    let mut text = b"\r\n".to_vec();
+    text.extend_from_slice(body);
+    let mut delim = b"\r\n--".to_vec();
+    delim.extend_from_slice(boundary);
+    let mut pos = find(&text, &delim, 0)? + delim.len();
+    let mut parts = Vec::new();
+    loop {
+        if text[pos..].starts_with(b"--") {
+            return Some(parts);
+        }
+        while matches!(text.get(pos), Some(b' ' | b'\t')) {
+            pos += 1;
+        }
+        if !text[pos..].starts_with(b"\r\n") {
+            return None;
+        }
+        let data = find(&text, b"\r\n\r\n", pos)? + 4;
+        let end = find(&text, &delim, data)?;
+        parts.push(text[data..end].to_vec());
+        pos = end + delim.len();
     }
 }
 

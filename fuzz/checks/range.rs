@@ -54,7 +54,7 @@ fn numbers(data: &[u8]) -> Vec<u64> {
 /// A single byte range of a file of `size` bytes, from the value's grammar: the whole
 /// value and the range-spec may be surrounded by whitespace; positions are `1*DIGIT`
 /// that fit in a u64.
-fn reference(value: &[u8], size: u64) -> RangeSpec {
+pub fn reference(value: &[u8], size: u64) -> RangeSpec {
     let Ok(value) = std::str::from_utf8(value) else {
         return RangeSpec::None;
     };

@@ -119,6 +119,7 @@ async function pages(browser, width, upload) {
   await visit(page, MAIN + '/', 200);
   await submit(page, 'form[action="/plain.txt"] button', 405);
   check((await text(page, 'h1')) === '405 Method Not Allowed', 'the built-in 405');
+  check((await text(page, 'p')).includes('Allowed here: GET, HEAD.'), 'the 405 page lists the allowed methods');
   await shoot(page, 'builtin-405');
   await visit(page, MAIN + '/', 200);
   await submit(page, 'form[action="/limited/"] button', 413);

@@ -117,6 +117,18 @@ codes! {
         "A location modifier is `=` (exact), `^~` (prefix, no regex), `~` (regex) or `~*` (case-insensitive regex); named locations (`@x`) are not supported.";
     BadParameter = "value::parameter", Error, "an argument has no meaning here",
         "An argument that the directive does not understand here, such as an empty path, an unknown listen parameter or an index name with `/`.";
+    BadVariable = "value::variable", Error, "a `$` that starts no variable name, or a regex capture",
+        "A `$` starts a variable: `$name` or `${name}`. nginx has no escape for a literal `$`, and webserv has no regex captures (`$1`): build the value from `$uri`, `$request_uri` or `$args`.";
+    UnknownVariable = "value::unknown-variable", Error, "no variable has this name",
+        "Variables webserv knows: `$scheme $host $server_name $server_port $request_uri $uri $document_uri $args $query_string $is_args $request_method $remote_addr $remote_port $content_type $content_length`, `$arg_NAME` and `$http_NAME`.";
+    BadHeader = "value::header", Error, "not a header field name, or a header the server writes itself",
+        "`add_header` takes a field name (letters, digits, `-`) and a one-line value. `Content-Length`, `Transfer-Encoding` and `Connection` frame the response and are written by the server only.";
+    BadMimeType = "value::mime-type", Error, "not a media type (`type/subtype`)",
+        "`default_type`, `gzip_types` and `types { }` entries are media types like `text/css` or `application/json`.";
+    BadAccessRule = "value::access-rule", Error, "not an IP address, a CIDR block or `all`",
+        "`allow` and `deny` take an IPv4 or IPv6 address, a CIDR block (`10.0.0.0/8`, `2001:db8::/32`) or `all`; host names are not resolved.";
+    BadTlsProtocol = "value::ssl-protocol", Error, "not a TLS protocol name webserv speaks",
+        "`ssl_protocols` takes `TLSv1.2` and `TLSv1.3`. A name that is neither is an error, and so is a list that holds only versions webserv refuses (see `tls::old-protocol`).";
     NoServer = "resolve::no-server", Error, "the config defines no `server`",
         "A config must define at least one `server { }` block, or there is nothing to serve.";
     DuplicateServer = "resolve::duplicate-server", Error, "two servers share a listen address and a server name",
@@ -135,6 +147,26 @@ codes! {
         "`alias` needs a literal prefix to replace; in a regex location webserv has no captures to build the path from. Use `root` there.";
     ErrorPageTarget = "resolve::error-page-target", Error, "an error_page target that no location serves",
         "An `error_page` URI is served by a location that answers with `return` or does not allow GET, so the error page itself could never be shown.";
+    TlsMixedPort = "tls::mixed-port", Error, "one port is `ssl` for one server and plain for another",
+        "A port speaks TLS or plain HTTP, not both: every `listen` of one port must have `ssl`, or none. Both listens are marked; use another port for the other protocol (nginx would silently make them all `ssl`).";
+    NoCertificate = "tls::no-certificate", Error, "an `ssl` listen without `ssl_certificate` and `ssl_certificate_key`",
+        "A server with `listen ... ssl` needs a certificate and its key, set in the server or in the main context; a certificate also needs its key. Without them no TLS handshake could succeed.";
+    CertUnreadable = "tls::unreadable", Error, "a certificate or key file is missing or cannot be read",
+        "The file named by `ssl_certificate` or `ssl_certificate_key` does not exist or cannot be read (a directory, permissions). Relative paths start at the directory of the config file that names them. `check` reads these files as the server would.";
+    BadPem = "tls::bad-pem", Error, "a certificate or key file holds no usable certificate or key",
+        "`ssl_certificate` needs a PEM file with at least one `CERTIFICATE` block that parses; `ssl_certificate_key` needs a PEM private key (PKCS#8 `PRIVATE KEY`, PKCS#1 `RSA PRIVATE KEY` or SEC1 `EC PRIVATE KEY`), not encrypted, of a kind TLS can sign with (RSA, ECDSA P-256/P-384, Ed25519). The two files swapped is a common cause.";
+    KeyMismatch = "tls::key-mismatch", Error, "the private key does not belong to the certificate",
+        "The key named by `ssl_certificate_key` is not the key of the first certificate in `ssl_certificate`, so every handshake would fail. Either the wrong key file is named, or the chain file does not start with the server's own certificate.";
+    CertExpired = "tls::expired", Warning, "a certificate has expired or is not valid yet",
+        "A certificate of the chain is outside its validity period on this machine's clock (the date is shown): browsers refuse it. Renew it, or check the clock.";
+    CertExpiresSoon = "tls::expires-soon", Warning, "a certificate expires within 14 days",
+        "A certificate of the chain expires within 14 days (the date is shown). Renew it; `webserv` reads the new files on reload (SIGHUP).";
+    NameNotCovered = "tls::name-not-covered", Warning, "a server_name the certificate does not cover",
+        "A `server_name` of a server with an `ssl` listen is not among the certificate's DNS names (subject alternative names; `*.example.com` covers one label), so browsers would refuse the connection for that name. Regex and `mail.*` names are not checked.";
+    ChainOrder = "tls::chain-order", Warning, "the certificates of a chain are out of order",
+        "After the server's own certificate, each certificate in the `ssl_certificate` file should be the issuer of the one before it. Some clients cannot build the chain from a file out of order; put the intermediates in order, leaf first.";
+    OldTlsProtocol = "tls::old-protocol", Warning, "`ssl_protocols` names a version webserv does not speak",
+        "`SSLv2`, `SSLv3`, `TLSv1` and `TLSv1.1` are broken or deprecated and webserv never speaks them; the name is ignored. Every current client speaks TLSv1.2.";
     UnreachableLocation = "lint::unreachable-location", Warning, "a location no request can reach",
         "A regex location that an earlier regex always wins over (regexes are tried in file order), or an exact copy of one.";
     MissingDirectory = "lint::missing-directory", Warning, "a root or alias directory does not exist",
@@ -145,6 +177,10 @@ codes! {
         "The `upload_store` directory is missing or not writable by this user, so uploads would fail with 500.";
     HiddenServer = "lint::hidden-server", Warning, "a server on `*:port` is hidden by an IP-specific listen",
         "nginx semantics: a `listen` on a specific IP takes every connection to that IP and port, so a server on `*:port` is not reachable through that IP.";
+    UnreachableRule = "lint::unreachable-rule", Warning, "an allow/deny rule after `all`, which never matches",
+        "`allow` and `deny` rules are checked in order and the first that matches decides; a rule after `allow all` or `deny all` is never reached.";
+    HtpasswdEntry = "lint::htpasswd-entry", Warning, "an htpasswd line webserv cannot verify",
+        "webserv verifies apr1 (`htpasswd -m`, the default), bcrypt (`-B`), `{SHA}` (`-s`) and crypt SHA-256/512 (`-2`, `-5`). A user with a plain-text, DES or MD5-crypt hash cannot log in.";
 }
 
 /// The environment variable that says where the project's documentation (README.md)

@@ -137,6 +137,40 @@ pub fn merge(parent: &Effective, child: &Settings, sources: &impl Provenance) ->
         ),
         send_timeout: pick(&child.send_timeout, &parent.send_timeout, sources),
         access_log: pick(&child.access_log, &parent.access_log, sources),
+        try_files: pick_opt(&child.try_files, &Sourced::default_value(None), sources),
+        add_headers: pick(&child.add_headers, &parent.add_headers, sources),
+        expires: pick(&child.expires, &parent.expires, sources),
+        gzip: pick(&child.gzip, &parent.gzip, sources),
+        gzip_static: pick(&child.gzip_static, &parent.gzip_static, sources),
+        gzip_types: pick(&child.gzip_types, &parent.gzip_types, sources),
+        gzip_min_length: pick(&child.gzip_min_length, &parent.gzip_min_length, sources),
+        gzip_comp_level: pick(&child.gzip_comp_level, &parent.gzip_comp_level, sources),
+        access: pick(&child.access, &parent.access, sources),
+        auth_basic: pick(&child.auth_basic, &parent.auth_basic, sources),
+        auth_basic_user_file: pick_opt(
+            &child.auth_basic_user_file,
+            &parent.auth_basic_user_file,
+            sources,
+        ),
+        default_type: pick(&child.default_type, &parent.default_type, sources),
+        types: pick_opt(&child.types, &parent.types, sources),
+        ssl_certificate: pick_opt(&child.ssl_certificate, &parent.ssl_certificate, sources),
+        ssl_certificate_key: pick_opt(
+            &child.ssl_certificate_key,
+            &parent.ssl_certificate_key,
+            sources,
+        ),
+        ssl_protocols: pick(&child.ssl_protocols, &parent.ssl_protocols, sources),
+        ssl_session_timeout: pick(
+            &child.ssl_session_timeout,
+            &parent.ssl_session_timeout,
+            sources,
+        ),
+        ssl_session_tickets: pick(
+            &child.ssl_session_tickets,
+            &parent.ssl_session_tickets,
+            sources,
+        ),
     }
 }
 
@@ -188,8 +222,11 @@ mod tests {
         let names: Vec<&str> = rows(&bare).iter().map(|r| r.0).collect();
         for spec in DIRECTIVES {
             if let Apply::Setting(_) = spec.apply {
-                let shown =
-                    names.contains(&spec.name) || (spec.name == "alias" && names.contains(&"root"));
+                // `alias` shares `root`'s row, `allow` and `deny` share `allow/deny`.
+                let shown = names
+                    .iter()
+                    .any(|n| n.split('/').any(|part| part == spec.name))
+                    || (spec.name == "alias" && names.contains(&"root"));
                 assert!(shown, "`{}` has no row in Effective::rows", spec.name);
             }
         }

@@ -8,6 +8,7 @@
 pub mod ast;
 pub mod check;
 pub mod diag;
+pub mod htpasswd;
 pub mod load;
 pub mod lower;
 pub mod merge;
@@ -20,7 +21,9 @@ pub mod resolve;
 pub mod schema;
 pub mod source;
 pub mod table;
+pub mod tls;
 pub mod values;
+pub mod vars;
 
 use std::path::{Path, PathBuf};
 
@@ -33,18 +36,29 @@ use table::RoutingTable;
 pub struct CompileOptions {
     /// Lints that read the file system (missing root, interpreter, upload store).
     pub fs_lints: bool,
+    /// The time certificates are judged against (expired, not valid yet, expiring
+    /// soon), in seconds since the Unix epoch; `None`: the system clock. Snapshot tests
+    /// fix it.
+    pub now: Option<i64>,
 }
 
 impl CompileOptions {
-    /// No look at the file system beyond the config files themselves.
+    /// No look at the file system beyond the config files themselves and the
+    /// certificates they name (which the table holds, as it holds included files).
     pub fn hermetic() -> CompileOptions {
-        CompileOptions { fs_lints: false }
+        CompileOptions {
+            fs_lints: false,
+            now: None,
+        }
     }
 }
 
 impl Default for CompileOptions {
     fn default() -> CompileOptions {
-        CompileOptions { fs_lints: true }
+        CompileOptions {
+            fs_lints: true,
+            now: None,
+        }
     }
 }
 
@@ -137,6 +151,11 @@ fn compile_all(
         &dir,
         resolve::ResolveOptions {
             fs_lints: opts.fs_lints,
+            now: opts.now.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64)
+            }),
         },
         &mut diags,
     );

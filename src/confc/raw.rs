@@ -2,10 +2,12 @@
 //! directive that set it. Produced by `lower` through the schema's setters; nothing is
 //! inherited yet (that is `merge`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::model::{
-    CgiRule, DocRoot, ErrorPage, ListenAddr, LogTarget, Methods, Modifier, Return, ServerName,
+    AccessRule, AddHeader, CgiRule, DocRoot, ErrorPage, Expires, Htpasswd, ListenAddr, LogTarget,
+    Methods, Modifier, Return, ServerName, TlsProtocols, TryFiles, Types,
 };
 use super::source::Span;
 
@@ -35,11 +37,32 @@ pub struct Settings {
     pub client_body_min_rate: Option<Set<u64>>,
     pub send_timeout: Option<Set<Duration>>,
     pub access_log: Option<Set<LogTarget>>,
+    pub try_files: Option<Set<TryFiles>>,
+    pub add_headers: Option<Set<Vec<AddHeader>>>,
+    pub expires: Option<Set<Expires>>,
+    pub gzip: Option<Set<bool>>,
+    pub gzip_static: Option<Set<bool>>,
+    pub gzip_types: Option<Set<Vec<String>>>,
+    pub gzip_min_length: Option<Set<u64>>,
+    pub gzip_comp_level: Option<Set<u64>>,
+    /// `allow` and `deny`, in order: one list.
+    pub access: Option<Set<Vec<AccessRule>>>,
+    pub auth_basic: Option<Set<Option<String>>>,
+    pub auth_basic_user_file: Option<Set<Arc<Htpasswd>>>,
+    pub default_type: Option<Set<String>>,
+    pub types: Option<Set<Arc<Types>>>,
+    pub ssl_certificate: Option<Set<std::path::PathBuf>>,
+    pub ssl_certificate_key: Option<Set<std::path::PathBuf>>,
+    pub ssl_protocols: Option<Set<TlsProtocols>>,
+    pub ssl_session_timeout: Option<Set<Duration>>,
+    pub ssl_session_tickets: Option<Set<bool>>,
     /// The `error_page` directive of each entry of `error_pages` (the list's own span is
     /// the first directive's), so diagnostics point at the right line.
     pub error_page_spans: Vec<Span>,
     /// The `cgi` directive of each entry of `cgi`, likewise.
     pub cgi_spans: Vec<Span>,
+    /// The `allow`/`deny` directive of each entry of `access`, likewise.
+    pub access_spans: Vec<Span>,
 }
 
 /// The `main` context.
@@ -57,11 +80,19 @@ pub struct MainConf {
 pub struct ServerConf {
     /// The `server` keyword.
     pub span: Span,
-    /// Address and `default_server`.
-    pub listens: Vec<Set<(ListenAddr, bool)>>,
+    pub listens: Vec<Set<Listen>>,
     pub names: Vec<Set<ServerName>>,
     pub settings: Settings,
     pub locations: Vec<LocationConf>,
+}
+
+/// One `listen`: the address and its parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct Listen {
+    pub addr: ListenAddr,
+    pub default_server: bool,
+    /// `ssl`: connections to this address speak TLS.
+    pub ssl: bool,
 }
 
 /// One `location { }`.

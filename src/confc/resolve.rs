@@ -4,17 +4,19 @@
 //! `ngx_http_init_locations`: all sorting and indexing happens here, never per request.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::diag::{Code, Diag, Diags};
 use super::merge::{Provenance, defaults, merge, pick_main};
 use super::model::{DocRoot, ListenAddr, ListenHost, Modifier, ServerName};
-use super::raw::{LocationConf, MainConf, ServerConf, Settings};
+use super::raw::{Listen, LocationConf, MainConf, ServerConf, Set, Settings};
 use super::source::{SourceMap, Span};
 use super::table::{
     AddrGroup, Bind, Effective, Location, LocationSet, MainSettings, NameIndex, Origin,
     RoutingTable, ServerId, Sourced, VirtualServer,
 };
+use super::tls::{self, Certificate, Named};
 
 /// Options that change what resolution looks at.
 #[derive(Clone, Copy, Debug)]
@@ -22,6 +24,8 @@ pub struct ResolveOptions {
     /// Run the lints that look at the file system (missing directories, interpreters,
     /// unwritable upload stores).
     pub fs_lints: bool,
+    /// Seconds since the epoch: the time certificates are judged against.
+    pub now: i64,
 }
 
 struct Builder<'a> {
@@ -59,11 +63,12 @@ pub fn resolve(
             .help("add one, e.g. `server { listen 8080; root www; }`"),
         );
     }
-    let servers = b.servers(&main.servers, &base, super::par::threads());
+    let mut servers = b.servers(&main.servers, &base, super::par::threads());
     for id in 0..servers.len() {
         b.note_error_pages(id, &main.settings);
     }
     let groups = b.groups(main, &servers);
+    certificates(main, &mut servers, opts.now, b.diags);
     let binds = binds(&groups);
     let main_settings = MainSettings {
         error_log: pick_main(&main.error_log, &builtin.error_log, sources).map(|v| v.0),
@@ -207,7 +212,7 @@ impl Builder<'_> {
                 port: 8080,
             }]
         } else {
-            sc.listens.iter().map(|l| l.value.0).collect()
+            sc.listens.iter().map(|l| l.value.addr).collect()
         };
         let names = if sc.names.is_empty() {
             vec![String::new()]
@@ -223,6 +228,7 @@ impl Builder<'_> {
             },
             locations,
             settings,
+            tls: None,
         }
     }
 
@@ -231,8 +237,10 @@ impl Builder<'_> {
         if let Some(ep) = &s.error_pages {
             for (i, page) in ep.value.iter().enumerate() {
                 let span = s.error_page_spans.get(i).copied().unwrap_or(ep.span);
-                self.error_pages
-                    .push((server, vec![page.uri.clone()], span));
+                // Only a target without variables can be checked before a request.
+                if let Some(uri) = page.uri.as_literal() {
+                    self.error_pages.push((server, vec![uri.to_string()], span));
+                }
             }
         }
     }
@@ -389,18 +397,26 @@ impl Builder<'_> {
         // (group, name) → the span that registered it.
         let mut name_spans: HashMap<(usize, String), (Span, ServerId)> = HashMap::new();
         let mut reported: HashSet<(Span, Span)> = HashSet::new();
+        // The first listen of each port, and whether it is `ssl`.
+        let mut port_ssl: HashMap<u16, (bool, Span)> = HashMap::new();
         for (sid, (sc, vs)) in main.servers.iter().zip(servers).enumerate() {
-            let mut listens: Vec<(ListenAddr, bool, Span)> = sc
-                .listens
-                .iter()
-                .map(|l| (l.value.0, l.value.1, l.span))
-                .collect();
+            let mut listens: Vec<(Listen, Span)> =
+                sc.listens.iter().map(|l| (l.value, l.span)).collect();
             if listens.is_empty() {
-                listens.push((vs.listens[0], false, sc.span));
+                let addr = vs.listens[0];
+                listens.push((
+                    Listen {
+                        addr,
+                        default_server: false,
+                        ssl: false,
+                    },
+                    sc.span,
+                ));
             }
             // The same address twice in one server (`listen 8080; listen *:8080;`).
             let mut own: HashMap<ListenAddr, Span> = HashMap::new();
-            for (addr, is_default, span) in listens {
+            for (listen, span) in listens {
+                let (addr, is_default) = (listen.addr, listen.default_server);
                 if let Some(first) = own.get(&addr) {
                     self.diags.push(
                         Diag::new(
@@ -415,6 +431,11 @@ impl Builder<'_> {
                     continue;
                 }
                 own.insert(addr, span);
+                let (ssl, first) = *port_ssl.entry(addr.port).or_insert((listen.ssl, span));
+                if ssl != listen.ssl {
+                    self.diags
+                        .push(mixed_port(addr.port, (listen.ssl, span), (ssl, first)));
+                }
                 let gi = *by_addr.entry(addr).or_insert_with(|| {
                     groups.push(AddrGroup {
                         addr,
@@ -422,6 +443,7 @@ impl Builder<'_> {
                         default: sid,
                         default_explicit: false,
                         names: NameIndex::default(),
+                        ssl,
                     });
                     groups.len() - 1
                 });
@@ -568,11 +590,115 @@ fn binds(groups: &[AddrGroup]) -> Vec<Bind> {
                 out.push(Bind {
                     addr: bind_addr,
                     groups: vec![gi],
+                    ssl: g.ssl,
                 });
             }
         }
     }
     out
+}
+
+/// A port that is `ssl` in one listen and plain in another: both are marked.
+fn mixed_port(port: u16, this: (bool, Span), first: (bool, Span)) -> Diag {
+    let kind = |ssl: bool| if ssl { "`ssl`" } else { "plain HTTP" };
+    Diag::new(
+        Code::TlsMixedPort,
+        this.1,
+        format!("port {port} is both `ssl` and plain HTTP"),
+    )
+    .label(format!("{} here", kind(this.0)))
+    .with(first.1, format!("{} here", kind(first.0)))
+    .help(format!(
+        "a port speaks TLS or plain HTTP: add `ssl` to every listen of port {port}, or move one of them to another port"
+    ))
+}
+
+/// The certificates of servers with `ssl_certificate` (each pair of files read and
+/// checked once, however many servers name it): every server with an `ssl` listen must
+/// have one, and its names should be covered by it.
+fn certificates(main: &MainConf, servers: &mut [VirtualServer], now: i64, diags: &mut Diags) {
+    let mut loaded: HashMap<(Span, Span), Option<Arc<Certificate>>> = HashMap::new();
+    let mut reported: HashSet<Span> = HashSet::new();
+    for (sc, vs) in main.servers.iter().zip(servers.iter_mut()) {
+        let pick = |f: fn(&Settings) -> &Option<Set<PathBuf>>| {
+            f(&sc.settings).as_ref().or(f(&main.settings).as_ref())
+        };
+        let cert = pick(|s| &s.ssl_certificate);
+        let key = pick(|s| &s.ssl_certificate_key);
+        let ssl_listen = sc.listens.iter().find(|l| l.value.ssl).map(|l| l.span);
+        let (cert, key) = match (cert, key) {
+            (Some(c), Some(k)) => (c, k),
+            (c, k) => {
+                if let Some(d) = missing_certificate(ssl_listen, c, k)
+                    && reported.insert(d.span)
+                {
+                    diags.push(d);
+                }
+                continue;
+            }
+        };
+        let tls = loaded
+            .entry((cert.span, key.span))
+            .or_insert_with(|| tls::load(named(cert), named(key), now, diags).map(Arc::new))
+            .clone();
+        if let (Some(t), Some(_)) = (&tls, ssl_listen) {
+            for n in &sc.names {
+                if t.covers(&n.value) == Some(false) {
+                    diags.push(not_covered(&n.value.display(), n.span, t, cert.span));
+                }
+            }
+        }
+        vs.tls = tls;
+    }
+}
+
+fn named(s: &Set<PathBuf>) -> Named<'_> {
+    Named {
+        path: &s.value,
+        span: s.span,
+    }
+}
+
+/// What a server lacks to speak TLS: a certificate or its key.
+fn missing_certificate(
+    ssl_listen: Option<Span>,
+    cert: Option<&Set<PathBuf>>,
+    key: Option<&Set<PathBuf>>,
+) -> Option<Diag> {
+    let help = "add `ssl_certificate cert.pem;` and `ssl_certificate_key key.pem;` to the server (or to the main context, for every server)";
+    match (ssl_listen, cert, key) {
+        (Some(l), None, _) => Some(
+            Diag::new(Code::NoCertificate, l, "`ssl` listen without `ssl_certificate`")
+                .label("this server has no certificate to present")
+                .help(help),
+        ),
+        (_, Some(c), None) => Some(
+            Diag::new(
+                Code::NoCertificate,
+                c.span,
+                "`ssl_certificate` without `ssl_certificate_key`",
+            )
+            .label("no key for this certificate")
+            .help("add `ssl_certificate_key key.pem;` beside it: the server signs with the certificate's private key"),
+        ),
+        _ => None,
+    }
+}
+
+fn not_covered(name: &str, span: Span, cert: &Certificate, cert_span: Span) -> Diag {
+    let names = if cert.names.is_empty() {
+        "it has no DNS names (subject alternative names)".to_string()
+    } else {
+        format!("it covers {}", cert.names.join(", "))
+    };
+    Diag::new(
+        Code::NameNotCovered,
+        span,
+        format!("the certificate does not cover `{name}`"),
+    )
+    .label("clients asking for this name would refuse the certificate")
+    .with(cert_span, names)
+    .help("use a certificate that lists this name, or serve the name from a server whose certificate covers it")
 }
 
 /// Literal-regex shadowing that can be proven: `a` (any position) shadows every regex
@@ -753,13 +879,13 @@ fn hidden_servers(main: &MainConf, table: &RoutingTable, diags: &mut Diags) {
                 let span = sc
                     .listens
                     .iter()
-                    .find(|l| l.value.0 == g.addr)
+                    .find(|l| l.value.addr == g.addr)
                     .map_or(sc.span, |l| l.span);
                 let other = &main.servers[specific.servers[0]];
                 let other_span = other
                     .listens
                     .iter()
-                    .find(|l| l.value.0 == specific.addr)
+                    .find(|l| l.value.addr == specific.addr)
                     .map_or(other.span, |l| l.span);
                 diags.push(
                     Diag::new(

@@ -10,11 +10,14 @@ use std::path::{Path, PathBuf};
 use super::ast::{Directive, Token};
 use super::diag::{Code, Diag, Diags};
 use super::model::{
-    CgiRule, DocRoot, ErrorPage, LOG_LEVELS, LogTarget, METHOD_NAMES, Methods, Modifier, Return,
+    AddHeader, CgiRule, DocRoot, ErrorPage, ErrorStatus, LOG_LEVELS, LogTarget, METHOD_NAMES,
+    Methods, Modifier, OLD_TLS_PROTOCOL_NAMES, Return, TLS_PROTOCOL_NAMES, Template, TlsProtocols,
+    TryFallback, TryFiles, Types,
 };
-use super::raw::{MainConf, ServerConf, Set, Settings};
+use super::raw::{Listen, MainConf, ServerConf, Set, Settings};
 use super::source::{SourceMap, Span};
 use super::values::{self, Bad};
+use super::vars::Piece;
 
 /// A configuration context.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -99,6 +102,7 @@ const FILE: Arg = Arg::Path {
     words: &[],
 };
 const FLAGS: &[&str] = &["on", "off"];
+const LISTEN_PARAMS: &[&str] = &["ssl", "default_server"];
 const LOCATION_MODIFIERS: &[&str] = &["=", "^~", "~", "~*"];
 const ERROR_STATUSES: &[u16] = &[400, 403, 404, 405, 408, 413, 500, 502, 503, 504];
 
@@ -126,14 +130,14 @@ pub static DIRECTIVES: &[Spec] = &[
         name: "listen",
         contexts: &[Ctx::Server],
         min_args: 1,
-        max_args: 2,
-        args: &[Arg::Text, Arg::Words(&["default_server"])],
+        max_args: 3,
+        args: &[Arg::Text, Arg::Words(LISTEN_PARAMS)],
         block: false,
         repeatable: true,
         inherited: false,
         default: Some("*:8080"),
-        syntax: "listen [addr:]port [default_server];",
-        doc: "An address and port this server accepts connections on; `default_server` makes it the fallback for unknown Host values.",
+        syntax: "listen [addr:]port [ssl] [default_server];",
+        doc: "An address and port this server accepts connections on; `ssl` makes connections to it speak TLS (HTTPS), `default_server` makes it the fallback for unknown Host values (and TLS clients that send no known name).",
         apply: Apply::ServerOnly(set_listen),
     },
     Spec {
@@ -407,6 +411,280 @@ pub static DIRECTIVES: &[Spec] = &[
         syntax: "access_log path | stdout | off;",
         doc: "Access log in combined format.",
         apply: Apply::Setting(set_access_log),
+    },
+    Spec {
+        name: "try_files",
+        contexts: &[Ctx::Server, Ctx::Location],
+        min_args: 2,
+        max_args: MANY,
+        args: &[Arg::Uri(&[404]), Arg::Uri(&[404])],
+        block: false,
+        repeatable: false,
+        inherited: false,
+        default: None,
+        syntax: "try_files file ... uri | =code;",
+        doc: "Serves the first of `file ...` that exists (`$uri/` tries a directory), else redirects internally to `uri` or answers `=code`. Variables allowed. Not inherited: a server's applies where no location matches.",
+        apply: Apply::Setting(set_try_files),
+    },
+    Spec {
+        name: "add_header",
+        contexts: ALL,
+        min_args: 2,
+        max_args: 3,
+        args: &[Arg::Text, Arg::Text, Arg::Words(&["always"])],
+        block: false,
+        repeatable: true,
+        inherited: true,
+        default: None,
+        syntax: "add_header name value [always];",
+        doc: "Adds a header to 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 responses (every response with `always`). Variables allowed. An inner block's `add_header` lines replace the outer ones.",
+        apply: Apply::Setting(set_add_header),
+    },
+    Spec {
+        name: "expires",
+        contexts: ALL,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Words(&["off", "epoch", "max", "1h", "30d"])],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("off"),
+        syntax: "expires time | epoch | max | off;",
+        doc: "`Expires` and `Cache-Control: max-age` on the statuses `add_header` uses; a negative time or `epoch` gives `no-cache`.",
+        apply: Apply::Setting(set_expires),
+    },
+    Spec {
+        name: "gzip",
+        contexts: ALL,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Words(FLAGS)],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("off"),
+        syntax: "gzip on | off;",
+        doc: "Compresses responses of the `gzip_types` (and `text/html`) for clients that accept gzip; a static file is compressed once and cached.",
+        apply: Apply::Setting(set_gzip),
+    },
+    Spec {
+        name: "gzip_static",
+        contexts: ALL,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Words(FLAGS)],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("off"),
+        syntax: "gzip_static on | off;",
+        doc: "Serves `file.gz` beside `file` to clients that accept gzip.",
+        apply: Apply::Setting(set_gzip_static),
+    },
+    Spec {
+        name: "gzip_types",
+        contexts: ALL,
+        min_args: 1,
+        max_args: MANY,
+        args: &[Arg::Words(&[
+            "text/css",
+            "text/plain",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "image/svg+xml",
+            "*",
+        ])],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("text/html"),
+        syntax: "gzip_types type ... | *;",
+        doc: "Media types `gzip` compresses besides `text/html` (always included); `*` is any.",
+        apply: Apply::Setting(set_gzip_types),
+    },
+    Spec {
+        name: "gzip_min_length",
+        contexts: ALL,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Text],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("20"),
+        syntax: "gzip_min_length size;",
+        doc: "Bodies shorter than this are sent uncompressed.",
+        apply: Apply::Setting(set_gzip_min_length),
+    },
+    Spec {
+        name: "gzip_comp_level",
+        contexts: ALL,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Words(&["1", "2", "3", "4", "5", "6", "7", "8", "9"])],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("1"),
+        syntax: "gzip_comp_level 1..9;",
+        doc: "Compression level: 1 fastest, 9 smallest.",
+        apply: Apply::Setting(set_gzip_comp_level),
+    },
+    Spec {
+        name: "allow",
+        contexts: ALL,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Words(&["all", "127.0.0.1", "::1"])],
+        block: false,
+        repeatable: true,
+        inherited: true,
+        default: None,
+        syntax: "allow address | CIDR | all;",
+        doc: "Allows clients from these addresses; `allow` and `deny` rules are checked in order, the first match decides (403 for `deny`). An inner block's rules replace the outer ones.",
+        apply: Apply::Setting(set_allow),
+    },
+    Spec {
+        name: "deny",
+        contexts: ALL,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Words(&["all"])],
+        block: false,
+        repeatable: true,
+        inherited: true,
+        default: None,
+        syntax: "deny address | CIDR | all;",
+        doc: "Denies clients from these addresses (403); see `allow`.",
+        apply: Apply::Setting(set_deny),
+    },
+    Spec {
+        name: "auth_basic",
+        contexts: ALL,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Words(&["off"])],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("off"),
+        syntax: "auth_basic realm | off;",
+        doc: "Asks for a user name and password (401 with `WWW-Authenticate: Basic realm=...`) checked against `auth_basic_user_file`.",
+        apply: Apply::Setting(set_auth_basic),
+    },
+    Spec {
+        name: "auth_basic_user_file",
+        contexts: ALL,
+        min_args: 1,
+        max_args: 1,
+        args: &[FILE],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: None,
+        syntax: "auth_basic_user_file file;",
+        doc: "An htpasswd file (apr1, bcrypt, `{SHA}`, crypt SHA-256/512), read when the config is compiled or reloaded.",
+        apply: Apply::Setting(set_auth_basic_user_file),
+    },
+    Spec {
+        name: "default_type",
+        contexts: ALL,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Words(&["application/octet-stream", "text/plain"])],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("application/octet-stream"),
+        syntax: "default_type type;",
+        doc: "`Content-Type` of files whose extension the types table does not know.",
+        apply: Apply::Setting(set_default_type),
+    },
+    Spec {
+        name: "types",
+        contexts: ALL,
+        min_args: 0,
+        max_args: 0,
+        args: &[],
+        block: true,
+        repeatable: false,
+        inherited: true,
+        default: None,
+        syntax: "types { type extension ...; ... }",
+        doc: "Replaces the built-in extension → media type table (as in nginx, a `types` block replaces the inherited table, it does not add to it).",
+        apply: Apply::Setting(set_types),
+    },
+    Spec {
+        name: "ssl_certificate",
+        contexts: MAIN_SERVER,
+        min_args: 1,
+        max_args: 1,
+        args: &[FILE],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: None,
+        syntax: "ssl_certificate file;",
+        doc: "The certificate of this server's `ssl` listens, in PEM: the server's own certificate first, then the intermediate certificates (the chain). Read again on reload.",
+        apply: Apply::Setting(set_ssl_certificate),
+    },
+    Spec {
+        name: "ssl_certificate_key",
+        contexts: MAIN_SERVER,
+        min_args: 1,
+        max_args: 1,
+        args: &[FILE],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: None,
+        syntax: "ssl_certificate_key file;",
+        doc: "The certificate's private key in PEM (PKCS#8, PKCS#1 or SEC1), not encrypted.",
+        apply: Apply::Setting(set_ssl_certificate_key),
+    },
+    Spec {
+        name: "ssl_protocols",
+        contexts: MAIN_SERVER,
+        min_args: 1,
+        max_args: MANY,
+        args: &[Arg::Words(TLS_PROTOCOL_NAMES)],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("TLSv1.2 TLSv1.3"),
+        syntax: "ssl_protocols protocol ...;",
+        doc: "TLS versions offered: `TLSv1.2`, `TLSv1.3`. Older versions (`SSLv3`, `TLSv1`, `TLSv1.1`) are never spoken.",
+        apply: Apply::Setting(set_ssl_protocols),
+    },
+    Spec {
+        name: "ssl_session_timeout",
+        contexts: MAIN_SERVER,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Text],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("5m"),
+        syntax: "ssl_session_timeout time;",
+        doc: "How long a client can resume a TLS session (session cache and tickets alike).",
+        apply: Apply::Setting(set_ssl_session_timeout),
+    },
+    Spec {
+        name: "ssl_session_tickets",
+        contexts: MAIN_SERVER,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Words(FLAGS)],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("on"),
+        syntax: "ssl_session_tickets on | off;",
+        doc: "Resumption by session tickets (the client keeps the session); `off` leaves resumption to the server's session cache.",
+        apply: Apply::Setting(set_ssl_session_tickets),
     },
     Spec {
         name: "error_log",
@@ -695,15 +973,19 @@ fn set_return(s: &mut Settings, d: &Directive, cx: &mut Cx) {
     let first = &d.args[0];
     // `return URL;` is a 302, as in nginx.
     if d.args.len() == 1
-        && (first.text.starts_with("http://") || first.text.starts_with("https://"))
+        && (first.text.starts_with("http://")
+            || first.text.starts_with("https://")
+            || first.text.starts_with("$scheme"))
     {
-        s.ret = set(
-            Return {
-                code: 302,
-                text: Some(first.text.clone()),
-            },
-            d,
-        );
+        if let Some(url) = template(first, cx) {
+            s.ret = set(
+                Return {
+                    code: 302,
+                    text: Some(url),
+                },
+                d,
+            );
+        }
         return;
     }
     let code = match values::status(&first.text, 100..=599, "`return`") {
@@ -713,7 +995,13 @@ fn set_return(s: &mut Settings, d: &Directive, cx: &mut Cx) {
             return;
         }
     };
-    let text = d.args.get(1).map(|t| t.text.clone());
+    let text = match d.args.get(1) {
+        Some(t) => match template(t, cx) {
+            Some(t) => Some(t),
+            None => return,
+        },
+        None => None,
+    };
     let r = Return { code, text };
     if r.is_redirect() && r.text.is_none() {
         cx.diags.push(
@@ -732,11 +1020,61 @@ fn set_return(s: &mut Settings, d: &Directive, cx: &mut Cx) {
     s.ret = set(r, d);
 }
 
+/// An argument with variables, compiled; a mistake in it is reported.
+fn template(tok: &Token, cx: &mut Cx) -> Option<Template> {
+    match super::vars::compile(tok, cx.sources) {
+        Ok(t) => Some(t),
+        Err(diag) => {
+            cx.diags.push(diag);
+            None
+        }
+    }
+}
+
+/// Whether a URI template can be a local path or a URL: it starts with `/`, with
+/// `http://`/`https://`, or with a variable.
+fn uri_like(t: &Template) -> bool {
+    match t.pieces().first() {
+        Some(Piece::Lit(s)) => {
+            s.starts_with('/') || s.starts_with("http://") || s.starts_with("https://")
+        }
+        Some(Piece::Var(_)) => true,
+        None => false,
+    }
+}
+
 fn set_error_page(s: &mut Settings, d: &Directive, cx: &mut Cx) {
     let (codes, uri) = d.args.split_at(d.args.len() - 1);
     let uri = &uri[0];
     let mut list = Vec::new();
-    for c in codes {
+    let mut status = ErrorStatus::Original;
+    for (i, c) in codes.iter().enumerate() {
+        if let Some(rest) = c.text.strip_prefix('=') {
+            if i + 1 != codes.len() || i == 0 {
+                cx.diags.push(
+                    Diag::new(
+                        Code::BadParameter,
+                        c.span,
+                        format!("`{}` out of place", c.text),
+                    )
+                    .label("`=status` goes right before the URI, after the codes")
+                    .help("write `error_page 404 =200 /index.html;`"),
+                );
+                return;
+            }
+            status = if rest.is_empty() {
+                ErrorStatus::FromTarget
+            } else {
+                match values::status(rest, 100..=599, "`error_page =`") {
+                    Ok(n) => ErrorStatus::Set(n),
+                    Err(b) => {
+                        cx.diags.push(value_diag(c, b));
+                        return;
+                    }
+                }
+            };
+            continue;
+        }
         match values::status(&c.text, 300..=599, "`error_page`") {
             Ok(n) => list.push(n),
             Err(b) => {
@@ -745,10 +1083,10 @@ fn set_error_page(s: &mut Settings, d: &Directive, cx: &mut Cx) {
             }
         }
     }
-    if !(uri.text.starts_with('/')
-        || uri.text.starts_with("http://")
-        || uri.text.starts_with("https://"))
-    {
+    let Some(target) = template(uri, cx) else {
+        return;
+    };
+    if !uri_like(&target) {
         let d = if uri.text.bytes().all(|b| b.is_ascii_digit()) {
             Diag::new(
                 Code::WrongArity,
@@ -771,7 +1109,8 @@ fn set_error_page(s: &mut Settings, d: &Directive, cx: &mut Cx) {
     }
     let page = ErrorPage {
         codes: list,
-        uri: uri.text.clone(),
+        status,
+        uri: target,
     };
     // Raw settings are per block: an existing list was set earlier in this same block.
     match &mut s.error_pages {
@@ -865,6 +1204,95 @@ time_setter!(set_client_header_timeout, client_header_timeout);
 time_setter!(set_client_body_timeout, client_body_timeout);
 time_setter!(set_send_timeout, send_timeout);
 
+time_setter!(set_ssl_session_timeout, ssl_session_timeout);
+
+fn set_ssl_certificate(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    if check_path(&d.args[0], cx.diags) {
+        s.ssl_certificate = set(path_arg(&d.args[0], cx), d);
+    }
+}
+
+fn set_ssl_certificate_key(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    if check_path(&d.args[0], cx.diags) {
+        s.ssl_certificate_key = set(path_arg(&d.args[0], cx), d);
+    }
+}
+
+fn set_ssl_session_tickets(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    match values::flag(&d.args[0].text) {
+        Ok(v) => s.ssl_session_tickets = set(v, d),
+        Err(b) => cx.diags.push(value_diag(&d.args[0], b)),
+    }
+}
+
+/// nginx's protocol names. The old ones are dropped with a warning (an nginx config
+/// often lists them), anything else is an error, and so is a list with nothing left.
+fn set_ssl_protocols(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    let mut p = TlsProtocols::default();
+    let mut old = Vec::new();
+    let mut ok = true;
+    for a in &d.args {
+        match a.text.as_str() {
+            "TLSv1.2" => p.tls12 = true,
+            "TLSv1.3" => p.tls13 = true,
+            name if OLD_TLS_PROTOCOL_NAMES.contains(&name) => old.push(a),
+            other => {
+                cx.diags.push(unknown_protocol(a, other));
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return;
+    }
+    if !p.tls12 && !p.tls13 {
+        cx.diags.push(
+            Diag::new(
+                Code::BadTlsProtocol,
+                d.head_span(),
+                "no protocol left that webserv speaks",
+            )
+            .label("webserv never speaks these old versions")
+            .help("write `ssl_protocols TLSv1.2 TLSv1.3;` (the default)")
+            .fix(
+                "use the default",
+                d.head_span(),
+                "ssl_protocols TLSv1.2 TLSv1.3",
+            ),
+        );
+        return;
+    }
+    for a in old {
+        cx.diags.push(
+            Diag::new(
+                Code::OldTlsProtocol,
+                a.span,
+                format!("`{}` is not spoken by webserv", a.text),
+            )
+            .label("ignored")
+            .help("webserv speaks TLSv1.2 and TLSv1.3 only; the older versions are broken, and every current client speaks TLSv1.2"),
+        );
+    }
+    s.ssl_protocols = set(p, d);
+}
+
+fn unknown_protocol(a: &Token, name: &str) -> Diag {
+    let diag = Diag::new(
+        Code::BadTlsProtocol,
+        a.span,
+        format!("`{name}` is not a TLS protocol name"),
+    )
+    .label("unknown protocol");
+    match super::diag::did_you_mean(name, TLS_PROTOCOL_NAMES.iter().copied()) {
+        Some(n) => diag
+            .help(format!(
+                "did you mean `{n}`? write `TLSv1.2`, `TLSv1.3` or both"
+            ))
+            .fix(format!("replace with `{n}`"), a.span, n),
+        None => diag.help("write `TLSv1.2`, `TLSv1.3` or both"),
+    }
+}
+
 fn log_target(tok: &Token, cx: &Cx, allow_stderr: bool) -> LogTarget {
     match tok.text.as_str() {
         "off" => LogTarget::Off,
@@ -946,33 +1374,41 @@ fn set_listen(s: &mut ServerConf, d: &Directive, cx: &mut Cx) {
             return;
         }
     };
-    let mut default = false;
-    if let Some(p) = d.args.get(1) {
-        if p.text == "default_server" || p.text == "default" {
-            default = true;
-        } else {
-            let mut diag = Diag::new(
-                Code::BadParameter,
-                p.span,
-                format!("unknown listen parameter `{}`", p.text),
-            )
-            .label("webserv does not support this parameter");
-            diag = match super::diag::did_you_mean(&p.text, ["default_server"]) {
-                Some(_) => diag.help("did you mean `default_server`?").fix(
-                    "replace with `default_server`",
-                    p.span,
-                    "default_server",
-                ),
-                None => diag.help("the only listen parameter is `default_server`"),
-            };
-            cx.diags.push(diag);
-            return;
+    let mut listen = Listen {
+        addr,
+        default_server: false,
+        ssl: false,
+    };
+    for p in &d.args[1..] {
+        match p.text.as_str() {
+            "default_server" | "default" => listen.default_server = true,
+            "ssl" => listen.ssl = true,
+            _ => {
+                cx.diags.push(unknown_listen_param(p));
+                return;
+            }
         }
     }
     s.listens.push(Set {
-        value: (addr, default),
+        value: listen,
         span: d.head_span(),
     });
+}
+
+fn unknown_listen_param(p: &Token) -> Diag {
+    let diag = Diag::new(
+        Code::BadParameter,
+        p.span,
+        format!("unknown listen parameter `{}`", p.text),
+    )
+    .label("webserv does not support this parameter");
+    match super::diag::did_you_mean(&p.text, LISTEN_PARAMS.iter().copied()) {
+        Some(w) => {
+            diag.help(format!("did you mean `{w}`?"))
+                .fix(format!("replace with `{w}`"), p.span, w)
+        }
+        None => diag.help("the listen parameters are `ssl` and `default_server`"),
+    }
 }
 
 fn set_server_name(s: &mut ServerConf, d: &Directive, cx: &mut Cx) {
@@ -985,6 +1421,253 @@ fn set_server_name(s: &mut ServerConf, d: &Directive, cx: &mut Cx) {
             Err(b) => cx.diags.push(value_diag(a, b)),
         }
     }
+}
+
+fn set_try_files(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    let (files, last) = d.args.split_at(d.args.len() - 1);
+    let last = &last[0];
+    let mut list = Vec::with_capacity(files.len());
+    for f in files {
+        match template(f, cx) {
+            Some(t) => list.push(t),
+            None => return,
+        }
+    }
+    let fallback = if let Some(code) = last.text.strip_prefix('=') {
+        match values::status(code, 100..=599, "`try_files =`") {
+            Ok(n) => TryFallback::Status(n),
+            Err(b) => return cx.diags.push(value_diag(last, b)),
+        }
+    } else {
+        let Some(t) = template(last, cx) else { return };
+        if !matches!(t.pieces().first(), Some(Piece::Var(_))) && !t.as_str().starts_with('/') {
+            return cx.diags.push(
+                Diag::new(
+                    Code::BadParameter,
+                    last.span,
+                    format!("`{}` is neither a URI nor `=code`", last.text),
+                )
+                .label("the last argument is where to go when no file exists")
+                .help("end with a URI like `/index.html` or a status like `=404`"),
+            );
+        }
+        TryFallback::Uri(t)
+    };
+    s.try_files = set(
+        TryFiles {
+            files: list,
+            fallback,
+        },
+        d,
+    );
+}
+
+fn set_add_header(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    let name = match values::header_name(&d.args[0].text) {
+        Ok(n) => n,
+        Err(b) => return cx.diags.push(value_diag(&d.args[0], b)),
+    };
+    let Some(value) = template(&d.args[1], cx) else {
+        return;
+    };
+    if d.args[1]
+        .text
+        .bytes()
+        .any(|b| b.is_ascii_control() && b != b'\t')
+    {
+        return cx.diags.push(
+            Diag::new(
+                Code::BadParameter,
+                d.args[1].span,
+                "a header value with a line break or control character",
+            )
+            .label("would end the header line early")
+            .help("header values are one line of text"),
+        );
+    }
+    let always = match d.args.get(2) {
+        None => false,
+        Some(t) if t.text == "always" => true,
+        Some(t) => {
+            return cx.diags.push(
+                Diag::new(
+                    Code::BadParameter,
+                    t.span,
+                    format!("unknown add_header parameter `{}`", t.text),
+                )
+                .label("expected `always` or nothing")
+                .help("write `add_header X-Frame-Options DENY always;`"),
+            );
+        }
+    };
+    let h = AddHeader {
+        name,
+        value,
+        always,
+    };
+    match &mut s.add_headers {
+        Some(list) => list.value.push(h),
+        None => s.add_headers = set(vec![h], d),
+    }
+}
+
+fn set_expires(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    match values::expires(&d.args[0].text) {
+        Ok(v) => s.expires = set(v, d),
+        Err(b) => cx.diags.push(value_diag(&d.args[0], b)),
+    }
+}
+
+macro_rules! flag_setter {
+    ($fn:ident, $field:ident) => {
+        fn $fn(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+            match values::flag(&d.args[0].text) {
+                Ok(v) => s.$field = set(v, d),
+                Err(b) => cx.diags.push(value_diag(&d.args[0], b)),
+            }
+        }
+    };
+}
+flag_setter!(set_gzip, gzip);
+flag_setter!(set_gzip_static, gzip_static);
+
+fn set_gzip_types(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    let mut list = Vec::with_capacity(d.args.len());
+    for a in &d.args {
+        if a.text == "*" {
+            list.push("*".to_string());
+            continue;
+        }
+        match values::mime_type(&a.text) {
+            Ok(t) => list.push(t),
+            Err(b) => return cx.diags.push(value_diag(a, b)),
+        }
+    }
+    s.gzip_types = set(list, d);
+}
+
+fn set_gzip_min_length(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    match values::size(&d.args[0].text) {
+        Ok(v) => s.gzip_min_length = set(v, d),
+        Err(b) => cx.diags.push(value_diag(&d.args[0], b)),
+    }
+}
+
+fn set_gzip_comp_level(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    match values::number(&d.args[0].text, 1..=9) {
+        Ok(v) => s.gzip_comp_level = set(v, d),
+        Err(mut b) => {
+            b.help = "a compression level from 1 (fastest) to 9 (smallest)".into();
+            cx.diags.push(value_diag(&d.args[0], b))
+        }
+    }
+}
+
+fn access_rule(s: &mut Settings, d: &Directive, cx: &mut Cx, allow: bool) {
+    let rule = match values::access_rule(allow, &d.args[0].text) {
+        Ok(r) => r,
+        Err(b) => return cx.diags.push(value_diag(&d.args[0], b)),
+    };
+    if let Some(list) = &s.access
+        && let Some(i) = list.value.iter().position(|r| r.net.is_none())
+    {
+        let all = s.access_spans.get(i).copied().unwrap_or(list.span);
+        cx.diags.push(
+            Diag::new(
+                Code::UnreachableRule,
+                d.head_span(),
+                format!("`{rule}` comes after a rule for all addresses"),
+            )
+            .label("never matches")
+            .with(all, "every client matches this rule first")
+            .help(
+                "rules are checked in order and the first match decides: move this rule before it",
+            ),
+        );
+    }
+    match &mut s.access {
+        Some(list) => list.value.push(rule),
+        None => s.access = set(vec![rule], d),
+    }
+    s.access_spans.push(d.head_span());
+}
+
+fn set_allow(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    access_rule(s, d, cx, true)
+}
+
+fn set_deny(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    access_rule(s, d, cx, false)
+}
+
+fn set_auth_basic(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    let realm = &d.args[0];
+    if realm.text == "off" && !realm.quoted {
+        s.auth_basic = set(None, d);
+        return;
+    }
+    if realm.text.chars().any(char::is_control) {
+        return cx.diags.push(
+            Diag::new(
+                Code::BadParameter,
+                realm.span,
+                "a realm with a control character",
+            )
+            .label("the realm is sent in a header")
+            .help("write a realm of plain text, like `auth_basic \"Uploads\";`"),
+        );
+    }
+    s.auth_basic = set(Some(realm.text.clone()), d);
+}
+
+fn set_auth_basic_user_file(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    let tok = &d.args[0];
+    if !check_path(tok, cx.diags) {
+        return;
+    }
+    let path = path_arg(tok, cx);
+    if let Some(h) = super::htpasswd::read(&path, tok, cx.diags) {
+        s.auth_basic_user_file = set(std::sync::Arc::new(h), d);
+    }
+}
+
+fn set_default_type(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    match values::mime_type(&d.args[0].text) {
+        Ok(t) => s.default_type = set(t, d),
+        Err(b) => cx.diags.push(value_diag(&d.args[0], b)),
+    }
+}
+
+/// `types { text/html html htm; ... }`: the entries are not directives, so the block is
+/// read here, not walked.
+fn set_types(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    let Some(block) = d.block() else { return };
+    let mut by_ext = std::collections::HashMap::new();
+    for entry in &block.items {
+        let media = match values::mime_type(&entry.name.text) {
+            Ok(t) => t,
+            Err(b) => {
+                cx.diags.push(value_diag(&entry.name, b));
+                continue;
+            }
+        };
+        if entry.block().is_some() || entry.args.is_empty() {
+            cx.diags.push(
+                Diag::new(
+                    Code::BadParameter,
+                    entry.head_span(),
+                    format!("`{}` lists no extension", entry.name.text),
+                )
+                .label("expected `type extension ...;`")
+                .help("write `text/html html htm;`"),
+            );
+            continue;
+        }
+        for ext in &entry.args {
+            by_ext.insert(ext.text.to_ascii_lowercase(), media.clone());
+        }
+    }
+    s.types = set(std::sync::Arc::new(Types { by_ext }), d);
 }
 
 #[cfg(test)]

@@ -6,13 +6,15 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::model::{
-    CgiRule, DocRoot, ErrorPage, ListenAddr, LogTarget, Methods, Modifier, Return, fmt_duration,
-    fmt_flag, fmt_size,
+    AccessRule, AddHeader, CgiRule, DocRoot, ErrorPage, Expires, Htpasswd, ListenAddr, LogTarget,
+    Methods, Modifier, Return, TlsProtocols, TryFiles, Types, fmt_duration, fmt_flag, fmt_size,
 };
 use super::source::FileId;
+pub use super::tls::Certificate;
 
 /// Where an effective value came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,16 +84,37 @@ pub struct Effective {
     pub client_body_min_rate: Sourced<u64>,
     pub send_timeout: Sourced<Duration>,
     pub access_log: Sourced<LogTarget>,
+    /// Not inherited (nginx): a server's `try_files` applies where no location matches.
+    pub try_files: Sourced<Option<TryFiles>>,
+    pub add_headers: Sourced<Vec<AddHeader>>,
+    pub expires: Sourced<Expires>,
+    pub gzip: Sourced<bool>,
+    pub gzip_static: Sourced<bool>,
+    /// Besides `text/html`, which is always compressed when `gzip` is on; `*` is any.
+    pub gzip_types: Sourced<Vec<String>>,
+    pub gzip_min_length: Sourced<u64>,
+    pub gzip_comp_level: Sourced<u64>,
+    pub access: Sourced<Vec<AccessRule>>,
+    /// The realm; `None` is `off`.
+    pub auth_basic: Sourced<Option<String>>,
+    pub auth_basic_user_file: Sourced<Option<Arc<Htpasswd>>>,
+    pub default_type: Sourced<String>,
+    /// `None`: the built-in table.
+    pub types: Sourced<Option<Arc<Types>>>,
+    pub ssl_certificate: Sourced<Option<PathBuf>>,
+    pub ssl_certificate_key: Sourced<Option<PathBuf>>,
+    pub ssl_protocols: Sourced<TlsProtocols>,
+    pub ssl_session_timeout: Sourced<Duration>,
+    pub ssl_session_tickets: Sourced<bool>,
 }
 
 impl Effective {
-    /// The `error_page` URI for a status, if one is configured.
-    pub fn error_page(&self, status: u16) -> Option<&str> {
+    /// The `error_page` for a status, if one is configured.
+    pub fn error_page(&self, status: u16) -> Option<&ErrorPage> {
         self.error_pages
             .value
             .iter()
             .find(|p| p.codes.contains(&status))
-            .map(|p| p.uri.as_str())
     }
 
     /// Each setting as (directive, value as written, origin), in directive-table order:
@@ -132,9 +155,7 @@ impl Effective {
             row("client_max_body_size", &self.client_max_body_size, |v| {
                 fmt_size(*v)
             }),
-            row("upload_store", &self.upload_store, |v| {
-                v.as_ref().map_or("-".into(), |p| p.display().to_string())
-            }),
+            row("upload_store", &self.upload_store, path_or_dash),
             row("cgi", &self.cgi, |v| {
                 or_dash(
                     v.iter()
@@ -158,7 +179,69 @@ impl Effective {
             }),
             row("send_timeout", &self.send_timeout, |v| fmt_duration(*v)),
             row("access_log", &self.access_log, LogTarget::to_string),
+            row("try_files", &self.try_files, |v| {
+                v.as_ref().map_or("-".into(), TryFiles::to_string)
+            }),
+            row("add_header", &self.add_headers, |v| {
+                or_dash(
+                    v.iter()
+                        .map(AddHeader::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            }),
+            row("expires", &self.expires, Expires::to_string),
+            row("gzip", &self.gzip, |v| fmt_flag(*v).into()),
+            row("gzip_static", &self.gzip_static, |v| fmt_flag(*v).into()),
+            row("gzip_types", &self.gzip_types, |v| list(v)),
+            row("gzip_min_length", &self.gzip_min_length, |v| v.to_string()),
+            row("gzip_comp_level", &self.gzip_comp_level, |v| v.to_string()),
+            row("allow/deny", &self.access, |v| {
+                or_dash(
+                    v.iter()
+                        .map(AccessRule::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            }),
+            row("auth_basic", &self.auth_basic, |v| {
+                v.as_ref().map_or("off".into(), |r| format!("\"{r}\""))
+            }),
+            row("auth_basic_user_file", &self.auth_basic_user_file, |v| {
+                v.as_ref().map_or("-".into(), |h| {
+                    format!("{} ({} users)", h.path.display(), h.users.len())
+                })
+            }),
+            row("default_type", &self.default_type, String::clone),
+            row("types", &self.types, |v| {
+                v.as_ref().map_or("built-in".into(), |t| {
+                    format!("{} extensions", t.by_ext.len())
+                })
+            }),
+            row("ssl_certificate", &self.ssl_certificate, |v| {
+                path_or_dash(v)
+            }),
+            row("ssl_certificate_key", &self.ssl_certificate_key, |v| {
+                path_or_dash(v)
+            }),
+            row("ssl_protocols", &self.ssl_protocols, |v| v.to_string()),
+            row("ssl_session_timeout", &self.ssl_session_timeout, |v| {
+                fmt_duration(*v)
+            }),
+            row("ssl_session_tickets", &self.ssl_session_tickets, |v| {
+                fmt_flag(*v).into()
+            }),
         ]
+    }
+
+    /// The rows `routes` and `explain` show for requests on an address: the `ssl_*`
+    /// settings only on an `ssl` one, the only place they apply.
+    pub fn rows_on(&self, ssl: bool) -> Vec<(&'static str, String, Origin)> {
+        let mut rows = self.rows();
+        if !ssl {
+            rows.retain(|(name, _, _)| !name.starts_with("ssl_"));
+        }
+        rows
     }
 
     /// The row that shows `directive` (`root` and `alias` share one, as do directives
@@ -177,6 +260,10 @@ impl Effective {
             .iter()
             .find(|r| file_name.len() > r.extension.len() && file_name.ends_with(&r.extension))
     }
+}
+
+fn path_or_dash(p: &Option<PathBuf>) -> String {
+    p.as_ref().map_or("-".into(), |p| p.display().to_string())
 }
 
 /// Settings of the `main` context only.
@@ -241,6 +328,10 @@ pub struct VirtualServer {
     pub locations: LocationSet,
     /// Settings for requests that no location matches.
     pub settings: Effective,
+    /// The certificate and key of `ssl_certificate` / `ssl_certificate_key`, loaded and
+    /// checked (shared by every server that names the same files): what this server's
+    /// `ssl` listens present.
+    pub tls: Option<Arc<Certificate>>,
 }
 
 /// The servers that share one listen address, and how Host picks among them.
@@ -253,6 +344,8 @@ pub struct AddrGroup {
     pub default: ServerId,
     pub default_explicit: bool,
     pub names: NameIndex,
+    /// `listen ... ssl`: connections speak TLS, and every server here has a certificate.
+    pub ssl: bool,
 }
 
 /// nginx's server name precedence: exact, longest leading wildcard, longest trailing
@@ -276,6 +369,8 @@ pub struct NameIndex {
 pub struct Bind {
     pub addr: SocketAddr,
     pub groups: Vec<GroupId>,
+    /// TLS on this socket (all its groups agree: a port is `ssl` or plain).
+    pub ssl: bool,
 }
 
 /// The compiled configuration. Immutable; shared by every worker.

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use super::diag::Code;
-use super::model::{ListenAddr, ListenHost, ServerName};
+use super::model::{AccessRule, Expires, ListenAddr, ListenHost, ServerName};
 
 /// Why a value was refused: the code, a message and the help that says what is valid.
 #[derive(Debug)]
@@ -345,6 +345,114 @@ pub fn first_line(s: &str) -> String {
         .trim();
     // The regex crate prefixes its last line with `error: `; our message says that already.
     line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+/// A header field name for `add_header`: a token, and not one of the framing headers the
+/// server writes itself (a second `Content-Length` would change how the body is read).
+pub fn header_name(s: &str) -> Result<String, Bad> {
+    const OWN: &[&str] = &["content-length", "transfer-encoding", "connection"];
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if s.is_empty() || !s.bytes().all(tchar) {
+        return Err(bad(
+            Code::BadHeader,
+            format!("`{s}` is not a header field name"),
+            "a field name is letters, digits and `-`, like `X-Frame-Options`",
+        ));
+    }
+    if OWN.contains(&s.to_ascii_lowercase().as_str()) {
+        return Err(bad(
+            Code::BadHeader,
+            format!("`{s}` is written by the server itself"),
+            "the server frames every response with `Content-Length` or `Transfer-Encoding` and `Connection`; they cannot be added",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// A media type `type/subtype` (lower-cased), or `*` in `gzip_types`.
+pub fn mime_type(s: &str) -> Result<String, Bad> {
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b);
+    let ok = match s.split_once('/') {
+        Some((t, sub)) => {
+            !t.is_empty() && !sub.is_empty() && t.bytes().all(tchar) && sub.bytes().all(tchar)
+        }
+        None => false,
+    };
+    if !ok {
+        return Err(bad(
+            Code::BadMimeType,
+            format!("`{s}` is not a media type"),
+            "write `type/subtype`, like `text/css` or `application/json`",
+        ));
+    }
+    Ok(s.to_ascii_lowercase())
+}
+
+/// `allow`/`deny`'s argument: `all`, an address, or `address/prefix`.
+pub fn access_rule(allow: bool, s: &str) -> Result<AccessRule, Bad> {
+    const HELP: &str = "write `all`, an address (`192.168.1.10`, `::1`) or a CIDR block (`10.0.0.0/8`, `2001:db8::/32`)";
+    if s == "all" {
+        return Ok(AccessRule { allow, net: None });
+    }
+    let (addr, bits) = match s.split_once('/') {
+        Some((a, b)) => (a, Some(b)),
+        None => (s, None),
+    };
+    let Ok(ip) = addr.parse::<IpAddr>() else {
+        return Err(bad(
+            Code::BadAccessRule,
+            format!("`{s}` is not an address or CIDR block"),
+            HELP,
+        ));
+    };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let bits = match bits {
+        None => max,
+        Some(b) => match b.parse::<u8>() {
+            Ok(n) if n <= max && !b.starts_with('+') => n,
+            _ => {
+                return Err(bad(
+                    Code::BadAccessRule,
+                    format!("`/{b}` is not a prefix length for {addr}"),
+                    format!(
+                        "the prefix length of an IPv{} block is 0 to {max}",
+                        if max == 32 { 4 } else { 6 }
+                    ),
+                ));
+            }
+        },
+    };
+    Ok(AccessRule {
+        allow,
+        net: Some((ip, bits)),
+    })
+}
+
+/// `expires`: `off`, `epoch`, `max`, or a time, optionally negative.
+pub fn expires(s: &str) -> Result<Expires, Bad> {
+    match s {
+        "off" => return Ok(Expires::Off),
+        "epoch" => return Ok(Expires::Epoch),
+        "max" => return Ok(Expires::Max),
+        _ => {}
+    }
+    let (neg, t) = match s.strip_prefix('-') {
+        Some(t) => (true, t),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    match time(t) {
+        Ok(d) => {
+            let secs = d.as_secs().min(i64::MAX as u64) as i64;
+            Ok(Expires::Seconds(if neg { -secs } else { secs }))
+        }
+        Err(mut b) => {
+            if s.starts_with('@') || s == "modified" {
+                b.message = format!("`expires {s}` is not supported");
+            }
+            b.help = "write `off`, `epoch`, `max` or a time like `1h`, `30d` or `-1` (negative: no caching)".into();
+            Err(b)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -38,6 +38,7 @@ pub fn plan(
     head: &RequestHead,
     peer: SocketAddr,
     local: SocketAddr,
+    https: bool,
 ) -> Plan {
     let settings = table.settings(route);
     let script = target.base.join(target.rel.trim_start_matches('/'));
@@ -53,6 +54,14 @@ pub fn plan(
         None => (script.clone(), Vec::new()),
     };
     let mut env = environment(target, &script, table, route, head, (peer, local));
+    // What Apache and nginx's fastcgi_params give a script on a TLS connection.
+    env.push((
+        "REQUEST_SCHEME".into(),
+        if https { "https" } else { "http" }.into(),
+    ));
+    if https {
+        env.push(("HTTPS".into(), "on".into()));
+    }
     env.extend(http_variables(head));
     Plan {
         program,
@@ -158,16 +167,6 @@ fn http_variables(head: &RequestHead) -> BTreeMap<String, String> {
     http
 }
 
-fn set_nonblocking(fd: i32) -> io::Result<()> {
-    let on: libc::c_int = 1;
-    // SAFETY: FIONBIO on a descriptor we own, with a valid pointer to an int: one
-    // syscall where F_GETFL + F_SETFL take two.
-    if unsafe { libc::ioctl(fd, libc::FIONBIO, &on) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 /// A running CGI child and its pipe ends (all non-blocking, CLOEXEC).
 pub struct Proc {
     pub child: Child,
@@ -210,18 +209,17 @@ pub fn spawn(plan: &Plan, content_length: Option<u64>, has_body: bool) -> io::Re
         cmd.env("CONTENT_LENGTH", n.to_string());
     }
     let mut child = cmd.spawn()?;
-    let stdin = child.stdin.take().map(|s| {
-        let _ = set_nonblocking(s.as_raw_fd());
-        pipe::Sender::from(s)
-    });
-    let stdout = child.stdout.take().map(|s| {
-        let _ = set_nonblocking(s.as_raw_fd());
-        pipe::Receiver::from(s)
-    });
-    let stderr = child.stderr.take().map(|s| {
-        let _ = set_nonblocking(s.as_raw_fd());
-        pipe::Receiver::from(s)
-    });
+    // mio's conversions leave the pipes blocking; its set_nonblocking is one
+    // ioctl(FIONBIO) each.
+    let stdin = child.stdin.take().map(pipe::Sender::from);
+    let stdout = child.stdout.take().map(pipe::Receiver::from);
+    let stderr = child.stderr.take().map(pipe::Receiver::from);
+    if let Some(s) = &stdin {
+        let _ = s.set_nonblocking(true);
+    }
+    for r in [&stdout, &stderr].into_iter().flatten() {
+        let _ = r.set_nonblocking(true);
+    }
     // SAFETY: pidfd_open takes a pid and flags; the result is a new fd we own.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
     let pidfd = if fd >= 0 {

@@ -9,14 +9,20 @@
 //! and only looks. Both see a symlink that leaves the root (403), a directory (301
 //! without its slash, 409 for DELETE) or a missing file alike.
 
+use std::borrow::Cow;
 use std::io;
+use std::net::IpAddr;
 use std::path::Path;
 
 use super::fs::Roots;
 use super::http::request::{BodyFraming, Expect, Method, RequestHead};
 use super::router::{Route, fs_target};
-use crate::confc::model::{CgiRule, Methods, Modifier, Return};
+use crate::confc::model::{
+    CgiRule, ErrorStatus, Methods, Modifier, Return, Template, TryFallback, TryFiles,
+    access_allowed,
+};
 use crate::confc::table::{Effective, RoutingTable};
+use crate::confc::vars::Vars;
 
 /// What a path is, as far as an answer cares.
 pub enum Entry<F> {
@@ -43,24 +49,56 @@ pub trait FsView {
     fn kind(&mut self, path: &Path) -> io::Result<Entry<()>>;
 }
 
-/// The parts of a request head the decision reads.
-#[derive(Clone, Copy, Debug)]
-pub struct Facts<'a> {
+/// The parts of a request the decision reads.
+#[derive(Clone, Copy)]
+pub struct Facts<'a, 'v> {
     pub method: Method,
-    /// Decoded and normalised; `*` for `OPTIONS *`.
+    /// Decoded and normalised; `*` for `OPTIONS *`. After a `try_files` rewrite or an
+    /// internal redirect, the path the request has now.
     pub path: &'a str,
     pub expect: Expect,
     pub body: BodyFraming,
+    /// The client's address (`allow`/`deny`).
+    pub peer: IpAddr,
+    /// The request head, for the fields only some blocks read (`Authorization` for
+    /// `auth_basic`): looked up when needed, not per request.
+    pub head: &'a RequestHead,
+    /// The values of variables in `return`, `try_files` and `error_page` (only read
+    /// while deciding: a decision never borrows them).
+    pub vars: &'v dyn Vars,
+    /// Whether `try_files` still applies: not to the file it found.
+    pub try_files: bool,
 }
 
-impl<'a> Facts<'a> {
-    pub fn of(head: &'a RequestHead) -> Facts<'a> {
+impl<'a, 'v> Facts<'a, 'v> {
+    /// The facts of `head`, now at `path`, from `peer`.
+    pub fn new(
+        head: &'a RequestHead,
+        path: &'a str,
+        peer: IpAddr,
+        vars: &'v dyn Vars,
+    ) -> Facts<'a, 'v> {
         Facts {
             method: head.method,
-            path: head.path(),
+            path,
             expect: head.expect,
             body: head.body,
+            peer,
+            head,
+            vars,
+            try_files: true,
         }
+    }
+}
+
+/// Internal redirects and `try_files` rewrites one request may go through.
+pub const MAX_REWRITES: u8 = 10;
+
+/// A template's text for a request: as written when it holds no variable.
+fn expand<'a>(t: &'a Template, vars: &dyn Vars) -> Cow<'a, str> {
+    match t.as_literal() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(t.expand(vars)),
     }
 }
 
@@ -69,13 +107,28 @@ pub enum Decision<'a, F> {
     /// `OPTIONS *`: 200, with what the server as a whole supports in `Allow`.
     ServerOptions,
     /// A `return` directive: the server's own (tried before anything else) or the
-    /// location's.
-    Return { ret: &'a Return, server_level: bool },
+    /// location's; `text` is its URL or body with the variables expanded.
+    Return {
+        ret: &'a Return,
+        server_level: bool,
+        text: Option<Cow<'a, str>>,
+    },
+    /// Go on with another path: a file `try_files` found, answered in this location
+    /// (`relocate` false), or an internal redirect that matches locations again (its
+    /// fallback URI).
+    Rewrite { uri: String, relocate: bool },
     /// `OPTIONS` on a route: 204 with the location's methods in `Allow`.
     Options(Methods),
     /// A regular file: 200 (or 304, 206 or 416 by the request's conditional and Range
     /// fields). `name` gives the content type; `index` says it is a directory's index.
-    File { file: F, name: &'a str, index: bool },
+    /// `base` and `rel` are where it was opened (for `gzip_static`'s `.gz` beside it).
+    File {
+        file: F,
+        name: &'a str,
+        index: bool,
+        base: &'a Path,
+        rel: Cow<'a, str>,
+    },
     /// A directory named without its trailing slash: 301 to the name with one.
     AddSlash,
     /// A directory without an index file, with `autoindex on`: 200 and a listing.
@@ -123,6 +176,8 @@ pub struct Failure<'a, F> {
     pub why: Why,
     /// The location's methods, for `Allow` (405).
     pub allow: Option<Methods>,
+    /// The `auth_basic` realm, for `WWW-Authenticate` (401).
+    pub realm: Option<&'a str>,
     pub page: Page<'a, F>,
 }
 
@@ -131,10 +186,15 @@ pub enum Page<'a, F> {
     /// The built-in page of the status.
     Builtin,
     /// `error_page ... http://...`: 302 to that URL instead.
-    Redirect(&'a str),
-    /// `error_page ... /uri`: that file, served with the error status. `uri` gives the
-    /// content type.
-    File { file: F, uri: &'a str },
+    Redirect(Cow<'a, str>),
+    /// `error_page ... [=status] /uri`: that file, of this media type (where the URI's
+    /// location says), sent with `status` (the original one unless `=` changed it).
+    File {
+        file: F,
+        uri: Cow<'a, str>,
+        media: &'a str,
+        status: u16,
+    },
 }
 
 impl<F> Failure<'_, F> {
@@ -142,7 +202,8 @@ impl<F> Failure<'_, F> {
     pub fn sent_status(&self) -> u16 {
         match self.page {
             Page::Redirect(_) => 302,
-            _ => self.status,
+            Page::File { status, .. } => status,
+            Page::Builtin => self.status,
         }
     }
 }
@@ -181,6 +242,14 @@ pub enum Why {
     /// A failure found while answering, not by the decision (a failed read, a bad
     /// body, a script's output).
     Later,
+    /// `deny` (or no `allow`) covers the client's address.
+    AccessDenied,
+    /// `auth_basic` and no valid user name and password.
+    AuthRequired,
+    /// `try_files` found none of its files and ends with `=code`.
+    TryFiles,
+    /// More than [`MAX_REWRITES`] internal redirects.
+    RewriteLoop,
 }
 
 impl Why {
@@ -210,6 +279,10 @@ impl Why {
             Why::PutBadName => "PUT names a file the store does not accept",
             Why::PutIsDirectory => "PUT names a directory",
             Why::Later => "found while answering",
+            Why::AccessDenied => "the client's address is denied (allow/deny)",
+            Why::AuthRequired => "auth_basic: no valid user name and password",
+            Why::TryFiles => "try_files found none of its files",
+            Why::RewriteLoop => "more than 10 internal redirects",
         }
     }
 }
@@ -248,54 +321,125 @@ fn method_bit(m: Method) -> Methods {
 pub fn decide<'a, V: FsView>(
     table: &'a RoutingTable,
     route: &Route,
-    req: &Facts<'a>,
+    req: &Facts<'a, '_>,
     fs: &mut V,
 ) -> Decision<'a, V::File> {
     let settings = table.settings(route);
+    let vars = req.vars;
     let limit = settings.client_max_body_size.value;
     if matches!(req.body, BodyFraming::Length(n) if limit != 0 && n > limit) {
-        return fail(table, route, 413, Why::BodyTooLarge, fs);
+        return fail(table, route, 413, Why::BodyTooLarge, vars, fs);
     }
     if req.path == "*" {
         return Decision::ServerOptions;
     }
     if req.expect == Expect::Unsupported {
-        return fail(table, route, 417, Why::Expectation, fs);
+        return fail(table, route, 417, Why::Expectation, vars, fs);
     }
     if let Some(ret) = &table.servers[route.server].settings.ret.value {
-        return Decision::Return {
-            ret,
-            server_level: true,
-        };
+        return answer_return(ret, true, req);
     }
     if !implemented(req.method) {
-        return fail(table, route, 501, Why::NotImplemented, fs);
+        return fail(table, route, 501, Why::NotImplemented, vars, fs);
     }
     let allowed = settings.allow_methods.value;
     if req.method != Method::Options && !allowed.contains(method_bit(req.method)) {
-        return not_allowed(table, route, Why::MethodNotAllowed, fs);
+        return not_allowed(table, route, Why::MethodNotAllowed, vars, fs);
     }
     if let Some(ret) = &settings.ret.value {
-        return Decision::Return {
-            ret,
-            server_level: false,
-        };
+        return answer_return(ret, false, req);
+    }
+    // nginx's access phase: allow/deny, then auth_basic (a `return` comes before both).
+    if !access_allowed(&settings.access.value, req.peer) {
+        return fail(table, route, 403, Why::AccessDenied, vars, fs);
+    }
+    if let (Some(realm), Some(users)) = (
+        &settings.auth_basic.value,
+        &settings.auth_basic_user_file.value,
+    ) && !super::auth::allowed(req.head.header("authorization"), users)
+    {
+        let mut f = failure(table, Some(route), 401, Why::AuthRequired, Some(vars), fs);
+        f.realm = Some(realm);
+        return Decision::Error(f);
+    }
+    if req.try_files
+        && let Some(tf) = &settings.try_files.value
+        && let Some(d) = try_files(table, route, settings, tf, req, fs)
+    {
+        return d;
     }
     let takes_body = matches!(req.method, Method::Post | Method::Put);
     if takes_body && req.body == BodyFraming::None {
-        return fail(table, route, 411, Why::LengthRequired, fs);
+        return fail(table, route, 411, Why::LengthRequired, vars, fs);
     }
     if req.method != Method::Options
+        && !settings.cgi.value.is_empty()
         && let Some(target) = cgi_target(settings, req.path)
     {
-        return cgi(table, route, target, fs);
+        return cgi(table, route, target, vars, fs);
     }
     match req.method {
-        Method::Get | Method::Head => static_file(table, route, settings, req.path, fs),
-        Method::Delete => delete(table, route, settings, req.path, fs),
+        Method::Get | Method::Head => static_file(table, route, settings, req.path, vars, fs),
+        Method::Delete => delete(table, route, settings, req.path, vars, fs),
         Method::Options => Decision::Options(allowed),
         _ => upload(table, route, settings, req, fs),
     }
+}
+
+fn answer_return<'a, F>(ret: &'a Return, server_level: bool, req: &Facts) -> Decision<'a, F> {
+    Decision::Return {
+        ret,
+        server_level,
+        text: ret.text.as_ref().map(|t| expand(t, req.vars)),
+    }
+}
+
+/// `try_files`: the first candidate that exists; `None` when it is the request's own
+/// path (go on as without `try_files`), else a rewrite to it, or the fallback: an
+/// internal redirect or a status.
+fn try_files<'a, V: FsView>(
+    table: &'a RoutingTable,
+    route: &Route,
+    settings: &'a Effective,
+    tf: &'a TryFiles,
+    req: &Facts<'a, '_>,
+    fs: &mut V,
+) -> Option<Decision<'a, V::File>> {
+    let vars = req.vars;
+    for t in &tf.files {
+        let candidate = expand(t, req.vars);
+        // As nginx: an argument written with a final `/` tests for a directory, and
+        // the request goes on without that slash (so `$uri/` for `/dir` answers 301
+        // to `/dir/`, and for `/dir/` its index); others test for a regular file.
+        let test_dir = t.as_str().ends_with('/');
+        let uri = if test_dir {
+            &candidate[..candidate.len() - 1]
+        } else {
+            &candidate[..]
+        };
+        let (base, rel) = fs_target(settings, &candidate);
+        let found = match fs.lookup(base, rel) {
+            Ok(Entry::Dir) => test_dir,
+            Ok(Entry::File(_)) => !test_dir,
+            _ => false,
+        };
+        if found {
+            if uri == req.path {
+                return None;
+            }
+            return Some(Decision::Rewrite {
+                uri: uri.to_string(),
+                relocate: false,
+            });
+        }
+    }
+    Some(match &tf.fallback {
+        TryFallback::Status(code) => fail(table, route, *code, Why::TryFiles, vars, fs),
+        TryFallback::Uri(t) => Decision::Rewrite {
+            uri: expand(t, req.vars).into_owned(),
+            relocate: true,
+        },
+    })
 }
 
 /// The failure for `status` on `route`, with its `error_page` resolved.
@@ -304,13 +448,15 @@ pub fn failure<'a, V: FsView>(
     route: Option<&Route>,
     status: u16,
     why: Why,
+    vars: Option<&dyn Vars>,
     fs: &mut V,
 ) -> Failure<'a, V::File> {
     Failure {
         status,
         why,
         allow: None,
-        page: route.map_or(Page::Builtin, |r| error_page(table, r, status, fs)),
+        realm: None,
+        page: route.map_or(Page::Builtin, |r| error_page(table, r, status, vars, fs)),
     }
 }
 
@@ -319,9 +465,10 @@ fn fail<'a, V: FsView>(
     route: &Route,
     status: u16,
     why: Why,
+    vars: &dyn Vars,
     fs: &mut V,
 ) -> Decision<'a, V::File> {
-    Decision::Error(failure(table, Some(route), status, why, fs))
+    Decision::Error(failure(table, Some(route), status, why, Some(vars), fs))
 }
 
 /// 405, with the location's methods in `Allow`.
@@ -329,36 +476,58 @@ fn not_allowed<'a, V: FsView>(
     table: &'a RoutingTable,
     route: &Route,
     why: Why,
+    vars: &dyn Vars,
     fs: &mut V,
 ) -> Decision<'a, V::File> {
-    let mut f = failure(table, Some(route), 405, why, fs);
+    let mut f = failure(table, Some(route), 405, why, Some(vars), fs);
     f.allow = Some(table.settings(route).allow_methods.value);
     Decision::Error(f)
 }
 
 /// The configured `error_page` for a status: an external URL is a 302; a URI is an
-/// internal redirect served with the original status (as nginx does) when the file is
-/// there; anything else gets the built-in page.
+/// internal redirect served with the original status (as nginx does; `=code` sets
+/// another, `=` the target's own) when the file is there; anything else gets the
+/// built-in page. The target's variables are those of the request as it came.
 fn error_page<'a, V: FsView>(
     table: &'a RoutingTable,
     route: &Route,
     status: u16,
+    vars: Option<&dyn Vars>,
     fs: &mut V,
 ) -> Page<'a, V::File> {
-    let Some(uri) = table.settings(route).error_page(status) else {
+    let Some(page) = table.settings(route).error_page(status) else {
         return Page::Builtin;
+    };
+    let uri = match (page.uri.as_literal(), vars) {
+        (Some(s), _) => Cow::Borrowed(s),
+        (None, Some(vars)) => Cow::Owned(page.uri.expand(vars)),
+        // A failure found while answering has no request left to expand with.
+        (None, None) => return Page::Builtin,
     };
     if uri.starts_with("http://") || uri.starts_with("https://") {
         return Page::Redirect(uri);
     }
-    let path = uri.split('?').next().unwrap_or(uri);
+    let path = match uri.split_once('?') {
+        Some((p, _)) => p,
+        None => &uri,
+    };
     let settings = match table.find_location(route.server, path, None) {
         Some(l) => &table.locations[l].settings,
         None => &table.servers[route.server].settings,
     };
     let (base, rel) = fs_target(settings, path);
+    let sent = match page.status {
+        ErrorStatus::Original => status,
+        ErrorStatus::Set(s) => s,
+        ErrorStatus::FromTarget => 200,
+    };
     match fs.lookup(base, rel) {
-        Ok(Entry::File(file)) => Page::File { file, uri: path },
+        Ok(Entry::File(file)) => Page::File {
+            file,
+            media: super::mime::media_type(path, settings),
+            uri: Cow::Owned(path.to_string()),
+            status: sent,
+        },
         _ => Page::Builtin,
     }
 }
@@ -382,10 +551,11 @@ fn fail_io<'a, V: FsView>(
     table: &'a RoutingTable,
     route: &Route,
     e: &io::Error,
+    vars: &dyn Vars,
     fs: &mut V,
 ) -> Decision<'a, V::File> {
     let (status, why) = io_status(e);
-    fail(table, route, status, why, fs)
+    fail(table, route, status, why, vars, fs)
 }
 
 /// GET and HEAD of a file or a directory.
@@ -394,6 +564,7 @@ fn static_file<'a, V: FsView>(
     route: &Route,
     settings: &'a Effective,
     path: &'a str,
+    vars: &dyn Vars,
     fs: &mut V,
 ) -> Decision<'a, V::File> {
     let (base, rel) = fs_target(settings, path);
@@ -401,16 +572,18 @@ fn static_file<'a, V: FsView>(
     match fs.lookup(base, rel) {
         Ok(Entry::File(_)) if path.ends_with('/') => {
             // `/file.txt/` names a directory that is a file: nginx answers 404.
-            fail(table, route, 404, Why::FileAsDirectory, fs)
+            fail(table, route, 404, Why::FileAsDirectory, vars, fs)
         }
         Ok(Entry::File(file)) => Decision::File {
             file,
             name: path,
             index: false,
+            base,
+            rel: Cow::Borrowed(rel),
         },
-        Ok(Entry::Dir) => directory(table, route, settings, path, base, rel, fs),
-        Ok(Entry::Other) => fail(table, route, 403, Why::NotRegular, fs),
-        Err(e) => fail_io(table, route, &e, fs),
+        Ok(Entry::Dir) => directory(table, route, settings, path, vars, fs),
+        Ok(Entry::Other) => fail(table, route, 403, Why::NotRegular, vars, fs),
+        Err(e) => fail_io(table, route, &e, vars, fs),
     }
 }
 
@@ -419,14 +592,14 @@ fn directory<'a, V: FsView>(
     table: &'a RoutingTable,
     route: &Route,
     settings: &'a Effective,
-    path: &str,
-    base: &'a Path,
-    rel: &'a str,
+    path: &'a str,
+    vars: &dyn Vars,
     fs: &mut V,
 ) -> Decision<'a, V::File> {
     if !path.ends_with('/') {
         return Decision::AddSlash;
     }
+    let (base, rel) = fs_target(settings, path);
     for index in &settings.index.value {
         let mut p = String::with_capacity(rel.len() + index.len() + 1);
         p.push_str(rel.trim_end_matches('/'));
@@ -437,13 +610,15 @@ fn directory<'a, V: FsView>(
                 file,
                 name: index,
                 index: true,
+                base,
+                rel: Cow::Owned(p),
             };
         }
     }
     if settings.autoindex.value {
         return Decision::Autoindex { base, rel };
     }
-    fail(table, route, 403, Why::NoIndex, fs)
+    fail(table, route, 403, Why::NoIndex, vars, fs)
 }
 
 /// DELETE: a file (never a directory, never outside the root).
@@ -452,13 +627,14 @@ fn delete<'a, V: FsView>(
     route: &Route,
     settings: &'a Effective,
     path: &'a str,
+    vars: &dyn Vars,
     fs: &mut V,
 ) -> Decision<'a, V::File> {
     let (base, rel) = fs_target(settings, path);
     match fs.probe(base, rel) {
-        Ok(Entry::Dir) => fail(table, route, 409, Why::IsDirectory, fs),
+        Ok(Entry::Dir) => fail(table, route, 409, Why::IsDirectory, vars, fs),
         Ok(_) => Decision::Delete { base, rel },
-        Err(e) => fail_io(table, route, &e, fs),
+        Err(e) => fail_io(table, route, &e, vars, fs),
     }
 }
 
@@ -494,15 +670,16 @@ fn cgi<'a, V: FsView>(
     table: &'a RoutingTable,
     route: &Route,
     target: CgiTarget<'a>,
+    vars: &dyn Vars,
     fs: &mut V,
 ) -> Decision<'a, V::File> {
     match fs.probe(target.base, target.rel) {
         Ok(Entry::File(())) => Decision::Cgi(target),
-        Ok(_) => fail(table, route, 403, Why::CgiScriptForbidden, fs),
+        Ok(_) => fail(table, route, 403, Why::CgiScriptForbidden, vars, fs),
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-            fail(table, route, 403, Why::CgiScriptForbidden, fs)
+            fail(table, route, 403, Why::CgiScriptForbidden, vars, fs)
         }
-        Err(_) => fail(table, route, 404, Why::CgiScriptMissing, fs),
+        Err(_) => fail(table, route, 404, Why::CgiScriptMissing, vars, fs),
     }
 }
 
@@ -511,15 +688,16 @@ fn upload<'a, V: FsView>(
     table: &'a RoutingTable,
     route: &Route,
     settings: &'a Effective,
-    req: &Facts<'a>,
+    req: &Facts<'a, '_>,
     fs: &mut V,
 ) -> Decision<'a, V::File> {
+    let vars = req.vars;
     let Some(dir) = &settings.upload_store.value else {
         // Nothing here consumes a body: like nginx's static module, 405.
-        return not_allowed(table, route, Why::NoUploadStore, fs);
+        return not_allowed(table, route, Why::NoUploadStore, vars, fs);
     };
     if !matches!(fs.kind(dir), Ok(Entry::Dir)) {
-        return fail(table, route, 500, Why::StoreNotDirectory, fs);
+        return fail(table, route, 500, Why::StoreNotDirectory, vars, fs);
     }
     if req.method == Method::Post {
         return Decision::Upload(UploadTarget {
@@ -547,10 +725,10 @@ fn upload<'a, V: FsView>(
         None
     };
     if let Some((status, why)) = refused {
-        return fail(table, route, status, why, fs);
+        return fail(table, route, status, why, vars, fs);
     }
     let existed = match fs.kind(&dir.join(name)) {
-        Ok(Entry::Dir) => return fail(table, route, 409, Why::PutIsDirectory, fs),
+        Ok(Entry::Dir) => return fail(table, route, 409, Why::PutIsDirectory, vars, fs),
         Ok(_) => true,
         Err(_) => false,
     };

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::http::response::{content_type, file_headers, http_date};
+use super::http::response::{file_headers, http_date};
 
 /// How long an entry is trusted without looking at the file again.
 pub const TTL: Duration = Duration::from_secs(1);
@@ -72,7 +72,8 @@ pub struct Cached {
     /// The HTTP date of `mtime`.
     pub last_modified: String,
     /// The file's header lines for a 200 or 206 ([`file_headers`]), rendered once, when
-    /// the type is known from the path opened.
+    /// the built-in table knows the type of the path opened (a block with its own
+    /// `types`, or `default_type` for an unknown extension, renders them per response).
     pub headers: Option<Arc<[u8]>>,
     /// Until when the entry is trusted: [`TTL`] after the file was opened.
     expires: Instant,
@@ -94,10 +95,12 @@ impl Cached {
         let last_modified = http_date(meta.mtime());
         // The type comes from the path opened, unless that is the root or alias itself
         // (a location naming one file): then it is the URI's, rendered per response.
-        let headers = (!rel.trim_start_matches('/').is_empty()).then(|| {
-            let t = content_type(rel);
+        let known = Some(rel.trim_start_matches('/'))
+            .filter(|r| !r.is_empty())
+            .and_then(super::mime::builtin_for);
+        let headers = known.map(|media| {
             let mut h = Vec::with_capacity(128);
-            file_headers(&mut h, t, &last_modified, &etag);
+            file_headers(&mut h, media, &last_modified, &etag);
             h.into()
         });
         Ok(Cached {

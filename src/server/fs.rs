@@ -10,7 +10,6 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// Root directory handles of one worker.
@@ -25,20 +24,15 @@ fn cstr(p: &[u8]) -> io::Result<CString> {
     CString::new(p).map_err(|_| io::Error::from_raw_os_error(libc::ENOENT))
 }
 
+/// A handle on a root directory to resolve beneath (`O_PATH`: nothing is read through
+/// it; std adds `O_CLOEXEC`).
 fn open_dir(path: &Path) -> io::Result<OwnedFd> {
-    let c = cstr(path.as_os_str().as_bytes())?;
-    // SAFETY: valid C string; the returned fd is owned below.
-    let fd = unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is a fresh descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(path)?;
+    Ok(dir.into())
 }
 
 impl Roots {
@@ -62,7 +56,8 @@ impl Roots {
             }
             let dirfd = self.dirs[root].as_raw_fd();
             let c = cstr(rel.as_bytes())?;
-            // SAFETY: open_how is plain data; all-zero is a valid value.
+            // SAFETY: open_how is plain integers (non-exhaustive, so it cannot be built
+            // field by field); all-zero is a valid value.
             let mut how: libc::open_how = unsafe { std::mem::zeroed() };
             // O_NONBLOCK: a FIFO under the root must not block the worker in open(2)
             // (it changes nothing for regular files and directories).

@@ -13,12 +13,14 @@ use std::time::Instant;
 use super::dispatch::{self, Entry, Failure, FsView, Page, Why, kind_of};
 use super::filecache::{Cached, Content, FileCache};
 use super::fs::Roots;
+use super::gzip;
 use super::http::request::RequestHead;
-use super::http::response::{content_type, file_headers, parse_http_date};
+use super::http::response::{file_headers, http_date, parse_http_date};
 use super::pages::{self, error_page};
 use super::router::Route;
-use crate::confc::model::{Methods, Return};
-use crate::confc::table::RoutingTable;
+use crate::confc::model::{Expires, Methods, adds_headers};
+use crate::confc::table::{Effective, RoutingTable};
+use crate::confc::vars::Vars;
 
 /// What a response carries after its head.
 pub enum Body {
@@ -100,6 +102,8 @@ pub struct HandlerCtx {
     pub now: Instant,
     pub roots: Roots,
     pub files: FileCache,
+    /// Static files compressed for `gzip`.
+    pub gz: super::gzip::GzCache,
     /// Built-in error pages, rendered once per status.
     pages: rustc_hash::FxHashMap<u16, Arc<[u8]>>,
 }
@@ -110,6 +114,7 @@ impl Default for HandlerCtx {
             now: Instant::now(),
             roots: Roots::default(),
             files: FileCache::default(),
+            gz: Default::default(),
             pages: Default::default(),
         }
     }
@@ -179,17 +184,39 @@ pub fn error(
     route: Option<&Route>,
     status: u16,
 ) -> Response {
-    let f = dispatch::failure(table, route, status, Why::Later, ctx);
+    let f = dispatch::failure(table, route, status, Why::Later, None, ctx);
     failure(ctx, f)
+}
+
+/// The answer to a plain HTTP request on a TLS address: 400, and the connection closes.
+pub fn plain_http_on_tls() -> Response {
+    let mut r = Response::text(
+        400,
+        "text/html; charset=utf-8",
+        super::pages::plain_http_on_tls_page(),
+    );
+    r.close = true;
+    r
 }
 
 /// The answer to a failure.
 pub fn failure(ctx: &mut HandlerCtx, f: Failure<'_, Arc<Cached>>) -> Response {
+    let allow = f.allow.map(allow_header);
     let r = match f.page {
-        Page::Redirect(uri) => Response::new(302, Body::Empty).header("Location", uri),
-        Page::File { file, uri } => {
-            Response::new(f.status, whole(&file)).header("Content-Type", content_type(uri))
-        }
+        Page::Redirect(uri) => Response::new(302, Body::Empty).header("Location", &uri),
+        Page::File {
+            file,
+            media,
+            status,
+            ..
+        } => Response::new(status, whole(&file))
+            .header("Content-Type", &super::mime::content_type(media)),
+        // A 405 page says which methods are allowed, so it is not the shared one.
+        Page::Builtin if allow.is_some() => Response::text(
+            f.status,
+            "text/html; charset=utf-8",
+            error_page(f.status, allow.as_deref()),
+        ),
         Page::Builtin => {
             let page = ctx.builtin_page(f.status);
             let len = page.len();
@@ -204,26 +231,106 @@ pub fn failure(ctx: &mut HandlerCtx, f: Failure<'_, Arc<Cached>>) -> Response {
             .header("Content-Type", "text/html; charset=utf-8")
         }
     };
-    match f.allow {
-        Some(m) => r.header("Allow", &allow_header(m)),
+    let r = match &allow {
+        Some(m) => r.header("Allow", m),
+        None => r,
+    };
+    match f.realm {
+        Some(realm) => r.header("WWW-Authenticate", &basic_challenge(realm)),
         None => r,
     }
 }
 
-/// A `return` directive's answer.
-pub fn answer_return(r: &Return) -> Response {
-    if r.is_redirect() {
-        let loc = r.text.as_deref().unwrap_or("/");
-        let body = pages::redirect_page(r.code, loc);
-        return Response::text(r.code, "text/html; charset=utf-8", body).header("Location", loc);
-    }
-    match &r.text {
-        Some(t) => Response::text(r.code, "text/plain; charset=utf-8", t.clone()),
-        None if r.code >= 400 => {
-            Response::text(r.code, "text/html; charset=utf-8", error_page(r.code, None))
+/// `Basic realm="..."`, the realm as a quoted-string (RFC 9110 §5.6.4).
+fn basic_challenge(realm: &str) -> String {
+    let mut v = String::with_capacity(realm.len() + 16);
+    v.push_str("Basic realm=\"");
+    for c in realm.chars() {
+        if c == '"' || c == '\\' {
+            v.push('\\');
         }
-        None => Response::new(r.code, Body::Empty),
+        v.push(c);
     }
+    v.push('"');
+    v
+}
+
+/// A `return` directive's answer; `text` is its URL or body, variables expanded, and
+/// a body's type is the block's `default_type` (as nginx).
+pub fn answer_return(code: u16, text: Option<&str>, settings: &Effective) -> Response {
+    if matches!(code, 301 | 302 | 303 | 307 | 308) {
+        let loc = text.unwrap_or("/");
+        let body = pages::redirect_page(code, loc);
+        return Response::text(code, "text/html; charset=utf-8", body).header("Location", loc);
+    }
+    match text {
+        Some(t) => Response::text(
+            code,
+            &super::mime::content_type(&settings.default_type.value),
+            t.to_string(),
+        ),
+        None if code >= 400 => {
+            Response::text(code, "text/html; charset=utf-8", error_page(code, None))
+        }
+        None => Response::new(code, Body::Empty),
+    }
+}
+
+/// The `add_header` and `expires` lines of one request, rendered when it was routed
+/// (its variables are known then) and written into whichever head answers it.
+pub struct Added {
+    /// For the statuses nginx adds them to ([`adds_headers`]).
+    success: Vec<u8>,
+    /// `add_header ... always`: for every status.
+    always: Vec<u8>,
+}
+
+impl Added {
+    /// Appends the lines that apply to a response with `status`.
+    pub fn write(&self, w: &mut Vec<u8>, status: u16) {
+        if adds_headers(status) {
+            w.extend_from_slice(&self.success);
+        }
+        w.extend_from_slice(&self.always);
+    }
+}
+
+/// Whether a block adds header lines to its responses.
+pub fn adds_lines(settings: &Effective) -> bool {
+    !settings.add_headers.value.is_empty() || settings.expires.value != Expires::Off
+}
+
+/// The `add_header` and `expires` lines of a block for one request, at `now` (Unix
+/// seconds), as nginx writes them.
+pub fn added(settings: &Effective, vars: &dyn Vars, now: i64) -> Added {
+    let mut a = Added {
+        success: Vec::new(),
+        always: Vec::new(),
+    };
+    let mut value = String::new();
+    for h in &settings.add_headers.value {
+        value.clear();
+        h.value.expand_into(vars, &mut value);
+        let out = if h.always {
+            &mut a.always
+        } else {
+            &mut a.success
+        };
+        super::http::response::header(out, &h.name, value.as_bytes());
+    }
+    // nginx: `max` is the end of 2037 and ten years of max-age; `epoch` and a negative
+    // time say no-cache.
+    let (expires, cache_control) = match settings.expires.value {
+        Expires::Off => return a,
+        Expires::Epoch => (1, "no-cache".to_string()),
+        Expires::Max => (2_145_916_555, "max-age=315360000".to_string()),
+        Expires::Seconds(n) if n < 0 => (now + n, "no-cache".to_string()),
+        Expires::Seconds(n) => (now + n, format!("max-age={n}")),
+    };
+    let header = super::http::response::header;
+    header(&mut a.success, "Expires", http_date(expires).as_bytes());
+    header(&mut a.success, "Cache-Control", cache_control.as_bytes());
+    a
 }
 
 /// The `Allow` header value for a location.
@@ -280,21 +387,12 @@ fn part(f: &Cached, offset: u64, len: u64) -> Body {
 }
 
 /// A regular file, honouring If-None-Match, If-Modified-Since and a single Range.
-pub fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
+pub fn file_response(f: &Cached, name: &str, head: &RequestHead, settings: &Effective) -> Response {
     let size = f.size;
     let tag = f.etag.as_str();
     let mtime = f.mtime;
     let last_modified = f.last_modified.as_str();
-    let not_modified = head.conditional_or_range
-        && match head.header("if-none-match") {
-            Some(inm) => etag_matches(inm, tag),
-            None => head
-                .header("if-modified-since")
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .and_then(parse_http_date)
-                .is_some_and(|since| mtime <= since),
-        };
-    if not_modified {
+    if not_modified(tag, mtime, head) {
         return Response::new(304, Body::Empty)
             .header("ETag", tag)
             .header("Last-Modified", last_modified);
@@ -325,13 +423,125 @@ pub fn file_response(f: &Cached, name: &str, head: &RequestHead) -> Response {
     }
     let mut r = Response::new(status, part(f, offset, len));
     match &f.headers {
-        Some(h) => r.shared_headers = Some(h.clone()),
-        None => file_headers(&mut r.headers, content_type(name), last_modified, tag),
+        // Rendered with the built-in table, which is the one that applies here.
+        Some(h) if settings.types.value.is_none() => r.shared_headers = Some(h.clone()),
+        _ => {
+            let media = super::mime::media_type(name, settings);
+            file_headers(&mut r.headers, media, last_modified, tag)
+        }
     }
     if let Some(cr) = content_range {
         r = r.header("Content-Range", &cr);
     }
     r
+}
+
+/// A regular file's answer: `gzip_static`'s `.gz` beside it or its cached `gzip` form
+/// when the client accepts gzip and asks for no range, else the file as it is.
+pub fn serve_file(
+    h: &mut HandlerCtx,
+    f: &Cached,
+    name: &str,
+    (base, rel): (&Path, &str),
+    head: &RequestHead,
+    settings: &Effective,
+) -> Response {
+    if !settings.gzip_static.value && !settings.gzip.value {
+        return file_response(f, name, head, settings);
+    }
+    let ranged = head.conditional_or_range && head.header("range").is_some();
+    let accepted = !ranged && gzip::accepted(head);
+    let media = super::mime::media_type(name, settings);
+    if settings.gzip_static.value && accepted {
+        let gz_rel = format!("{rel}.gz");
+        if let Ok(Entry::File(gz)) = h.lookup(base, &gz_rel) {
+            return precompressed(&gz, media, head);
+        }
+    }
+    if !gzip::applies(settings, media, 200) {
+        return file_response(f, name, head, settings);
+    }
+    if accepted
+        && f.size >= settings.gzip_min_length.value
+        && let Some(c) =
+            h.gz.get(base, rel, f, media, settings.gzip_comp_level.value)
+    {
+        return compressed(f, &c, head);
+    }
+    // The answer depends on Accept-Encoding, whichever it is.
+    let r = file_response(f, name, head, settings);
+    r.header("Vary", "Accept-Encoding")
+}
+
+/// Whether a conditional request's validators say the client's copy is current.
+fn not_modified(tag: &str, mtime: i64, head: &RequestHead) -> bool {
+    head.conditional_or_range
+        && match head.header("if-none-match") {
+            Some(inm) => etag_matches(inm, tag),
+            None => head
+                .header("if-modified-since")
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(parse_http_date)
+                .is_some_and(|since| mtime <= since),
+        }
+}
+
+/// A file's cached gzip form: 200 with the weak ETag nginx gives it, or 304.
+fn compressed(f: &Cached, c: &gzip::Compressed, head: &RequestHead) -> Response {
+    if not_modified(&f.etag, f.mtime, head) {
+        return Response::new(304, Body::Empty)
+            .header("ETag", &format!("W/{}", f.etag))
+            .header("Last-Modified", &f.last_modified)
+            .header("Vary", "Accept-Encoding");
+    }
+    let len = c.bytes.len();
+    let mut r = Response::new(
+        200,
+        Body::Shared {
+            data: c.bytes.clone(),
+            offset: 0,
+            len,
+        },
+    );
+    r.shared_headers = Some(c.headers.clone());
+    r
+}
+
+/// `gzip_static`: the `.gz` file, with its own validators and the original's type.
+fn precompressed(gz: &Cached, media: &str, head: &RequestHead) -> Response {
+    if not_modified(&gz.etag, gz.mtime, head) {
+        return Response::new(304, Body::Empty)
+            .header("ETag", &gz.etag)
+            .header("Last-Modified", &gz.last_modified)
+            .header("Vary", "Accept-Encoding");
+    }
+    let mut r = Response::new(200, whole(gz));
+    file_headers(&mut r.headers, media, &gz.last_modified, &gz.etag);
+    r.header("Content-Encoding", "gzip")
+        .header("Vary", "Accept-Encoding")
+}
+
+/// A page webserv wrote (a listing, a built-in error page), compressed per response
+/// when `gzip` applies to HTML here and the client accepts it.
+pub fn gzip_page(r: Response, settings: &Effective, head: &RequestHead) -> Response {
+    if !gzip::applies(settings, "text/html", r.status) {
+        return r;
+    }
+    let data = match &r.body {
+        Body::Bytes(b) => &b[..],
+        Body::Shared { data, offset, len } => &data[*offset..offset + len],
+        _ => return r,
+    };
+    if (data.len() as u64) < settings.gzip_min_length.value || !gzip::accepted(head) {
+        return r.header("Vary", "Accept-Encoding");
+    }
+    let gz = gzip::compress(data, settings.gzip_comp_level.value);
+    Response {
+        body: Body::Bytes(gz),
+        ..r
+    }
+    .header("Content-Encoding", "gzip")
+    .header("Vary", "Accept-Encoding")
 }
 
 /// What a `Range` header asks of a file (public for the fuzz targets).

@@ -1,19 +1,24 @@
 //! The event-loop HTTP/1.1 server: `RoutingTable` → bytes on sockets. It never sees config
 //! text: `run::run_cli` compiles, `start` binds and spawns the workers.
 
+pub mod auth;
 pub mod cgi;
 pub mod conn;
 pub mod dispatch;
 pub mod filecache;
 pub mod fs;
+pub mod gzip;
 pub mod handlers;
 pub mod http;
 pub mod log;
+pub mod mime;
 pub mod multipart;
 pub mod pages;
 pub mod router;
 pub mod run;
+pub mod tls;
 pub mod upload;
+pub mod vars;
 pub mod worker;
 
 pub use run::{Serve, run_cli};

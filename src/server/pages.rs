@@ -87,6 +87,13 @@ pub fn error_page(status: u16, allow: Option<&str>) -> String {
     })
 }
 
+/// The 400 page for a plain HTTP request sent to an HTTPS port (nginx says the same).
+pub fn plain_http_on_tls_page() -> String {
+    page("400 Bad Request", |h| {
+        h.raw("<p>The plain HTTP request was sent to an HTTPS port. Use <code>https://</code> to reach this address.</p>\n");
+    })
+}
+
 /// The body of a redirect: a sentence and a link to where it goes.
 pub fn redirect_page(status: u16, location: &str) -> String {
     let title = format!("{status} {}", reason(status));

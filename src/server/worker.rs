@@ -97,6 +97,7 @@ impl Worker {
                 .register(&mut l.sock, Token(i), Interest::READABLE)?;
         }
         let table = shared.table();
+        let tls = super::tls::configs(&table);
         let max_conns = table.main.worker_connections.value.max(1);
         // Reserved up front so the tables never grow by copying (which leaves the old
         // copies resident under mimalloc); capped, so a huge limit reserves no gigabytes.
@@ -118,6 +119,7 @@ impl Worker {
                 shutting_down: false,
                 registry,
                 zombies: Vec::new(),
+                tls,
             },
             slots: Vec::with_capacity(reserve),
             free: Vec::with_capacity(reserve),
@@ -233,6 +235,8 @@ impl Worker {
         if generation != self.generation_seen {
             self.generation_seen = generation;
             self.ctx.table = self.shared.table();
+            // New handshakes use the new certificates; open connections keep theirs.
+            self.ctx.tls = super::tls::configs(&self.ctx.table);
             // Group ids index the table: every connection's must come from the new one.
             for s in self.slots.iter_mut().flatten() {
                 s.conn.refresh_group(&self.ctx.table);
@@ -240,6 +244,7 @@ impl Worker {
             self.ctx.handlers.roots.clear();
             // A reload may point a root at another tree (a deploy switching a symlink).
             self.ctx.handlers.files.clear();
+            self.ctx.handlers.gz.clear();
             self.max_conns = self.ctx.table.main.worker_connections.value.max(1);
         }
         if self.shared.shutdown.load(Ordering::Acquire) && shutdown_deadline.is_none() {

@@ -270,6 +270,7 @@ fn env_has_every_meta_variable_for_get() {
         ("REMOTE_ADDR", "127.0.0.1"),
         ("REMOTE_PORT", &port),
         ("REDIRECT_STATUS", "200"),
+        ("REQUEST_SCHEME", "http"),
         ("HTTP_HOST", "localhost:8080"),
         ("HTTP_USER_AGENT", "t/1"),
         ("HTTP_X_DUP", "a, b"),
@@ -317,6 +318,7 @@ fn env_for_post_without_query_or_path_info() {
         ("REMOTE_ADDR", "127.0.0.1"),
         ("REMOTE_PORT", &port),
         ("REDIRECT_STATUS", "200"),
+        ("REQUEST_SCHEME", "http"),
         ("HTTP_HOST", "localhost"),
     ]);
     assert_eq!(env, want);

@@ -156,11 +156,13 @@ impl Response {
     }
 }
 
-/// A raw client connection with a read buffer.
+/// A raw client connection with a read buffer; over TLS when made by
+/// [`Client::connect_tls`] (a rustls client), the same bytes in plaintext.
 pub struct Client {
     pub sock: TcpStream,
     buf: Vec<u8>,
     eof: bool,
+    pub tls: Option<Box<rustls::ClientConnection>>,
 }
 
 impl Client {
@@ -173,16 +175,42 @@ impl Client {
             sock,
             buf: Vec::new(),
             eof: false,
+            tls: None,
+        }
+    }
+
+    /// A TLS connection (the handshake completes before this returns) asking for
+    /// `name` (no SNI when it is an IP address).
+    pub fn connect_tls(
+        addr: SocketAddr,
+        config: &std::sync::Arc<rustls::ClientConfig>,
+        name: &str,
+    ) -> Client {
+        let mut c = Client::connect(addr);
+        let name = rustls::pki_types::ServerName::try_from(name.to_string()).expect("name");
+        let mut tls = rustls::ClientConnection::new(config.clone(), name).expect("client");
+        while tls.is_handshaking() {
+            tls.complete_io(&mut c.sock)
+                .unwrap_or_else(|e| panic!("TLS handshake with {addr}: {e}"));
+        }
+        c.tls = Some(Box::new(tls));
+        c
+    }
+
+    fn stream(&mut self) -> Box<dyn ReadWrite + '_> {
+        match &mut self.tls {
+            Some(t) => Box::new(rustls::Stream::new(&mut **t, &mut self.sock)),
+            None => Box::new(&mut self.sock),
         }
     }
 
     pub fn write(&mut self, bytes: &[u8]) {
-        self.sock.write_all(bytes).expect("write request");
+        self.stream().write_all(bytes).expect("write request");
     }
 
     /// Like `write`, but a connection the server already closed is not an error.
     pub fn try_write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.sock.write_all(bytes)
+        self.stream().write_all(bytes)
     }
 
     /// Reads more bytes into the buffer; false on EOF (or a reset). Panics on timeout.
@@ -192,7 +220,8 @@ impl Client {
         }
         let mut chunk = [0u8; 64 * 1024];
         loop {
-            match self.sock.read(&mut chunk) {
+            let got = self.stream().read(&mut chunk);
+            match got {
                 Ok(0) => {
                     self.eof = true;
                     return false;
@@ -386,6 +415,10 @@ impl Client {
         &self.buf
     }
 }
+
+/// A socket, or a TLS stream over one.
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
 
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)

@@ -722,3 +722,80 @@ fn second_ctrl_c_stops_at_once_and_leaves_nothing_behind() {
         live_in_group(pgid)
     );
 }
+
+/// SIGHUP reads the certificate files again: new handshakes get the new certificate,
+/// the connection opened before keeps working; a reload whose key does not match keeps
+/// serving the old certificate and says why in the error log.
+#[test]
+fn sighup_rotates_the_certificate() {
+    use crate::certs::{ALWAYS, Ca};
+    let ca = Ca::new("webserv test CA");
+    let (first, second) = (ca.leaf(&["a.test"], ALWAYS), ca.leaf(&["a.test"], ALWAYS));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("www")).unwrap();
+    std::fs::write(dir.path().join("www/index.html"), "hello\n").unwrap();
+    let write_pair = |cert: &str, key: &str| {
+        std::fs::write(dir.path().join("a.pem"), cert).unwrap();
+        std::fs::write(dir.path().join("a.key"), key).unwrap();
+    };
+    write_pair(&first.cert, &first.key);
+    let port = free_port();
+    let conf = format!(
+        "server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name a.test;\n    ssl_certificate a.pem;\n    ssl_certificate_key a.key;\n    root www;\n}}\n"
+    );
+    std::fs::write(dir.path().join("site.conf"), conf).unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut p = Proc::spawn(&["run", "site.conf"], dir.path());
+    p.wait_listening(addr);
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::pem::PemObject::from_pem_slice(ca.pem().as_bytes()).unwrap())
+        .unwrap();
+    // A fresh client for each handshake: a resumed session is sent no certificate.
+    let client = || {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        Arc::new(
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots.clone())
+                .with_no_client_auth(),
+        )
+    };
+    let leaf = |c: &Client| c.tls.as_ref().unwrap().peer_certificates().unwrap()[0].to_vec();
+    let der = |pem: &str| {
+        let d: rustls::pki_types::CertificateDer =
+            rustls::pki_types::pem::PemObject::from_pem_slice(pem.as_bytes()).unwrap();
+        d.to_vec()
+    };
+    let get = |c: &mut Client| {
+        c.write(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+        c.read_response(false)
+    };
+    let mut kept = Client::connect_tls(addr, &client(), "a.test");
+    assert_eq!(get(&mut kept).text(), "hello\n");
+    assert!(leaf(&kept) == der(&first.cert));
+
+    write_pair(&second.cert, &second.key);
+    p.signal(libc::SIGHUP);
+    let rotated = wait_until(Duration::from_secs(5), || {
+        leaf(&Client::connect_tls(addr, &client(), "a.test")) == der(&second.cert)
+    });
+    assert!(rotated, "certificate not rotated; stderr: {}", p.stderr());
+    assert_eq!(get(&mut kept).text(), "hello\n", "the open connection goes on");
+
+    // The first key with the second certificate: refused, the second pair stays.
+    write_pair(&second.cert, &first.key);
+    p.signal(libc::SIGHUP);
+    let said = wait_until(Duration::from_secs(5), || {
+        p.stderr().contains("tls::key-mismatch")
+    });
+    assert!(said, "no diagnostic for the bad key; stderr: {}", p.stderr());
+    let mut after = Client::connect_tls(addr, &client(), "a.test");
+    assert!(leaf(&after) == der(&second.cert), "the old table serves on");
+    assert_eq!(get(&mut after).text(), "hello\n");
+
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait(Duration::from_secs(10)).code(), Some(0));
+}

@@ -45,6 +45,20 @@ fn directives_valid_in_a_location_only() {
             "cgi",
             "cgi_timeout",
             "access_log",
+            "try_files",
+            "add_header",
+            "expires",
+            "gzip",
+            "gzip_static",
+            "gzip_types",
+            "gzip_min_length",
+            "gzip_comp_level",
+            "allow",
+            "deny",
+            "auth_basic",
+            "auth_basic_user_file",
+            "default_type",
+            "types",
             "include"
         ]
     );

@@ -37,6 +37,8 @@ pub enum Sink {
         plan: Box<crate::server::cgi::Plan>,
         head_only: bool,
         version: Version,
+        /// The client accepts gzip (for the script's output).
+        gzip: bool,
     },
 }
 
@@ -165,7 +167,7 @@ pub fn turn(body: &mut BodyIn, io: &mut ClientIo, pool: &mut Pool) -> BodyTurn {
     match io.fill(pool) {
         io::Input::More => BodyTurn::Read,
         io::Input::Blocked => BodyTurn::Again,
-        io::Input::Closed => BodyTurn::Close,
+        io::Input::Closed | io::Input::PlainHttp => BodyTurn::Close,
     }
 }
 
@@ -281,6 +283,7 @@ impl Conn {
                 plan,
                 head_only,
                 version,
+                gzip,
             } => {
                 use std::io::Seek;
                 if file.rewind().is_err() {
@@ -293,6 +296,7 @@ impl Conn {
                     route,
                     head_only,
                     version,
+                    gzip,
                 };
                 self.start_cgi(ctx, &plan, req, now);
             }
@@ -318,7 +322,9 @@ impl Conn {
         };
         let route = body.route.clone();
         drop(body);
-        self.ex.log = None;
+        if let Some(e) = &mut self.ex.extras {
+            e.log = None;
+        }
         self.queue_error(ctx, Some(&route), status);
     }
 }

@@ -45,6 +45,9 @@ pub struct CgiRequest {
     pub route: Route,
     pub head_only: bool,
     pub version: Version,
+    /// The client accepts gzip and `gzip` is on: the output is compressed when its type
+    /// is one `gzip` applies to.
+    pub gzip: bool,
 }
 
 /// How the CGI body is framed toward the client.
@@ -53,6 +56,11 @@ enum OutFraming {
     Chunked,
     /// HTTP/1.0 without a length: the end of the body is the close.
     Close,
+    /// Compressed as it streams; chunked on HTTP/1.1, ended by the close on 1.0.
+    Gzip {
+        enc: Box<flate2::write::GzEncoder<Vec<u8>>>,
+        chunked: bool,
+    },
 }
 
 /// A running CGI request.
@@ -73,6 +81,7 @@ pub struct CgiRun {
     stderr_r: bool,
     head_only: bool,
     version: Version,
+    gzip: bool,
     route: Route,
     timeout: Duration,
     stderr_line: Vec<u8>,
@@ -163,7 +172,7 @@ fn read_body(run: &mut CgiRun, io: &mut ClientIo, pool: &mut Pool) -> Result<boo
     let read = |io: &mut ClientIo, pool: &mut Pool| match io.fill(pool) {
         super::io::Input::More => Ok(true),
         super::io::Input::Blocked => Ok(false),
-        super::io::Input::Closed => Err(Gone),
+        super::io::Input::Closed | super::io::Input::PlainHttp => Err(Gone),
     };
     match &mut run.input {
         Input::Socket(rem) if *rem > 0 && run.inbuf.len() < PIPE_CHUNK => {
@@ -361,13 +370,33 @@ fn start_response(
         .status
         .unwrap_or(if head.location.is_some() { 302 } else { 200 });
     ex.status = status;
+    let settings = ctx.table.settings(&run.route);
+    let compress = run.gzip
+        && !run.head_only
+        && head
+            .content_type
+            .as_deref()
+            .is_some_and(|t| crate::server::gzip::applies(settings, t, status))
+        && head
+            .content_length
+            .is_none_or(|n| n >= settings.gzip_min_length.value);
     let framing = match head.content_length {
+        _ if compress => OutFraming::Gzip {
+            enc: Box::new(flate2::write::GzEncoder::new(
+                Vec::new(),
+                flate2::Compression::new(settings.gzip_comp_level.value.clamp(1, 9) as u32),
+            )),
+            chunked: run.version == Version::Http11,
+        },
         Some(n) => OutFraming::Length(n),
         None if run.head_only || !has_body(status) => OutFraming::Length(0),
         None if run.version == Version::Http11 => OutFraming::Chunked,
         None => OutFraming::Close,
     };
-    if matches!(framing, OutFraming::Close) {
+    if matches!(
+        framing,
+        OutFraming::Close | OutFraming::Gzip { chunked: false, .. }
+    ) {
         ex.keep_alive = false;
     }
     let length = match framing {
@@ -377,8 +406,8 @@ fn start_response(
             head.content_length.map_or(Length::Unstated, Length::Known)
         }
         OutFraming::Length(n) => Length::Known(n),
-        OutFraming::Chunked => Length::Chunked,
-        OutFraming::Close => Length::Unstated,
+        OutFraming::Chunked | OutFraming::Gzip { chunked: true, .. } => Length::Chunked,
+        OutFraming::Close | OutFraming::Gzip { chunked: false, .. } => Length::Unstated,
     };
     io.out(&mut ctx.pool);
     // An unsent `100 Continue` stays ahead of the final head.
@@ -390,6 +419,7 @@ fn start_response(
         version: run.version,
     };
     let date = ctx.date.server_and_date(ctx.handlers.now);
+    let added = ex.added();
     let _ = write_head(io.out(&mut ctx.pool), status, date, length, conn, |w| {
         if let Some(ct) = &head.content_type {
             resp::header(w, "Content-Type", ct.as_bytes());
@@ -397,7 +427,14 @@ fn start_response(
         if let Some(l) = &head.location {
             resp::header(w, "Location", l.as_bytes());
         }
+        if compress {
+            // The script's own length is of the uncompressed body: not sent.
+            w.extend_from_slice(b"Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
+        }
         w.extend_from_slice(&head.other);
+        if let Some(a) = added {
+            a.write(w, status);
+        }
     });
     run.framing = Some(if run.head_only {
         OutFraming::Length(0)
@@ -428,8 +465,31 @@ fn body_out(run: &mut CgiRun, w: &mut Vec<u8>, ex: &mut Exchange, data: &[u8]) {
             w.extend_from_slice(data);
             ex.sent_body += data.len() as u64;
         }
+        Some(OutFraming::Gzip { enc, chunked }) => {
+            // Writing into a Vec cannot fail.
+            let _ = enc.write_all(data);
+            let out = enc.get_mut();
+            ex.sent_body += emit(w, out, *chunked);
+            out.clear();
+        }
         None => {}
     }
+}
+
+/// Appends compressed bytes as a chunk (or as they are, when the close ends the body);
+/// the number of body bytes.
+fn emit(w: &mut Vec<u8>, out: &[u8], chunked: bool) -> u64 {
+    if out.is_empty() {
+        return 0;
+    }
+    if chunked {
+        let _ = write!(w, "{:x}\r\n", out.len());
+        w.extend_from_slice(out);
+        w.extend_from_slice(b"\r\n");
+    } else {
+        w.extend_from_slice(out);
+    }
+    out.len() as u64
 }
 
 /// Step 5: What is queued, toward the client. Once it is all sent the buffer is reused from
@@ -484,6 +544,17 @@ fn finish(run: &mut CgiRun, io: &mut ClientIo, ex: &mut Exchange, pool: &mut Poo
             ex.keep_alive = false;
             true
         }
+        OutFraming::Gzip { enc, chunked } if clean => {
+            let w = io.out(pool);
+            ex.sent_body += emit(w, &enc.finish().unwrap_or_default(), chunked);
+            if chunked {
+                w.extend_from_slice(b"0\r\n\r\n");
+            } else {
+                ex.keep_alive = false;
+            }
+            true
+        }
+        OutFraming::Gzip { .. } => false,
     };
     if !complete || !clean {
         // Death after the head: cut the response, never a clean end.
@@ -521,6 +592,7 @@ impl Conn {
             route,
             head_only,
             version,
+            gzip,
         } = req;
         let has_body = match &input {
             Input::Socket(n) | Input::Spool(_, n) => *n > 0,
@@ -552,6 +624,7 @@ impl Conn {
             stderr_r: true,
             head_only,
             version,
+            gzip,
             route,
             timeout: plan.timeout,
             stderr_line: Vec::new(),

@@ -8,13 +8,19 @@
 //! `send` would encrypt; it has no `send_file` (the kernel cannot encrypt a file it
 //! sends), so a file body would be read into the write buffer in pieces instead. The
 //! request logic above sees only the buffers and the readiness flags.
+//!
+//! On an `ssl` address it is so: `tls` holds the rustls session (`tls_io.rs`), and
+//! `fill`, `flush` and `shutdown_write` go through it.
 
 use std::io::{self, Read};
 use std::net::Shutdown;
-use std::os::fd::AsRawFd;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use mio::net::TcpStream;
+use socket2::SockRef;
+
+use super::tls_io::{self, Got, Tls};
 
 /// Read buffer size: room for the largest head the parser accepts (8 KiB request line
 /// + 16 KiB fields) plus pipelined bytes.
@@ -26,9 +32,20 @@ pub const RBUF: usize = 32 * 1024;
 pub struct Pool {
     rbufs: Vec<Vec<u8>>,
     wbufs: Vec<Vec<u8>>,
+    /// Where TLS connections read ciphertext (one per worker).
+    scratch: Vec<u8>,
 }
 
 impl Pool {
+    fn scratch(&mut self) -> Vec<u8> {
+        let s = std::mem::take(&mut self.scratch);
+        if s.len() == tls_io::SCRATCH {
+            s
+        } else {
+            vec![0; tls_io::SCRATCH]
+        }
+    }
+
     fn rbuf(&mut self) -> Vec<u8> {
         self.rbufs.pop().unwrap_or_else(|| vec![0; RBUF])
     }
@@ -71,6 +88,9 @@ pub enum Input {
     Blocked,
     /// End of stream, or the connection failed.
     Closed,
+    /// A plain HTTP request came to a TLS address. The connection speaks plaintext from
+    /// now on, to say so (400), and closes.
+    PlainHttp,
 }
 
 /// The client socket and its buffers.
@@ -88,19 +108,22 @@ pub struct ClientIo {
     rstart: u32,
     rend: u32,
     wbuf: Vec<u8>,
-    /// `wbuf[..wpos]` is sent.
-    wpos: usize,
+    /// `wbuf[..wpos]` is sent (u32, like `rend`: a `Conn` stays small).
+    wpos: u32,
     /// `wbuf[..committed]` holds finished responses to pipelined requests, not yet
     /// sent: a new response is appended after them, and only its own bytes are ever
     /// replaced.
-    committed: usize,
+    committed: u32,
     /// Boxed: most connections never hold one, and idle ones never do.
     file: Option<Box<FileOut>>,
+    /// The TLS session of a connection to an `ssl` address.
+    tls: Option<Box<Tls>>,
 }
 
 impl ClientIo {
-    pub fn new(sock: TcpStream) -> ClientIo {
+    pub fn new(sock: TcpStream, tls: Option<rustls::ServerConnection>) -> ClientIo {
         ClientIo {
+            tls: tls.map(|c| Box::new(Tls::new(c))),
             sock,
             readable: false,
             writable: true,
@@ -136,6 +159,11 @@ impl ClientIo {
         self.rstart = self.rend;
     }
 
+    /// Whether the connection speaks TLS (`$scheme` is `https`, CGI gets `HTTPS=on`).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
     /// Reads once into the read buffer (borrowed from the pool, and compacted first
     /// when needed).
     pub fn fill(&mut self, pool: &mut Pool) -> Input {
@@ -154,6 +182,9 @@ impl ClientIo {
                 .copy_within(self.rstart as usize..self.rend as usize, 0);
             self.rend -= self.rstart;
             self.rstart = 0;
+        }
+        if self.tls.is_some() {
+            return self.fill_tls(pool);
         }
         let space = self.rbuf.len() - self.rend as usize;
         match self.recv() {
@@ -174,6 +205,48 @@ impl ClientIo {
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Input::More,
             Err(_) => Input::Closed,
+        }
+    }
+
+    /// `fill` on a TLS connection: plaintext rustls already holds first, else one read
+    /// of ciphertext.
+    fn fill_tls(&mut self, pool: &mut Pool) -> Input {
+        let Some(tls) = self.tls.as_mut() else {
+            return Input::Closed;
+        };
+        let end = self.rend as usize;
+        match tls.take_plaintext(&mut self.rbuf[end..]) {
+            Ok(0) => {}
+            Ok(n) => {
+                self.rend += n as u32;
+                return Input::More;
+            }
+            Err(_) => return Input::Closed,
+        }
+        let mut scratch = pool.scratch();
+        let got = tls.read(
+            &self.sock,
+            &mut scratch,
+            &mut self.rbuf[end..],
+            &mut self.readable,
+            self.read_closed,
+        );
+        pool.scratch = scratch;
+        match got {
+            Got::More(n) => {
+                self.rend += n as u32;
+                // The read buffer was full: rustls keeps the rest, with no event to say so.
+                if tls.has_plaintext() {
+                    self.readable = true;
+                }
+                Input::More
+            }
+            Got::Blocked => Input::Blocked,
+            Got::Closed => Input::Closed,
+            Got::PlainHttp => {
+                self.tls = None;
+                Input::PlainHttp
+            }
         }
     }
 
@@ -214,11 +287,14 @@ impl ClientIo {
 
     /// Bytes queued and not yet sent (the file body not counted).
     pub fn queued(&self) -> usize {
-        self.wbuf.len() - self.wpos
+        self.wbuf.len() - self.wpos as usize
     }
 
+    /// Bytes wait to be sent: queued plaintext, or records TLS has ready (a handshake
+    /// reply the socket had no room for).
     pub fn has_output(&self) -> bool {
-        self.wpos < self.wbuf.len()
+        (self.wpos as usize) < self.wbuf.len()
+            || self.tls.as_ref().is_some_and(|t| t.conn.wants_write())
     }
 
     /// Finished answers to earlier pipelined requests wait to be sent.
@@ -233,7 +309,7 @@ impl ClientIo {
 
     /// The response just queued is finished: the next one goes after it.
     pub fn commit(&mut self) {
-        self.committed = self.wbuf.len();
+        self.committed = self.wbuf.len() as u32;
     }
 
     /// Queues `len` bytes of `file` from `offset` after what the write buffer holds.
@@ -263,7 +339,7 @@ impl ClientIo {
             self.wpos = 0;
             self.committed = 0;
         } else {
-            self.wbuf.truncate(self.committed);
+            self.wbuf.truncate(self.committed as usize);
         }
     }
 
@@ -282,7 +358,7 @@ impl ClientIo {
     /// Writes the finished responses of earlier pipelined requests (`wbuf[..committed]`)
     /// and nothing after them. `Ok(true)` when they are all sent.
     pub fn flush_committed(&mut self) -> io::Result<bool> {
-        let rest = self.wbuf.split_off(self.committed);
+        let rest = self.wbuf.split_off(self.committed as usize);
         let file = self.file.take();
         let sent = self.flush();
         self.wbuf.extend_from_slice(&rest);
@@ -292,7 +368,10 @@ impl ClientIo {
 
     /// Writes the buffered bytes, then the file. `Ok(true)` when all is sent.
     pub fn flush(&mut self) -> io::Result<bool> {
-        while self.wpos < self.wbuf.len() {
+        if self.tls.is_some() {
+            return self.flush_tls();
+        }
+        while (self.wpos as usize) < self.wbuf.len() {
             if !self.writable {
                 return Ok(false);
             }
@@ -300,7 +379,7 @@ impl ClientIo {
             // same segments as sendfile's first bytes (nginx uses TCP_NOPUSH for this).
             match self.send(self.file.is_some()) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.wpos += n,
+                Ok(n) => self.wpos += n as u32,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.writable = false;
                     return Ok(false);
@@ -336,29 +415,48 @@ impl ClientIo {
         Ok(true)
     }
 
-    /// The one write to the socket: the unsent part of the write buffer.
+    /// `flush` on a TLS connection: records rustls has ready go out first; then more
+    /// plaintext is encrypted (rustls takes a bounded amount at a time), the buffer's,
+    /// then the file's in pieces. `Ok(true)` when everything is on the socket.
+    fn flush_tls(&mut self) -> io::Result<bool> {
+        let Some(tls) = self.tls.as_mut() else {
+            return Ok(true);
+        };
+        loop {
+            if !tls.push(&self.sock, &mut self.writable)? {
+                return Ok(false);
+            }
+            if (self.wpos as usize) < self.wbuf.len() {
+                let n = tls.encrypt(&self.wbuf[self.wpos as usize..])?;
+                self.wpos += n as u32;
+                continue;
+            }
+            match &mut self.file {
+                Some(f) if f.remaining > 0 => {
+                    let n = tls.encrypt_file(&f.file, f.offset, f.remaining)?;
+                    f.offset += n as u64;
+                    f.remaining -= n as u64;
+                }
+                Some(_) => self.file = None,
+                None => return Ok(true),
+            }
+        }
+    }
+
+    /// The one write to the socket: the unsent part of the write buffer. `more`: a
+    /// file follows (`MSG_MORE`). Never raises SIGPIPE (`MSG_NOSIGNAL`).
     fn send(&self, more: bool) -> io::Result<usize> {
         let more = if more { libc::MSG_MORE } else { 0 };
-        let rest = &self.wbuf[self.wpos..];
-        // SAFETY: a valid buffer and length on an open socket.
-        let n = unsafe {
-            libc::send(
-                self.sock.as_raw_fd(),
-                rest.as_ptr().cast(),
-                rest.len(),
-                libc::MSG_NOSIGNAL | more,
-            )
-        };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
+        SockRef::from(&self.sock)
+            .send_with_flags(&self.wbuf[self.wpos as usize..], libc::MSG_NOSIGNAL | more)
     }
 
     /// Shuts the write side (the response is all sent; the client may still be
     /// sending).
-    pub fn shutdown_write(&self) {
+    pub fn shutdown_write(&mut self) {
+        if let Some(tls) = &mut self.tls {
+            tls.close_notify(&self.sock);
+        }
         let _ = self.sock.shutdown(Shutdown::Write);
     }
 
@@ -385,7 +483,7 @@ impl ClientIo {
     /// effort: the socket does not block, and a full buffer loses them.
     pub fn release(&mut self, pool: &mut Pool) {
         if self.wpos < self.committed {
-            self.wbuf.truncate(self.committed);
+            self.wbuf.truncate(self.committed as usize);
             self.file = None;
             self.writable = true;
             let _ = self.flush();
@@ -402,14 +500,6 @@ impl ClientIo {
 /// The one sendfile: up to 2 MiB of the file at a time (as nginx), so one big download
 /// does not hold the worker.
 fn send_file(sock: &TcpStream, f: &FileOut) -> io::Result<usize> {
-    let mut off = f.offset as libc::off_t;
-    let chunk = f.remaining.min(2 << 20) as usize;
-    // SAFETY: both fds are open for the duration of the call; `off` is a valid
-    // pointer. sendfile never touches memory we own otherwise.
-    let n = unsafe { libc::sendfile(sock.as_raw_fd(), f.file.as_raw_fd(), &mut off, chunk) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    let chunk = NonZeroUsize::new(f.remaining.min(2 << 20) as usize);
+    SockRef::from(sock).sendfile(&*f.file, f.offset as usize, chunk)
 }

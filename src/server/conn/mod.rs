@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
+use super::dispatch::{self, Decision, Facts, MAX_REWRITES, Why};
 use super::handlers::{self, HandlerCtx};
 use super::http::request::{
     BodyFraming, Expect, HeadBufs, HeadLimits, Method, RequestHead, parse_head_reusing,
@@ -30,6 +31,7 @@ use super::http::response::DateCache;
 use super::log;
 use super::router::Route;
 use super::upload::Upload;
+use super::vars::RequestVars;
 use crate::confc::model::LogTarget;
 use crate::confc::table::{GroupId, RoutingTable};
 use crate::escape;
@@ -38,6 +40,7 @@ mod body;
 mod cgi_io;
 mod io;
 mod respond;
+mod tls_io;
 
 use body::{BodyIn, Sink};
 use cgi_io::{CgiRequest, CgiRun, Input};
@@ -70,6 +73,8 @@ pub struct WorkerCtx {
     pub registry: mio::Registry,
     /// Killed CGI children not reaped yet.
     pub zombies: Vec<std::process::Child>,
+    /// The TLS config of each `ssl` address group of `table` (rebuilt with it).
+    pub tls: super::tls::Configs,
 }
 
 /// Where a connection is in its request cycle, with what that phase alone needs.
@@ -113,7 +118,27 @@ struct Exchange {
     /// request head arrives).
     redirects: u8,
     sent_body: u64,
-    log: Option<Box<LogInfo>>,
+    /// What only some requests need, boxed so that a connection does not pay for it.
+    extras: Option<Box<Extras>>,
+}
+
+/// The parts of a request's state that only some requests have.
+#[derive(Default)]
+struct Extras {
+    log: Option<LogInfo>,
+    /// `add_header` and `expires` lines.
+    added: Option<handlers::Added>,
+}
+
+impl Exchange {
+    fn extras(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Default::default)
+    }
+
+    /// The `add_header`/`expires` lines of the current request.
+    fn added(&self) -> Option<&handlers::Added> {
+        self.extras.as_ref().and_then(|e| e.added.as_ref())
+    }
 }
 
 pub struct Conn {
@@ -144,8 +169,11 @@ impl Conn {
     ) -> Conn {
         let group = ctx.table.group_for(local);
         let timeout = header_timeout(ctx, group);
+        let tls = group
+            .and_then(|g| ctx.tls.get(g)?.as_ref())
+            .and_then(super::tls::accept);
         Conn {
-            io: ClientIo::new(sock),
+            io: ClientIo::new(sock, tls),
             peer,
             local,
             group: pack_group(group),
@@ -158,9 +186,14 @@ impl Conn {
                 status: 0,
                 redirects: 0,
                 sent_body: 0,
-                log: None,
+                extras: None,
             },
         }
+    }
+
+    /// `https` on a TLS connection, else `http` (`$scheme`).
+    pub fn scheme(&self) -> &'static str {
+        if self.io.is_tls() { "https" } else { "http" }
     }
 
     /// The address group of the connection's local address.
@@ -355,6 +388,11 @@ impl Conn {
             // is incomplete and there is nothing to answer.
             io::Input::Closed => Some(Next::Close),
             io::Input::More | io::Input::Blocked => None,
+            io::Input::PlainHttp => {
+                self.respond_closing(ctx, handlers::plain_http_on_tls());
+                self.deadline = now + send_timeout(ctx, self.group());
+                None
+            }
         }
     }
 
@@ -415,17 +453,17 @@ impl Conn {
         let line = raw.split(|&b| b == b'\n').next().unwrap_or(&[]);
         let line = &line[..line.len().min(256)];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        self.ex.log = Some(Box::new(LogInfo {
+        self.ex.extras().log = Some(LogInfo {
             target: settings.access_log.value.clone(),
             request_line: escape::log_field(line),
             referer: "-".into(),
             user_agent: "-".into(),
-        }));
+        });
     }
 
     fn finish_request(&mut self) {
         let ex = &mut self.ex;
-        if let Some(info) = ex.log.take() {
+        if let Some(info) = ex.extras.take().and_then(|e| e.log) {
             let line = format!(
                 "{} - - [{}] \"{}\" {} {} \"{}\" \"{}\"\n",
                 self.peer.ip(),
@@ -451,7 +489,7 @@ impl Conn {
             self.queue_error(ctx, None, 500);
             return;
         };
-        let route = if head.path() == "*" {
+        let mut route = if head.path() == "*" {
             // `OPTIONS *` is about the server as a whole: the address's default server.
             Route {
                 group,
@@ -465,7 +503,7 @@ impl Conn {
         self.ex.keep_alive =
             head.keep_alive && !ctx.shutting_down && !settings.keepalive_timeout.value.is_zero();
         if settings.access_log.value != LogTarget::Off {
-            self.ex.log = Some(Box::new(LogInfo {
+            self.ex.extras().log = Some(LogInfo {
                 target: settings.access_log.value.clone(),
                 request_line: escape::log_field(
                     format!(
@@ -478,15 +516,74 @@ impl Conn {
                 ),
                 referer: header_text(head, "referer"),
                 user_agent: header_text(head, "user-agent"),
-            }));
+            });
+        }
+        // The path the request has now: a `try_files` rewrite or an internal redirect
+        // changes it (then `uri` holds it).
+        let mut uri = String::new();
+        let mut rewrites = 0;
+        let mut try_files = true;
+        let decision = loop {
+            let path = if rewrites == 0 { head.path() } else { &uri };
+            let vars = RequestVars {
+                head,
+                peer: self.peer,
+                port: self.local.port(),
+                server_name: table.servers[route.server]
+                    .names
+                    .first()
+                    .map_or("", String::as_str),
+                scheme: self.scheme(),
+                uri: path,
+            };
+            let mut facts = Facts::new(head, path, self.peer.ip(), &vars);
+            facts.try_files = try_files;
+            match dispatch::decide(&table, &route, &facts, &mut ctx.handlers) {
+                Decision::Rewrite {
+                    uri: next,
+                    relocate,
+                } if rewrites < MAX_REWRITES => {
+                    rewrites += 1;
+                    try_files = relocate;
+                    uri = next;
+                    // The new URI's query is not kept: `$args` stay the request's.
+                    if let Some(q) = uri.find('?') {
+                        uri.truncate(q);
+                    }
+                    if relocate {
+                        route = table.route(group, head.effective_host(), &uri);
+                    }
+                }
+                Decision::Rewrite { .. } => {
+                    let f = dispatch::failure(
+                        &table,
+                        Some(&route),
+                        500,
+                        Why::RewriteLoop,
+                        None,
+                        &mut ctx.handlers,
+                    );
+                    break Decision::Error(f);
+                }
+                d => break d,
+            }
+        };
+        let settings = table.settings(&route);
+        if handlers::adds_lines(settings) {
+            let vars = RequestVars {
+                head,
+                peer: self.peer,
+                port: self.local.port(),
+                server_name: table.servers[route.server]
+                    .names
+                    .first()
+                    .map_or("", String::as_str),
+                scheme: self.scheme(),
+                uri: if rewrites == 0 { head.path() } else { &uri },
+            };
+            self.ex.extras().added = Some(handlers::added(settings, &vars, log::now_secs()));
         }
         let limit = settings.client_max_body_size.value;
-        let decision = super::dispatch::decide(
-            &table,
-            &route,
-            &super::dispatch::Facts::of(head),
-            &mut ctx.handlers,
-        );
         match self.execute(ctx, &table, &route, head, decision) {
             Executed::Respond(r) => self.respond(ctx, r, head, limit, route, now),
             // A body over the limit is refused before it is read: the connection
@@ -540,6 +637,7 @@ impl Conn {
         now: Instant,
     ) {
         let head_only = head.method == Method::Head;
+        let gzip = ctx.table.settings(&route).gzip.value && super::gzip::accepted(head);
         self.io.reset_out();
         if head.expect == Expect::Continue && body::has_body(head.body) {
             self.continue_100(ctx);
@@ -557,6 +655,7 @@ impl Conn {
                     plan,
                     head_only,
                     version: head.version,
+                    gzip,
                 };
                 let body = BodyIn::new(head.body, limit, sink, route, now);
                 self.enter(Phase::Body(Box::new(body)));
@@ -570,6 +669,7 @@ impl Conn {
             route,
             head_only,
             version: head.version,
+            gzip,
         };
         self.start_cgi(ctx, &plan, req, now);
     }

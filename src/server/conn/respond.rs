@@ -20,6 +20,7 @@ const INLINE_FILE: u64 = 32 * 1024;
 
 /// Whether a response with this status carries a body: 1xx, 204 and 304 never do
 /// (RFC 9110 §6.4.1), so their heads state no length either.
+#[inline]
 pub fn has_body(status: u16) -> bool {
     !(status < 200 || status == 204 || status == 304)
 }
@@ -103,19 +104,47 @@ impl Conn {
             Decision::ServerOptions => {
                 Response::new(200, Body::Empty).header("Allow", dispatch::SERVER_ALLOW)
             }
-            Decision::Return { ret, .. } => handlers::answer_return(ret),
+            Decision::Return {
+                ret,
+                text,
+                server_level,
+            } => {
+                // A server-level `return` answers before any location: the server's type.
+                let settings = if server_level {
+                    &table.servers[route.server].settings
+                } else {
+                    table.settings(route)
+                };
+                handlers::answer_return(ret.code, text.as_deref(), settings)
+            }
+            // The connection follows rewrites before it executes a decision.
+            Decision::Rewrite { .. } => handlers::error(h, table, Some(route), 500),
             Decision::Options(allowed) => {
                 Response::new(204, Body::Empty).header("Allow", &handlers::allow_header(allowed))
             }
-            Decision::File { file, name, .. } => handlers::file_response(&file, name, head),
+            Decision::File {
+                file,
+                name,
+                base,
+                rel,
+                ..
+            } => handlers::serve_file(h, &file, name, (base, &rel), head, table.settings(route)),
             Decision::AddSlash => handlers::add_slash(head),
             Decision::Autoindex { base, rel } => {
-                handlers::autoindex(h, table, route, head, base, rel)
+                let r = handlers::autoindex(h, table, route, head, base, rel);
+                handlers::gzip_page(r, table.settings(route), head)
             }
             Decision::Delete { base, rel } => handlers::delete(h, table, route, base, rel),
             Decision::Cgi(target) => {
-                let plan =
-                    crate::server::cgi::plan(&target, table, route, head, self.peer, self.local);
+                let plan = crate::server::cgi::plan(
+                    &target,
+                    table,
+                    route,
+                    head,
+                    self.peer,
+                    self.local,
+                    self.io.is_tls(),
+                );
                 return Executed::Cgi(Box::new(plan));
             }
             Decision::Upload(target) => match Upload::start(&target, head) {
@@ -132,7 +161,13 @@ impl Conn {
                     );
                 }
                 let refuse = f.why == Why::BodyTooLarge;
+                let builtin = matches!(f.page, dispatch::Page::Builtin);
                 let r = handlers::failure(h, f);
+                let r = if builtin {
+                    handlers::gzip_page(r, table.settings(route), head)
+                } else {
+                    r
+                };
                 if refuse {
                     return Executed::Refuse(r);
                 }
@@ -176,6 +211,7 @@ impl Conn {
         self.ex.status = r.status;
         let date = ctx.date.server_and_date(ctx.handlers.now);
         self.io.reset_out();
+        let added = self.ex.added();
         let w = self.io.out(&mut ctx.pool);
         let conn = Persistence {
             keep_alive,
@@ -187,6 +223,9 @@ impl Conn {
                 w.extend_from_slice(h);
             }
             w.extend_from_slice(&r.headers);
+            if let Some(a) = added {
+                a.write(w, r.status);
+            }
         });
         if head_only || !body {
             return;

@@ -194,7 +194,8 @@ pub struct RequestHead {
     method_span: Span,
     target_span: Span,
     path: Span,
-    /// Whether the path is ASCII (checked once when the head was built).
+    /// Whether `data[path]` is ASCII, checked once when the head was built: `path()`
+    /// relies on it to skip UTF-8 validation.
     path_ascii: bool,
     query: Option<Span>,
     absolute_host: Option<Span>,
@@ -221,19 +222,34 @@ impl RequestHead {
     /// query are visible ASCII, the host is ASCII, the path was checked to be UTF-8, so
     /// the conversion never fails. It is still checked here, not assumed: ASCII (nearly
     /// every request) by a word-at-a-time scan, anything else by full validation.
+    #[inline]
     fn text(&self, s: Span) -> &str {
         let bytes = self.slice(s);
-        as_str(bytes, bytes.is_ascii())
+        if bytes.is_ascii() {
+            // SAFETY: ASCII, checked just above, is valid UTF-8.
+            unsafe { std::str::from_utf8_unchecked(bytes) }
+        } else {
+            std::str::from_utf8(bytes).unwrap_or("")
+        }
     }
 
     /// Percent-decoded (`%2F` too, as nginx does), valid UTF-8, normalised path: starts
     /// with `/`, no empty/`.`/`..` segments, trailing `/` kept. `"*"` for `OPTIONS *`.
     /// Only NUL is refused, so it may hold CR, LF or other controls (`%0d%0a`):
     /// re-encode it before echoing it into a header such as `Location`.
+    #[inline]
     pub fn path(&self) -> &str {
-        // `path_ascii` was computed from these very bytes when the head was built, and
-        // `data` is never modified afterwards.
-        as_str(self.slice(self.path), self.path_ascii)
+        let bytes = self.slice(self.path);
+        if self.path_ascii {
+            debug_assert!(bytes.is_ascii());
+            // SAFETY: `path_ascii` is `is_ascii()` of exactly these bytes, computed when
+            // the head was built (`build_head`); `data` and `path` are private and never
+            // change afterwards. ASCII is valid UTF-8. (Checking again on every call
+            // costs about a tenth of a keep-alive GET: the path is read several times.)
+            unsafe { std::str::from_utf8_unchecked(bytes) }
+        } else {
+            std::str::from_utf8(bytes).unwrap_or("")
+        }
     }
 
     /// The raw, undecoded query string after the first `?` (for CGI `QUERY_STRING`).
@@ -300,17 +316,6 @@ impl RequestHead {
     pub fn effective_host(&self) -> Option<&str> {
         self.effective_host.map(|s| self.text(s))
     }
-}
-
-/// `bytes` as text; `ascii` must be `bytes.is_ascii()` (computed now or earlier from
-/// the same bytes). ASCII needs no further check; anything else is fully validated.
-fn as_str(bytes: &[u8], ascii: bool) -> &str {
-    if ascii {
-        debug_assert!(bytes.is_ascii());
-        // SAFETY: the caller's `ascii` is `bytes.is_ascii()`, and ASCII is valid UTF-8.
-        return unsafe { std::str::from_utf8_unchecked(bytes) };
-    }
-    std::str::from_utf8(bytes).unwrap_or("")
 }
 
 /// The host of a validated `host[:port]` (`[v6]` keeps its brackets), without parsing

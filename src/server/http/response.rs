@@ -123,8 +123,10 @@ pub fn header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
 
 /// A file's representation header lines, as sent with its 200 or 206 (a 206 adds
 /// `Content-Range`): `Content-Type`, `Last-Modified`, `ETag`, `Accept-Ranges`.
-pub fn file_headers(out: &mut Vec<u8>, content_type: &str, last_modified: &str, etag: &str) {
-    header(out, "Content-Type", content_type.as_bytes());
+pub fn file_headers(out: &mut Vec<u8>, media: &str, last_modified: &str, etag: &str) {
+    out.extend_from_slice(b"Content-Type: ");
+    super::super::mime::push_content_type(out, media);
+    out.extend_from_slice(b"\r\n");
     header(out, "Last-Modified", last_modified.as_bytes());
     header(out, "ETag", etag.as_bytes());
     header(out, "Accept-Ranges", b"bytes");
@@ -262,52 +264,6 @@ impl DateCache {
     }
 }
 
-/// Content-Type by file extension (the common web types; everything else is binary).
-pub fn content_type(name: &str) -> &'static str {
-    let ext = match name.rsplit_once('.') {
-        Some((_, e)) => e,
-        None => return "application/octet-stream",
-    };
-    let lower;
-    let ext = if ext.bytes().any(|b| b.is_ascii_uppercase()) {
-        lower = ext.to_ascii_lowercase();
-        lower.as_str()
-    } else {
-        ext
-    };
-    match ext {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "json" => "application/json",
-        "txt" | "conf" | "md" | "log" => "text/plain; charset=utf-8",
-        "xml" => "application/xml",
-        "csv" => "text/csv; charset=utf-8",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "svg" => "image/svg+xml",
-        "ico" => "image/x-icon",
-        "webp" => "image/webp",
-        "avif" => "image/avif",
-        "woff" => "font/woff",
-        "woff2" => "font/woff2",
-        "ttf" => "font/ttf",
-        "otf" => "font/otf",
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "gz" => "application/gzip",
-        "tar" => "application/x-tar",
-        "wasm" => "application/wasm",
-        "mp4" => "video/mp4",
-        "webm" => "video/webm",
-        "mp3" => "audio/mpeg",
-        "ogg" => "audio/ogg",
-        "wav" => "audio/wav",
-        _ => "application/octet-stream",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,7 +345,5 @@ mod tests {
         push_u64(&mut v, 0);
         push_u64(&mut v, 1234567890);
         assert_eq!(v, b"01234567890");
-        assert_eq!(content_type("a.HTML"), "text/html; charset=utf-8");
-        assert_eq!(content_type("noext"), "application/octet-stream");
     }
 }
