@@ -36,6 +36,8 @@ const FD_HEADROOM: usize = 8;
 const FD_CAP_HOLD: Duration = Duration::from_secs(10);
 /// "Too many open files" is logged once, then as a count at most this often.
 const FD_LOG_EVERY: Duration = Duration::from_secs(10);
+// The log's count is written while the cap lasts: the cap must outlast its window.
+const _: () = assert!(FD_CAP_HOLD.as_secs() >= FD_LOG_EVERY.as_secs());
 /// Connections accepted (and served at once) per listener event before the loop turns
 /// to the other connections' events: a flood of new clients cannot starve old ones.
 const ACCEPT_BATCH: usize = 64;
@@ -191,7 +193,9 @@ impl Worker {
             }
             self.expire(now);
             self.ctx.handlers.files.sweep(now);
-            self.fd_pressure_tick(now);
+            if self.fd_cap.is_some() {
+                self.fd_pressure_tick(now);
+            }
             if self.accept_more && !self.ctx.shutting_down {
                 self.accept_more = false;
                 self.accept_all(now);
@@ -361,8 +365,9 @@ impl Worker {
         closed
     }
 
-    /// Once a second or so: the throttled descriptor log's count, and the end of a
-    /// descriptor cap.
+    /// While descriptors are short: the throttled log's count, and the end of the cap
+    /// (which outlasts the log's window: the count is always written).
+    #[cold]
     fn fd_pressure_tick(&mut self, now: Instant) {
         if let Some(n) = self.fd_log.due(now) {
             let secs = FD_LOG_EVERY.as_secs();

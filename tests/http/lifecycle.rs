@@ -783,7 +783,11 @@ fn sighup_rotates_the_certificate() {
         leaf(&Client::connect_tls(addr, &client(), "a.test")) == der(&second.cert)
     });
     assert!(rotated, "certificate not rotated; stderr: {}", p.stderr());
-    assert_eq!(get(&mut kept).text(), "hello\n", "the open connection goes on");
+    assert_eq!(
+        get(&mut kept).text(),
+        "hello\n",
+        "the open connection goes on"
+    );
 
     // The first key with the second certificate: refused, the second pair stays.
     write_pair(&second.cert, &first.key);
@@ -791,7 +795,11 @@ fn sighup_rotates_the_certificate() {
     let said = wait_until(Duration::from_secs(5), || {
         p.stderr().contains("tls::key-mismatch")
     });
-    assert!(said, "no diagnostic for the bad key; stderr: {}", p.stderr());
+    assert!(
+        said,
+        "no diagnostic for the bad key; stderr: {}",
+        p.stderr()
+    );
     let mut after = Client::connect_tls(addr, &client(), "a.test");
     assert!(leaf(&after) == der(&second.cert), "the old table serves on");
     assert_eq!(get(&mut after).text(), "hello\n");
