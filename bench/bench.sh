@@ -849,7 +849,10 @@ run_idle() { # SRV REP PT: a fresh instance, IDLE_CONNS held, latency of a c=1 c
     "$ready.result" $((DUR + 120)) "$tls" 2>"$ready.err" &
   hp=$!
   PIDS+=("$hp")
-  for i in $(seq 1 1200); do   # at most 120 s to open them
+  # At most 120 s to open them (300 s over TLS: the holder's handshakes are Python's).
+  local wait_ds=1200
+  [ "$tls" = 1 ] && wait_ds=3000
+  for i in $(seq 1 "$wait_ds"); do
     [ -e "$ready" ] && break
     kill -0 "$hp" 2>/dev/null || break
     sleep 0.1

@@ -196,8 +196,32 @@ struct Parsed {
     not_after: i64,
 }
 
+/// Certificate and key files larger than this are refused (a chain is a few KiB).
+const MAX_PEM: u64 = 1 << 20;
+
+/// A regular file of at most [`MAX_PEM`] bytes: never a device, a FIFO (whose open
+/// would wait for a writer) or anything that does not end.
+fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        return Err(ErrorKind::IsADirectory.into());
+    }
+    if !meta.is_file() {
+        return Err(Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_PEM {
+        return Err(Error::other("larger than 1 MiB"));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)?
+        .take(MAX_PEM)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 fn read(file: Named, what: &str, diags: &mut Diags) -> Option<Vec<u8>> {
-    match std::fs::read(file.path) {
+    match read_regular(file.path) {
         Ok(b) => Some(b),
         Err(e) => {
             let reason = match e.kind() {
@@ -514,6 +538,17 @@ fn order(cert: Named, chain: &[Parsed], diags: &mut Diags) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_small_regular_files_are_read() {
+        let err = |p: &str| read_regular(Path::new(p)).unwrap_err().to_string();
+        assert_eq!(err("/dev/zero"), "not a regular file");
+        let big = std::env::temp_dir().join(format!("webserv-big-{}.pem", std::process::id()));
+        std::fs::write(&big, vec![b'a'; (MAX_PEM + 1) as usize]).unwrap();
+        let e = read_regular(&big).unwrap_err().to_string();
+        std::fs::remove_file(&big).unwrap();
+        assert_eq!(e, "larger than 1 MiB");
+    }
 
     #[test]
     fn dates() {

@@ -255,8 +255,14 @@ fn sessions_resume() {
             first.tls.as_ref().unwrap().handshake_kind(),
             Some(HandshakeKind::Full)
         );
-        // TLS 1.3 tickets come after the handshake: a request reads them.
-        assert_eq!(get(&mut first, "a.test", "/").status, 200);
+        if v == &rustls::version::TLS13 {
+            // The ticket comes right after the handshake, before any request: it also
+            // acknowledges the client's Finished (a client with Nagle's algorithm on
+            // would otherwise wait for a delayed ACK before sending its request).
+            let tls = first.tls.as_mut().unwrap();
+            tls.complete_io(&mut first.sock)
+                .expect("a session ticket without asking");
+        }
         let mut again = Client::connect_tls(addr, &config, "a.test");
         assert_eq!(
             again.tls.as_ref().unwrap().handshake_kind(),
@@ -347,4 +353,78 @@ fn cgi_sees_https() {
         lines.contains(&"REQUEST_SCHEME=https".to_string()),
         "{lines:?}"
     );
+}
+
+/// Request bodies arrive through TLS too: a 3 MB PUT (many records, the read buffer
+/// full while rustls still holds plaintext) is stored intact, chunked as well, and the
+/// connection goes on.
+#[test]
+fn a_large_upload_over_tls_is_stored_intact() {
+    let pki = Pki::new();
+    let config = TWO_NAMES.replace(
+        "root www/a;",
+        "root www/a;\n    location /up/ {\n        upload_store www/a/up;\n        allow_methods GET PUT;\n        client_max_body_size 8m;\n    }",
+    );
+    let s = site(&pki, &config, &[("www/a/up/.keep", b"")]);
+    let body = random_bytes(3 << 20, 7);
+    let mut c = Client::connect_tls(s.addr_of(8443), &pki.any_version(), "a.test");
+    let head = format!(
+        "PUT /up/big.bin HTTP/1.1\r\nHost: a.test\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    c.write(head.as_bytes());
+    c.write(&body);
+    let r = c.read_response(false);
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(std::fs::read(s.path("www/a/up/big.bin")).unwrap() == body);
+    // The same bytes chunked, in 100 KiB chunks.
+    c.write(b"PUT /up/chunked.bin HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for piece in body.chunks(100 << 10) {
+        c.write(format!("{:x}\r\n", piece.len()).as_bytes());
+        c.write(piece);
+        c.write(b"\r\n");
+    }
+    c.write(b"0\r\n\r\n");
+    assert_eq!(c.read_response(false).status, 201);
+    assert!(std::fs::read(s.path("www/a/up/chunked.bin")).unwrap() == body);
+    let r = get(&mut c, "a.test", "/up/big.bin");
+    assert!(
+        r.status == 200 && r.body == body,
+        "the stored file, served back"
+    );
+}
+
+/// `ssl_session_timeout`: a session older than it is not resumed (a full handshake),
+/// whether by ticket (TLS 1.3) or from the cache (TLS 1.2, tickets off).
+#[test]
+fn sessions_expire_after_ssl_session_timeout() {
+    let pki = Pki::new();
+    let short = TWO_NAMES.replace("client_header_timeout 1s;", "ssl_session_timeout 1s;");
+    let s = site(&pki, &short, &[]);
+    let no_tickets = short.replace(
+        "ssl_session_timeout 1s;",
+        "ssl_session_timeout 1s;\nssl_session_tickets off;",
+    );
+    let s12 = site(&pki, &no_tickets, &[]);
+    let mut waiting = Vec::new();
+    for (addr, v) in [
+        (s.addr_of(8443), &rustls::version::TLS13),
+        (s12.addr_of(8443), &rustls::version::TLS12),
+    ] {
+        let config = pki.client(&[v]);
+        let mut first = Client::connect_tls(addr, &config, "a.test");
+        assert_eq!(get(&mut first, "a.test", "/").status, 200);
+        waiting.push((addr, config));
+    }
+    // Sessions are stamped in whole seconds: two seconds is past any 1 s timeout.
+    std::thread::sleep(Duration::from_millis(2100));
+    for (addr, config) in waiting {
+        let mut again = Client::connect_tls(addr, &config, "a.test");
+        assert_eq!(
+            again.tls.as_ref().unwrap().handshake_kind(),
+            Some(HandshakeKind::Full),
+            "an expired session was resumed"
+        );
+        assert_eq!(get(&mut again, "a.test", "/").status, 200);
+    }
 }

@@ -290,8 +290,8 @@ impl ClientIo {
         self.wbuf.len() - self.wpos as usize
     }
 
-    /// Bytes wait to be sent: queued plaintext, or records TLS has ready (a handshake
-    /// reply the socket had no room for).
+    /// Bytes wait to be sent: queued plaintext, or TLS records the socket had no room
+    /// for (a handshake reply, a session ticket).
     pub fn has_output(&self) -> bool {
         (self.wpos as usize) < self.wbuf.len()
             || self.tls.as_ref().is_some_and(|t| t.conn.wants_write())
@@ -415,30 +415,34 @@ impl ClientIo {
         Ok(true)
     }
 
-    /// `flush` on a TLS connection: records rustls has ready go out first; then more
-    /// plaintext is encrypted (rustls takes a bounded amount at a time), the buffer's,
-    /// then the file's in pieces. `Ok(true)` when everything is on the socket.
+    /// `flush` on a TLS connection: more plaintext is encrypted (rustls takes a bounded
+    /// amount at a time: the write buffer's, then the file's in pieces), and the records
+    /// go out, those rustls had queued before in the same write. `Ok(true)` when
+    /// everything is on the socket.
     fn flush_tls(&mut self) -> io::Result<bool> {
         let Some(tls) = self.tls.as_mut() else {
             return Ok(true);
         };
         loop {
-            if !tls.push(&self.sock, &mut self.writable)? {
-                return Ok(false);
-            }
             if (self.wpos as usize) < self.wbuf.len() {
                 let n = tls.encrypt(&self.wbuf[self.wpos as usize..])?;
                 self.wpos += n as u32;
-                continue;
-            }
-            match &mut self.file {
-                Some(f) if f.remaining > 0 => {
+            } else if let Some(f) = &mut self.file {
+                // A file piece only into an empty buffer, so that it fits whole.
+                if f.remaining > 0 && !tls.conn.wants_write() {
                     let n = tls.encrypt_file(&f.file, f.offset, f.remaining)?;
                     f.offset += n as u64;
                     f.remaining -= n as u64;
                 }
-                Some(_) => self.file = None,
-                None => return Ok(true),
+                if f.remaining == 0 {
+                    self.file = None;
+                }
+            }
+            if !tls.push(&self.sock, &mut self.writable)? {
+                return Ok(false);
+            }
+            if (self.wpos as usize) == self.wbuf.len() && self.file.is_none() {
+                return Ok(true);
             }
         }
     }

@@ -121,12 +121,10 @@ impl Tls {
                 Err(_) => return Got::Closed,
             }
         }
-        // Handshake replies go out now. Once the handshake is done, what rustls queued
-        // (TLS 1.3 session tickets) leaves with the next flush, in the same write as the
-        // response (the connection flushes pending output before it waits).
-        if self.conn.is_handshaking() {
-            let _ = self.push(sock, &mut true);
-        }
+        // Handshake replies, and TLS 1.3's session ticket as soon as the handshake is
+        // done: it also acknowledges the client's Finished, which a client with Nagle's
+        // algorithm on waits for (up to the 40 ms delayed ACK) before sending its request.
+        let _ = self.push(sock, &mut true);
         Got::More(got)
     }
 
