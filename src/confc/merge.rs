@@ -130,6 +130,11 @@ pub fn merge(parent: &Effective, child: &Settings, sources: &impl Provenance) ->
             &parent.client_body_timeout,
             sources,
         ),
+        client_body_min_rate: pick(
+            &child.client_body_min_rate,
+            &parent.client_body_min_rate,
+            sources,
+        ),
         send_timeout: pick(&child.send_timeout, &parent.send_timeout, sources),
         access_log: pick(&child.access_log, &parent.access_log, sources),
         try_files: pick_opt(&child.try_files, &Sourced::default_value(None), sources),

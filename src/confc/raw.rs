@@ -34,6 +34,7 @@ pub struct Settings {
     pub keepalive_timeout: Option<Set<Duration>>,
     pub client_header_timeout: Option<Set<Duration>>,
     pub client_body_timeout: Option<Set<Duration>>,
+    pub client_body_min_rate: Option<Set<u64>>,
     pub send_timeout: Option<Set<Duration>>,
     pub access_log: Option<Set<LogTarget>>,
     pub try_files: Option<Set<TryFiles>>,

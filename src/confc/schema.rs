@@ -368,6 +368,20 @@ pub static DIRECTIVES: &[Spec] = &[
         apply: Apply::Setting(set_client_body_timeout),
     },
     Spec {
+        name: "client_body_min_rate",
+        contexts: MAIN_SERVER,
+        min_args: 1,
+        max_args: 1,
+        args: &[Arg::Text],
+        block: false,
+        repeatable: false,
+        inherited: true,
+        default: Some("500"),
+        syntax: "client_body_min_rate size;",
+        doc: "Slowest average rate of a request body in bytes per second (`0` = none): a body may take `client_body_timeout` plus a second per this many bytes; slower gets 408.",
+        apply: Apply::Setting(set_client_body_min_rate),
+    },
+    Spec {
         name: "send_timeout",
         contexts: MAIN_SERVER,
         min_args: 1,
@@ -717,7 +731,7 @@ pub static DIRECTIVES: &[Spec] = &[
         inherited: false,
         default: Some("4096"),
         syntax: "worker_connections N;",
-        doc: "Connections per worker; past it, accepting pauses (idle keep-alive connections are closed first).",
+        doc: "Connections per worker; past it, a new client gets the place of an idle keep-alive connection, else of the slowest client (accepting pauses only while every one waits on the server).",
         apply: Apply::Main(set_worker_connections),
     },
     Spec {
@@ -1109,6 +1123,13 @@ fn set_error_page(s: &mut Settings, d: &Directive, cx: &mut Cx) {
 fn set_body_size(s: &mut Settings, d: &Directive, cx: &mut Cx) {
     match values::size(&d.args[0].text) {
         Ok(v) => s.client_max_body_size = set(v, d),
+        Err(b) => cx.diags.push(value_diag(&d.args[0], b)),
+    }
+}
+
+fn set_client_body_min_rate(s: &mut Settings, d: &Directive, cx: &mut Cx) {
+    match values::size(&d.args[0].text) {
+        Ok(v) => s.client_body_min_rate = set(v, d),
         Err(b) => cx.diags.push(value_diag(&d.args[0], b)),
     }
 }

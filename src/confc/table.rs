@@ -80,6 +80,8 @@ pub struct Effective {
     pub keepalive_timeout: Sourced<Duration>,
     pub client_header_timeout: Sourced<Duration>,
     pub client_body_timeout: Sourced<Duration>,
+    /// Bytes per second a request body must average (0 = no minimum).
+    pub client_body_min_rate: Sourced<u64>,
     pub send_timeout: Sourced<Duration>,
     pub access_log: Sourced<LogTarget>,
     /// Not inherited (nginx): a server's `try_files` applies where no location matches.
@@ -171,6 +173,9 @@ impl Effective {
             }),
             row("client_body_timeout", &self.client_body_timeout, |v| {
                 fmt_duration(*v)
+            }),
+            row("client_body_min_rate", &self.client_body_min_rate, |v| {
+                fmt_size(*v)
             }),
             row("send_timeout", &self.send_timeout, |v| fmt_duration(*v)),
             row("access_log", &self.access_log, LogTarget::to_string),

@@ -13,6 +13,8 @@ use crate::confc::model::LogTarget;
 
 enum Msg {
     Line(LogTarget, String),
+    /// Open a log file now, not at its first line.
+    Open(PathBuf),
     Flush(Sender<()>),
 }
 
@@ -57,26 +59,14 @@ fn writer(rx: Receiver<Msg>) {
                         let _ = stderr.write_all(line.as_bytes());
                     }
                     LogTarget::File(p) => {
-                        if !files.contains_key(&p) {
-                            match OpenOptions::new().create(true).append(true).open(&p) {
-                                Ok(f) => {
-                                    files.insert(p.clone(), BufWriter::new(f));
-                                }
-                                Err(e) => {
-                                    let _ = writeln!(
-                                        stderr,
-                                        "webserv: cannot open log {}: {e}",
-                                        p.display()
-                                    );
-                                    continue;
-                                }
-                            }
-                        }
-                        if let Some(f) = files.get_mut(&p) {
+                        if let Some(f) = open_log(&mut files, &p, &mut stderr) {
                             let _ = f.write_all(line.as_bytes());
                         }
                     }
                 },
+                Msg::Open(p) => {
+                    open_log(&mut files, &p, &mut stderr);
+                }
                 Msg::Flush(done) => {
                     let _ = stdout.flush();
                     for f in files.values_mut() {
@@ -92,6 +82,36 @@ fn writer(rx: Receiver<Msg>) {
         for f in files.values_mut() {
             let _ = f.flush();
         }
+    }
+}
+
+/// The open log file at `p`, opened (and kept) if it is not yet.
+fn open_log<'a>(
+    files: &'a mut HashMap<PathBuf, BufWriter<File>>,
+    p: &PathBuf,
+    stderr: &mut std::io::Stderr,
+) -> Option<&'a mut BufWriter<File>> {
+    if !files.contains_key(p) {
+        match OpenOptions::new().create(true).append(true).open(p) {
+            Ok(f) => {
+                files.insert(p.clone(), BufWriter::new(f));
+            }
+            Err(e) => {
+                let _ = writeln!(stderr, "webserv: cannot open log {}: {e}", p.display());
+                return None;
+            }
+        }
+    }
+    files.get_mut(p)
+}
+
+/// Opens a log file now rather than at its first line: a server out of descriptors
+/// (the moment it has most to say) could no longer open it.
+pub fn open(target: &LogTarget) {
+    if let LogTarget::File(p) = target
+        && let Ok(tx) = logger().tx.lock()
+    {
+        let _ = tx.send(Msg::Open(p.clone()));
     }
 }
 
@@ -145,6 +165,52 @@ fn error_log_line(level: usize, msg: &str) {
     );
 }
 
+/// A log line that can come in floods (running out of descriptors): the first is
+/// written at once, repeats within the next `every` are only counted, and the count is
+/// written in one line when that time is over (which starts a new window).
+pub struct Throttle {
+    every: std::time::Duration,
+    /// When the current window started; none while quiet.
+    window: Option<std::time::Instant>,
+    repeats: u32,
+}
+
+impl Throttle {
+    pub const fn new(every: std::time::Duration) -> Throttle {
+        Throttle {
+            every,
+            window: None,
+            repeats: 0,
+        }
+    }
+
+    /// One occurrence: true when its line is to be written now.
+    pub fn hit(&mut self, now: std::time::Instant) -> bool {
+        match self.window {
+            Some(start) if now.saturating_duration_since(start) < self.every => {
+                self.repeats += 1;
+                false
+            }
+            _ => {
+                self.window = Some(now);
+                self.repeats = 0;
+                true
+            }
+        }
+    }
+
+    /// The repeats to report, once their window is over.
+    pub fn due(&mut self, now: std::time::Instant) -> Option<u32> {
+        let start = self.window?;
+        if now.saturating_duration_since(start) < self.every {
+            return None;
+        }
+        let n = std::mem::take(&mut self.repeats);
+        self.window = (n > 0).then_some(now);
+        (n > 0).then_some(n)
+    }
+}
+
 /// Waits until everything sent so far is written (at shutdown, and in tests).
 pub fn flush() {
     let (tx, rx) = channel();
@@ -169,5 +235,34 @@ pub fn local_time(unix: i64) -> String {
         format!("{}/{}/{}:{} +0000", p[1], p[2], p[3], p[4])
     } else {
         d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Throttle;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_flood_is_one_line_then_one_count_per_window() {
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let mut t = Throttle::new(Duration::from_secs(10));
+        assert!(t.hit(at(0)));
+        assert_eq!(t.due(at(5)), None);
+        // 100 a second for the rest of the window: counted, not written.
+        for i in 1..1000 {
+            assert!(!t.hit(at(i * 10)));
+        }
+        assert_eq!(t.due(at(9_999)), None);
+        assert_eq!(t.due(at(10_000)), Some(999));
+        // The flood goes on: the next window counts again.
+        assert!(!t.hit(at(10_001)));
+        assert!(!t.hit(at(19_000)));
+        assert_eq!(t.due(at(20_000)), Some(2));
+        // Quiet for a window: nothing to report, and the next one is written at once.
+        assert_eq!(t.due(at(30_000)), None);
+        assert_eq!(t.due(at(40_000)), None);
+        assert!(t.hit(at(40_001)));
     }
 }

@@ -224,6 +224,11 @@ pub fn start(table: RoutingTable, opts: Options) -> io::Result<ServerHandle> {
         table.main.error_log.value.clone(),
         table.main.error_log_level.value,
     );
+    log::open(&table.main.error_log.value);
+    let access_logs = table.servers.iter().map(|s| &s.settings);
+    for settings in access_logs.chain(table.locations.iter().map(|l| &l.settings)) {
+        log::open(&settings.access_log.value);
+    }
     let shared = Arc::new(Shared {
         table: RwLock::new(Arc::new(table)),
         generation: AtomicU64::new(0),

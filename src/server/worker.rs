@@ -25,8 +25,19 @@ pub const WAKER: Token = Token(usize::MAX);
 const CONN_BASE: usize = 1 << 16;
 /// Tokens per connection: the socket, then CGI stdin, stdout, stderr and pidfd.
 const SUBTOKENS: usize = 8;
-/// After EMFILE, accepting pauses this long instead of spinning.
+/// After EMFILE with no connection to close, accepting pauses this long instead of
+/// spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Out of descriptors, a worker holds this many fewer connections than it had when
+/// `accept` failed, so that the requests it serves can still open files, temporary
+/// files and CGI pipes...
+const FD_HEADROOM: usize = 8;
+/// ...for this long; then it tries the full table again.
+const FD_CAP_HOLD: Duration = Duration::from_secs(10);
+/// "Too many open files" is logged once, then as a count at most this often.
+const FD_LOG_EVERY: Duration = Duration::from_secs(10);
+// The log's count is written while the cap lasts: the cap must outlast its window.
+const _: () = assert!(FD_CAP_HOLD.as_secs() >= FD_LOG_EVERY.as_secs());
 /// Connections accepted (and served at once) per listener event before the loop turns
 /// to the other connections' events: a flood of new clients cannot starve old ones.
 const ACCEPT_BATCH: usize = 64;
@@ -66,6 +77,12 @@ pub struct Worker {
     timers: BinaryHeap<Timer>,
     generation_seen: u64,
     max_conns: usize,
+    /// Out of descriptors: the connections this worker holds at most, and until when.
+    fd_cap: Option<(usize, Instant)>,
+    fd_log: log::Throttle,
+    /// Connections to close to make room, the first to go last (slot, generation): the
+    /// lowest ranked of one scan, used for the rest of the accept batch.
+    victims: Vec<(usize, u32)>,
     accept_paused_until: Option<Instant>,
     accept_blocked_by_cap: bool,
     /// A listener still had connections queued when its batch ended (its edge is spent).
@@ -89,7 +106,8 @@ impl Worker {
         let max_conns = table.main.worker_connections.value.max(1);
         // Reserved up front so the tables never grow by copying (which leaves the old
         // copies resident under mimalloc); capped, so a huge limit reserves no gigabytes.
-        let reserve = max_conns.min(1 << 16);
+        // One over the limit: a new client is served before another makes room for it.
+        let reserve = (max_conns + 1).min(1 << 16);
         let generation_seen = shared.generation.load(Ordering::Acquire);
         let registry = poll.registry().try_clone()?;
         let slots: Vec<Option<Slot>> = Vec::with_capacity(reserve);
@@ -132,6 +150,9 @@ impl Worker {
             timers,
             generation_seen,
             max_conns,
+            fd_cap: None,
+            fd_log: log::Throttle::new(FD_LOG_EVERY),
+            victims: Vec::with_capacity(ACCEPT_BATCH),
             accept_paused_until: None,
             accept_blocked_by_cap: false,
             accept_more: false,
@@ -192,6 +213,9 @@ impl Worker {
             }
             self.expire(now);
             self.ctx.handlers.files.sweep(now);
+            if self.fd_cap.is_some() {
+                self.fd_pressure_tick(now);
+            }
             if self.accept_more && !self.ctx.shutting_down {
                 self.accept_more = false;
                 self.accept_all(now);
@@ -282,9 +306,12 @@ impl Worker {
         if self.accept_paused_until.is_some() {
             return;
         }
+        // Ranked afresh for each batch, when the first connection must go.
+        self.victims.clear();
         for _ in 0..ACCEPT_BATCH {
-            if self.live >= self.max_conns && !self.evict_idle() {
-                // Backpressure: leave the rest in the kernel's queue until one closes.
+            if self.live >= self.capacity() && !self.has_victim(now) {
+                // Every connection is busy with the server's own work: leave the rest in
+                // the kernel's queue until one closes.
                 self.accept_blocked_by_cap = true;
                 return;
             }
@@ -299,18 +326,22 @@ impl Worker {
                     };
                     let local = SocketAddr::new(ip, l.config_port);
                     self.add(sock, peer, local, now);
+                    // Full: the least useful connection makes room, once the new one has
+                    // been served (a client that is already gone needed none).
+                    if self.live > self.capacity() {
+                        self.make_room(now);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     let code = e.raw_os_error();
                     if code == Some(libc::EMFILE) || code == Some(libc::ENFILE) {
-                        // Out of descriptors: free an idle one and the file cache's, and back
-                        // off instead of spinning.
-                        self.evict_idle();
-                        self.ctx.handlers.files.clear();
+                        if self.out_of_descriptors(now) {
+                            continue;
+                        }
+                        // Nothing to close: back off instead of spinning.
                         self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
-                        log::error_log(4, "accept: too many open files; pausing accepts for 100ms");
                         return;
                     }
                     if matches!(code, Some(libc::ECONNABORTED) | Some(libc::EPROTO)) {
@@ -325,19 +356,106 @@ impl Worker {
         self.accept_more = true;
     }
 
-    /// Closes one idle keep-alive connection to make room. False when none is idle.
-    fn evict_idle(&mut self) -> bool {
-        let victim = self
-            .slots
-            .iter()
-            .position(|s| s.as_ref().is_some_and(|s| s.conn.is_idle()));
-        match victim {
-            Some(i) => {
-                self.close(i);
+    /// The connections this worker may hold now: `worker_connections`, or fewer while
+    /// descriptors are short.
+    fn capacity(&self) -> usize {
+        match self.fd_cap {
+            Some((cap, _)) => cap.min(self.max_conns),
+            None => self.max_conns,
+        }
+    }
+
+    /// `accept` ran out of descriptors: log it (throttled), empty the file cache, hold
+    /// [`FD_HEADROOM`] fewer connections than now, closing the least useful ones. False
+    /// when none could be closed.
+    fn out_of_descriptors(&mut self, now: Instant) -> bool {
+        if self.fd_log.hit(now) {
+            log::error_log(
+                4,
+                "accept: too many open files; closing the slowest connections to make room",
+            );
+        }
+        self.ctx.handlers.files.clear();
+        let cap = self.live.saturating_sub(FD_HEADROOM).max(1);
+        self.fd_cap = Some((cap, now + FD_CAP_HOLD));
+        let mut closed = false;
+        while self.live >= cap && self.make_room(now) {
+            closed = true;
+        }
+        closed
+    }
+
+    /// While descriptors are short: the throttled log's count, and the end of the cap
+    /// (which outlasts the log's window: the count is always written).
+    #[cold]
+    fn fd_pressure_tick(&mut self, now: Instant) {
+        if let Some(n) = self.fd_log.due(now) {
+            let secs = FD_LOG_EVERY.as_secs();
+            log::error_log(
+                4,
+                &format!("accept: too many open files {n} more times in the last {secs}s"),
+            );
+        }
+        if let Some((_, until)) = self.fd_cap
+            && now >= until
+        {
+            self.fd_cap = None;
+        }
+    }
+
+    /// Closes the least useful connection (see `Conn::eviction_rank`) to make room. False
+    /// when every connection is busy with the server's own work.
+    fn make_room(&mut self, now: Instant) -> bool {
+        if !self.has_victim(now) {
+            return false;
+        }
+        match self.victims.pop() {
+            Some((slot, _)) => {
+                self.close(slot);
                 true
             }
             None => false,
         }
+    }
+
+    /// Whether a connection may be closed to make room: the last of `victims` is one,
+    /// still open (ranked again when they are used up, or not ranked yet in this batch).
+    fn has_victim(&mut self, now: Instant) -> bool {
+        for fresh in [false, true] {
+            if fresh {
+                self.rank_victims(now);
+            }
+            while let Some(&(slot, generation)) = self.victims.last() {
+                if matches!(self.slots.get(slot), Some(Some(s)) if s.generation == generation) {
+                    return true;
+                }
+                self.victims.pop();
+            }
+        }
+        false
+    }
+
+    /// Ranks every connection that may be closed to make room and keeps the lowest
+    /// [`ACCEPT_BATCH`] as `victims`, the first to go last.
+    fn rank_victims(&mut self, now: Instant) {
+        let mut ranked: Vec<(u64, usize, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let s = s.as_ref()?;
+                let rank = s.conn.eviction_rank(&self.ctx, now)?;
+                Some((rank, i, s.generation))
+            })
+            .collect();
+        if ranked.len() > ACCEPT_BATCH {
+            ranked.select_nth_unstable(ACCEPT_BATCH);
+            ranked.truncate(ACCEPT_BATCH);
+        }
+        ranked.sort_unstable_by(|a, b| b.cmp(a));
+        self.victims.clear();
+        self.victims
+            .extend(ranked.into_iter().map(|(_, i, generation)| (i, generation)));
     }
 
     fn add(
@@ -451,8 +569,10 @@ impl Worker {
         self.free.push(slot);
         self.live -= 1;
         if self.accept_blocked_by_cap && !self.ctx.shutting_down {
+            // Accepted by the loop after this round of events (not from here: a close
+            // inside `accept` would recurse).
             self.accept_blocked_by_cap = false;
-            self.accept_all(Instant::now());
+            self.accept_more = true;
         }
     }
 }

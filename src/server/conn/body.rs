@@ -3,11 +3,11 @@
 //! `client_max_body_size` enforced on the decoded length as it streams.
 
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::cgi_io::{CgiRequest, Input};
 use super::io::{self, ClientIo, Pool};
-use super::{Conn, Next, Phase, WorkerCtx, body_timeout, send_timeout};
+use super::{Conn, Next, Phase, WorkerCtx, body_rate, body_timeout, send_timeout};
 use crate::server::handlers;
 use crate::server::http::body::ChunkedDecoder;
 use crate::server::http::request::{BodyFraming, Expect, RequestHead, Version};
@@ -29,8 +29,9 @@ pub enum Sink {
     Discard,
     /// Streamed into temporary files; the response comes when the body is complete.
     Upload(Box<Upload>),
-    /// A chunked body for a CGI, spooled to an unnamed temporary file so that the
-    /// script gets its de-chunked CONTENT_LENGTH (as nginx does).
+    /// A body for a CGI that did not come whole with the head (or is chunked), spooled
+    /// to an unnamed temporary file: the script starts once it is complete, with its
+    /// de-chunked CONTENT_LENGTH (as nginx does).
     Spool {
         file: std::fs::File,
         plan: Box<crate::server::cgi::Plan>,
@@ -52,11 +53,13 @@ pub struct BodyIn {
     route: Route,
     /// De-chunked body bytes on their way to the sink.
     scratch: Vec<u8>,
+    /// When the body started: its average rate is measured from here.
+    started: Instant,
 }
 
 impl BodyIn {
-    /// A body framed as the head says (`None` counts as empty).
-    pub fn new(framing: BodyFraming, limit: u64, sink: Sink, route: Route) -> BodyIn {
+    /// A body framed as the head says (`None` counts as empty), starting `now`.
+    pub fn new(framing: BodyFraming, limit: u64, sink: Sink, route: Route, now: Instant) -> BodyIn {
         BodyIn {
             framing: match framing {
                 BodyFraming::Length(n) => Framing::Length(n),
@@ -68,13 +71,31 @@ impl BodyIn {
             sink,
             route,
             scratch: Vec::new(),
+            started: now,
         }
     }
 
     /// The rest of a body a CGI script did not read, dropped before the next request.
-    pub fn leftover(rem: u64, route: Route) -> BodyIn {
-        BodyIn::new(BodyFraming::Length(rem), 0, Sink::Discard, route)
+    pub fn leftover(rem: u64, route: Route, now: Instant) -> BodyIn {
+        BodyIn::new(BodyFraming::Length(rem), 0, Sink::Discard, route, now)
     }
+
+    /// When the body started and how many (decoded) bytes of it came since.
+    pub fn progress(&self) -> (Instant, u64) {
+        (self.started, self.received)
+    }
+}
+
+/// The latest a body that started at `since` and brought `received` bytes may go on at
+/// an average of `rate` bytes per second: `grace` (`client_body_timeout`) plus a second
+/// for every `rate` bytes (Apache's `mod_reqtimeout` `MinRate`). `None` without a rate.
+pub fn rate_deadline(since: Instant, received: u64, grace: Duration, rate: u64) -> Option<Instant> {
+    if rate == 0 {
+        return None;
+    }
+    let nanos = u128::from(received % rate) * 1_000_000_000 / u128::from(rate);
+    let earned = Duration::from_secs(received / rate) + Duration::from_nanos(nanos as u64);
+    since.checked_add(grace.checked_add(earned)?)
 }
 
 /// Whether a request has a body to read.
@@ -231,6 +252,13 @@ impl Conn {
             }
             BodyTurn::Read => {
                 self.deadline = now + body_timeout(ctx, self.group());
+                if let Phase::Body(body) = &self.phase {
+                    let (since, received) = body.progress();
+                    let (grace, rate) = body_rate(ctx, self.group());
+                    if let Some(d) = rate_deadline(since, received, grace, rate) {
+                        self.deadline = self.deadline.min(d);
+                    }
+                }
                 None
             }
             BodyTurn::Again => None,
@@ -288,7 +316,7 @@ impl Conn {
 
     /// A failure while reading a body: drop the sink (an upload removes its temporary
     /// files), replace any queued response and close.
-    fn abort_with(&mut self, ctx: &mut WorkerCtx, status: u16) {
+    pub(super) fn abort_with(&mut self, ctx: &mut WorkerCtx, status: u16) {
         let Phase::Body(body) = std::mem::replace(&mut self.phase, Phase::Send) else {
             return;
         };

@@ -85,6 +85,8 @@ pub struct CgiRun {
     route: Route,
     timeout: Duration,
     stderr_line: Vec<u8>,
+    /// When the run started (the rate of its output to the client is measured from here).
+    started: Instant,
 }
 
 impl CgiRun {
@@ -102,6 +104,11 @@ impl CgiRun {
     /// The inactivity limit (`cgi_timeout`).
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// When the run started.
+    pub fn started(&self) -> Instant {
+        self.started
     }
 
     /// Kills the child and hands it to the worker for reaping.
@@ -621,6 +628,7 @@ impl Conn {
             route,
             timeout: plan.timeout,
             stderr_line: Vec::new(),
+            started: now,
         };
         if !registered {
             run.abandon(ctx);
@@ -656,7 +664,7 @@ impl Conn {
             Step::Redirect(location) => self.cgi_local_redirect(ctx, &location),
             Step::DrainBody(rem) => {
                 if let Some((route, _)) = self.end_cgi(ctx) {
-                    self.enter(Phase::Body(Box::new(BodyIn::leftover(rem, route))));
+                    self.enter(Phase::Body(Box::new(BodyIn::leftover(rem, route, now))));
                     self.deadline = now + body_timeout(ctx, self.group());
                 }
             }

@@ -75,6 +75,8 @@ struct FileOut {
     file: Arc<std::fs::File>,
     offset: u64,
     remaining: u64,
+    /// The first offset: `offset - start` bytes are sent.
+    start: u64,
 }
 
 /// What one read from the client gave.
@@ -316,7 +318,13 @@ impl ClientIo {
             file,
             offset,
             remaining: len,
+            start: offset,
         }));
+    }
+
+    /// Bytes of the queued output sent so far (the write buffer's, then the file's).
+    pub fn sent(&self) -> u64 {
+        self.wpos as u64 + self.file.as_ref().map_or(0, |f| f.offset - f.start)
     }
 
     pub fn has_file(&self) -> bool {

@@ -53,6 +53,12 @@ const PIPELINE_BATCH: usize = 64 * 1024;
 /// How long a closing connection keeps reading so the response is not lost to a RST.
 const LINGER: Duration = Duration::from_secs(2);
 
+/// [`Conn::eviction_rank`]'s classes: idle, lingering, and waiting for the client (plus
+/// its rate in bytes per second).
+const RANK_IDLE: u64 = 0;
+const RANK_LINGER: u64 = 1 << 62;
+const RANK_SLOW: u64 = 1 << 63;
+
 /// What every connection of a worker shares.
 pub struct WorkerCtx {
     pub table: Arc<RoutingTable>,
@@ -218,6 +224,41 @@ impl Conn {
         matches!(self.phase, Phase::Head { idle: true }) && !self.io.has_input()
     }
 
+    /// Where this connection stands when the worker must close one to make room (lower
+    /// goes first): idle keep-alive connections, then lingering ones, then those waiting
+    /// for the client (a request head or body coming in, a response or a CGI's output
+    /// going out), slowest average rate first. `None` when the wait is the server's (a
+    /// CGI computing, nothing pending on the client): never closed for room.
+    pub fn eviction_rank(&self, ctx: &WorkerCtx, now: Instant) -> Option<u64> {
+        let group = self.group();
+        let (since, bytes) = match &self.phase {
+            Phase::Head { idle: true } if !self.io.has_input() => return Some(RANK_IDLE),
+            Phase::Linger => return Some(RANK_LINGER),
+            // Bytes of a new head, not yet parsed: it has only just started.
+            Phase::Head { idle: true } => (now, self.io.input().len() as u64),
+            // A head's deadline is set once, at its first byte, and a response's once,
+            // when it is queued: the phase started its timeout before its deadline.
+            Phase::Head { idle: false } => (
+                since_deadline(self.deadline, header_timeout(ctx, group), now),
+                self.io.input().len() as u64,
+            ),
+            Phase::Send => (
+                since_deadline(self.deadline, send_timeout(ctx, group), now),
+                self.io.sent(),
+            ),
+            Phase::Body(body) => body.progress(),
+            // A script's body came whole before it started: only its output can wait on
+            // the client.
+            Phase::Cgi(run) if self.io.has_output() && !self.io.writable => {
+                (run.started(), self.ex.sent_body)
+            }
+            Phase::Cgi(_) => return None,
+        };
+        let ms = (now.saturating_duration_since(since).as_millis() as u64).max(1);
+        let rate = bytes.saturating_mul(1000) / ms;
+        Some(RANK_SLOW + rate.min(RANK_SLOW - 1))
+    }
+
     /// Ends the connection: kills a CGI child, drops a body's sink (an upload removes
     /// its temporary files), returns the buffers to the pool.
     pub fn release(&mut self, ctx: &mut WorkerCtx) {
@@ -233,6 +274,13 @@ impl Conn {
             Phase::Head { idle: false } => {
                 // A request head that took too long (slowloris): 408 and close.
                 self.queue_error(ctx, None, 408);
+                self.deadline = now + send_timeout(ctx, self.group());
+                self.drive(ctx, now)
+            }
+            Phase::Body(_) => {
+                // A body that paused too long or fell below its minimum rate: 408, and a
+                // lingering close (the client may still be sending).
+                self.abort_with(ctx, 408);
                 self.deadline = now + send_timeout(ctx, self.group());
                 self.drive(ctx, now)
             }
@@ -561,7 +609,8 @@ impl Conn {
         if body::has_body(head.body) {
             if self.ex.keep_alive && body::discardable(head) {
                 self.queue(ctx, r, head_only, head.version);
-                let body = BodyIn::new(head.body, body::discard_limit(limit), Sink::Discard, route);
+                let limit = body::discard_limit(limit);
+                let body = BodyIn::new(head.body, limit, Sink::Discard, route, now);
                 self.enter(Phase::Body(Box::new(body)));
                 self.deadline = now + body_timeout(ctx, self.group());
                 return;
@@ -574,8 +623,10 @@ impl Conn {
         self.deadline = now + send_timeout(ctx, self.group());
     }
 
-    /// Starts a CGI request: its body goes to the script from the socket (with a
-    /// length), or is spooled first (chunked, so the script gets its length).
+    /// Starts a CGI request. A body that came whole with the head goes to the script
+    /// from the read buffer; one still on its way (and any chunked one, so the script
+    /// gets its length) is spooled first, as nginx buffers a FastCGI request body: a
+    /// slow client then holds a connection, not a process.
     fn begin_cgi(
         &mut self,
         ctx: &mut WorkerCtx,
@@ -592,7 +643,9 @@ impl Conn {
             self.continue_100(ctx);
         }
         let length = match head.body {
-            BodyFraming::Chunked => {
+            BodyFraming::Length(n) if n <= self.io.input().len() as u64 => n,
+            BodyFraming::None => 0,
+            BodyFraming::Length(_) | BodyFraming::Chunked => {
                 let Ok(file) = body::spool_file() else {
                     self.queue_error(ctx, Some(&route), 500);
                     return;
@@ -604,13 +657,11 @@ impl Conn {
                     version: head.version,
                     gzip,
                 };
-                let body = BodyIn::new(head.body, limit, sink, route);
+                let body = BodyIn::new(head.body, limit, sink, route, now);
                 self.enter(Phase::Body(Box::new(body)));
                 self.deadline = now + body_timeout(ctx, self.group());
                 return;
             }
-            BodyFraming::Length(n) => n,
-            BodyFraming::None => 0,
         };
         let req = CgiRequest {
             input: Input::Socket(length),
@@ -638,7 +689,7 @@ impl Conn {
         if head.expect == Expect::Continue {
             self.continue_100(ctx);
         }
-        let body = BodyIn::new(head.body, limit, Sink::Upload(up), route);
+        let body = BodyIn::new(head.body, limit, Sink::Upload(up), route, now);
         if body::has_body(head.body) {
             self.enter(Phase::Body(Box::new(body)));
             self.deadline = now + body_timeout(ctx, self.group());
@@ -684,6 +735,19 @@ fn header_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
 
 fn body_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
     server_settings(ctx, group).client_body_timeout.value
+}
+
+/// When a phase whose deadline is `timeout` after its start began (`now` if that is
+/// before the clock's origin).
+fn since_deadline(deadline: Instant, timeout: Duration, now: Instant) -> Instant {
+    deadline.checked_sub(timeout).unwrap_or(now)
+}
+
+/// What a request body must keep up: `client_body_timeout` (the grace before the rate
+/// counts) and `client_body_min_rate`.
+fn body_rate(ctx: &WorkerCtx, group: Option<GroupId>) -> (Duration, u64) {
+    let s = server_settings(ctx, group);
+    (s.client_body_timeout.value, s.client_body_min_rate.value)
 }
 
 fn send_timeout(ctx: &WorkerCtx, group: Option<GroupId>) -> Duration {
