@@ -13,6 +13,7 @@ use super::body::{BodyIn, DISCARD_MAX};
 use super::io::{ClientIo, Pool, RBUF};
 use super::respond::{Length, Persistence, has_body, write_head};
 use super::{Conn, Exchange, Next, Phase, WorkerCtx, body_timeout, send_timeout};
+use crate::confc::table::Effective;
 use crate::server::cgi::{self, OutputHead, Plan, Proc, parse_output_head};
 use crate::server::filecache::TouchOnDrop;
 use crate::server::http::request::{Version, parse_head};
@@ -358,6 +359,33 @@ fn read_stdout(
     Ok(true)
 }
 
+/// How the script's body goes to the client: compressed when gzip applies to its
+/// type and length, else by its own length, chunked, or until close (HTTP/1.0).
+fn out_framing(run: &CgiRun, settings: &Effective, head: &OutputHead, status: u16) -> OutFraming {
+    let compress = run.gzip
+        && !run.head_only
+        && head
+            .content_type
+            .as_deref()
+            .is_some_and(|t| crate::server::gzip::applies(settings, t, status))
+        && head
+            .content_length
+            .is_none_or(|n| n >= settings.gzip_min_length.value);
+    match head.content_length {
+        _ if compress => OutFraming::Gzip {
+            enc: Box::new(flate2::write::GzEncoder::new(
+                Vec::new(),
+                flate2::Compression::new(settings.gzip_comp_level.value.clamp(1, 9) as u32),
+            )),
+            chunked: run.version == Version::Http11,
+        },
+        Some(n) => OutFraming::Length(n),
+        None if run.head_only || !has_body(status) => OutFraming::Length(0),
+        None if run.version == Version::Http11 => OutFraming::Chunked,
+        None => OutFraming::Close,
+    }
+}
+
 /// The response head from the script's header block.
 fn start_response(
     run: &mut CgiRun,
@@ -371,28 +399,8 @@ fn start_response(
         .unwrap_or(if head.location.is_some() { 302 } else { 200 });
     ex.status = status;
     let settings = ctx.table.settings(&run.route);
-    let compress = run.gzip
-        && !run.head_only
-        && head
-            .content_type
-            .as_deref()
-            .is_some_and(|t| crate::server::gzip::applies(settings, t, status))
-        && head
-            .content_length
-            .is_none_or(|n| n >= settings.gzip_min_length.value);
-    let framing = match head.content_length {
-        _ if compress => OutFraming::Gzip {
-            enc: Box::new(flate2::write::GzEncoder::new(
-                Vec::new(),
-                flate2::Compression::new(settings.gzip_comp_level.value.clamp(1, 9) as u32),
-            )),
-            chunked: run.version == Version::Http11,
-        },
-        Some(n) => OutFraming::Length(n),
-        None if run.head_only || !has_body(status) => OutFraming::Length(0),
-        None if run.version == Version::Http11 => OutFraming::Chunked,
-        None => OutFraming::Close,
-    };
+    let framing = out_framing(run, settings, &head, status);
+    let compress = matches!(framing, OutFraming::Gzip { .. });
     if matches!(
         framing,
         OutFraming::Close | OutFraming::Gzip { chunked: false, .. }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
-use super::dispatch::{self, Decision, Facts, MAX_REWRITES, Why};
+use super::dispatch::{self, Decision, Facts, FsView, MAX_REWRITES, Why};
 use super::handlers::{self, HandlerCtx};
 use super::http::request::{
     BodyFraming, Expect, HeadBufs, HeadLimits, Method, RequestHead, parse_head_reusing,
@@ -503,20 +503,7 @@ impl Conn {
         self.ex.keep_alive =
             head.keep_alive && !ctx.shutting_down && !settings.keepalive_timeout.value.is_zero();
         if settings.access_log.value != LogTarget::Off {
-            self.ex.extras().log = Some(LogInfo {
-                target: settings.access_log.value.clone(),
-                request_line: escape::log_field(
-                    format!(
-                        "{} {} {}",
-                        head.method_str(),
-                        head.target(),
-                        head.version.as_str()
-                    )
-                    .as_bytes(),
-                ),
-                referer: header_text(head, "referer"),
-                user_agent: header_text(head, "user-agent"),
-            });
+            self.start_log(&settings.access_log.value, head);
         }
         // The path the request has now: a `try_files` rewrite or an internal redirect
         // changes it (then `uri` holds it).
@@ -525,20 +512,7 @@ impl Conn {
         let mut try_files = true;
         let decision = loop {
             let path = if rewrites == 0 { head.path() } else { &uri };
-            let vars = RequestVars {
-                head,
-                peer: self.peer,
-                port: self.local.port(),
-                server_name: table.servers[route.server]
-                    .names
-                    .first()
-                    .map_or("", String::as_str),
-                scheme: self.scheme(),
-                uri: path,
-            };
-            let mut facts = Facts::new(head, path, self.peer.ip(), &vars);
-            facts.try_files = try_files;
-            match dispatch::decide(&table, &route, &facts, &mut ctx.handlers) {
+            match self.decide_at(ctx, &table, &route, head, path, try_files) {
                 Decision::Rewrite {
                     uri: next,
                     relocate,
@@ -555,14 +529,9 @@ impl Conn {
                     }
                 }
                 Decision::Rewrite { .. } => {
-                    let f = dispatch::failure(
-                        &table,
-                        Some(&route),
-                        500,
-                        Why::RewriteLoop,
-                        None,
-                        &mut ctx.handlers,
-                    );
+                    let hs = &mut ctx.handlers;
+                    let f =
+                        dispatch::failure(&table, Some(&route), 500, Why::RewriteLoop, None, hs);
                     break Decision::Error(f);
                 }
                 d => break d,
@@ -570,17 +539,8 @@ impl Conn {
         };
         let settings = table.settings(&route);
         if handlers::adds_lines(settings) {
-            let vars = RequestVars {
-                head,
-                peer: self.peer,
-                port: self.local.port(),
-                server_name: table.servers[route.server]
-                    .names
-                    .first()
-                    .map_or("", String::as_str),
-                scheme: self.scheme(),
-                uri: if rewrites == 0 { head.path() } else { &uri },
-            };
+            let path = if rewrites == 0 { head.path() } else { &uri };
+            let vars = self.request_vars(&table, &route, head, path);
             self.ex.extras().added = Some(handlers::added(settings, &vars, log::now_secs()));
         }
         let limit = settings.client_max_body_size.value;
@@ -592,6 +552,62 @@ impl Conn {
             Executed::Cgi(plan) => self.begin_cgi(ctx, plan, head, limit, route, now),
             Executed::Upload(up) => self.begin_upload(ctx, up, head, limit, route, now),
         }
+    }
+
+    /// What the access log line of this request will need from its head, kept until
+    /// the answer is sent.
+    fn start_log(&mut self, target: &LogTarget, head: &RequestHead) {
+        self.ex.extras().log = Some(LogInfo {
+            target: target.clone(),
+            request_line: escape::log_field(
+                format!(
+                    "{} {} {}",
+                    head.method_str(),
+                    head.target(),
+                    head.version.as_str()
+                )
+                .as_bytes(),
+            ),
+            referer: header_text(head, "referer"),
+            user_agent: header_text(head, "user-agent"),
+        });
+    }
+
+    /// The variables a request sees; `uri` is the path it has now (`$uri`).
+    fn request_vars<'a>(
+        &self,
+        table: &'a RoutingTable,
+        route: &Route,
+        head: &'a RequestHead,
+        uri: &'a str,
+    ) -> RequestVars<'a> {
+        RequestVars {
+            head,
+            peer: self.peer,
+            port: self.local.port(),
+            server_name: table.servers[route.server]
+                .names
+                .first()
+                .map_or("", String::as_str),
+            scheme: self.scheme(),
+            uri,
+        }
+    }
+
+    /// The decision for the request at `path` (its own, or where a rewrite took it).
+    fn decide_at<'t>(
+        &self,
+        ctx: &mut WorkerCtx,
+        table: &'t RoutingTable,
+        route: &Route,
+        head: &'t RequestHead,
+        path: &'t str,
+        try_files: bool,
+    ) -> Decision<'t, <HandlerCtx as FsView>::File> {
+        let vars = self.request_vars(table, route, head, path);
+        let mut facts = Facts::new(head, path, self.peer.ip(), &vars);
+        facts.try_files = try_files;
+        dispatch::decide(table, route, &facts, &mut ctx.handlers)
     }
 
     /// Queues an answer; a request body it did not use is read and dropped (to keep the

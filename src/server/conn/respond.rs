@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::{Conn, Phase, WorkerCtx};
 use crate::confc::table::RoutingTable;
-use crate::server::dispatch::{self, Decision, Why};
+use crate::server::dispatch::{self, Decision, Failure, Why};
 use crate::server::filecache::Cached;
-use crate::server::handlers::{self, Body, Response};
+use crate::server::handlers::{self, Body, HandlerCtx, Response};
 use crate::server::http::request::{RequestHead, Version};
 use crate::server::http::response as resp;
 use crate::server::log;
@@ -88,6 +88,38 @@ pub enum Executed {
     Upload(Box<Upload>),
 }
 
+/// Carries out a failed decision: its page (built-in pages compressed like any
+/// other), refused before the body when the body is too large.
+fn failed(
+    h: &mut HandlerCtx,
+    table: &RoutingTable,
+    route: &Route,
+    head: &RequestHead,
+    f: Failure<'_, Arc<Cached>>,
+) -> Executed {
+    if f.why == Why::StoreNotDirectory
+        && let Some(dir) = &table.settings(route).upload_store.value
+    {
+        log::error_log(
+            4,
+            &format!("upload_store {} is not a directory", dir.display()),
+        );
+    }
+    let refuse = f.why == Why::BodyTooLarge;
+    let builtin = matches!(f.page, dispatch::Page::Builtin);
+    let r = handlers::failure(h, f);
+    let r = if builtin {
+        handlers::gzip_page(r, table.settings(route), head)
+    } else {
+        r
+    };
+    if refuse {
+        Executed::Refuse(r)
+    } else {
+        Executed::Respond(r)
+    }
+}
+
 impl Conn {
     /// Carries out a decision: a response now, or the handler that consumes the body
     /// before it answers.
@@ -151,28 +183,7 @@ impl Conn {
                 Ok(up) => return Executed::Upload(Box::new(up)),
                 Err(status) => handlers::error(h, table, Some(route), status),
             },
-            Decision::Error(f) => {
-                if f.why == Why::StoreNotDirectory
-                    && let Some(dir) = &table.settings(route).upload_store.value
-                {
-                    log::error_log(
-                        4,
-                        &format!("upload_store {} is not a directory", dir.display()),
-                    );
-                }
-                let refuse = f.why == Why::BodyTooLarge;
-                let builtin = matches!(f.page, dispatch::Page::Builtin);
-                let r = handlers::failure(h, f);
-                let r = if builtin {
-                    handlers::gzip_page(r, table.settings(route), head)
-                } else {
-                    r
-                };
-                if refuse {
-                    return Executed::Refuse(r);
-                }
-                r
-            }
+            Decision::Error(f) => return failed(h, table, route, head, f),
         };
         Executed::Respond(r)
     }
