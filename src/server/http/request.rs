@@ -408,7 +408,37 @@ pub fn parse_head_reusing(
     build_head(buf, &line, end, nfields, std::mem::take(bufs)).map(|head| Some((head, end)))
 }
 
+/// The request line, once it is complete: `Ok(None)` while more bytes could still make
+/// it valid. Each run (method, target, version) is found with one table- or range-test
+/// per byte; the byte that ends it decides between "need more", an error, and the next
+/// part.
 fn scan_request_line(buf: &[u8], limits: &HeadLimits) -> Result<Option<RequestLine>, HeadError> {
+    let Some(start) = skip_empty_lines(buf)? else {
+        return Ok(None);
+    };
+    let Some(method) = scan_method(buf, start)? else {
+        return Ok(None);
+    };
+    let Some((target, target_seen)) = scan_target(buf, method.end + 1, limits)? else {
+        return Ok(None);
+    };
+    let Some((version, end)) = scan_version(buf, target.end + 1)? else {
+        return Ok(None);
+    };
+    Ok(Some(RequestLine {
+        start,
+        method,
+        target,
+        target_seen,
+        version,
+        end,
+    }))
+}
+
+/// Where the request line starts, after the empty lines a client may send before it
+/// (RFC 9112 §2.2, at most [`MAX_LEADING_EMPTY_LINES`]).
+#[inline]
+fn skip_empty_lines(buf: &[u8]) -> Result<Option<usize>, HeadError> {
     let mut i = 0;
     let mut empty_lines = 0;
     loop {
@@ -426,13 +456,14 @@ fn scan_request_line(buf: &[u8], limits: &HeadLimits) -> Result<Option<RequestLi
                 Some(_) => return Err(bad("bare CR")),
             },
             Some(b'\n') => return Err(bad("bare LF")),
-            Some(_) => break,
+            Some(_) => return Ok(Some(i)),
         }
     }
-    let start = i;
+}
 
-    // Each run is found with one table- or range-test per byte; the byte that ends it
-    // decides between "need more", an error, and the next part.
+/// The method token starting at `start`, ended by a space.
+#[inline]
+fn scan_method(buf: &[u8], start: usize) -> Result<Option<Span>, HeadError> {
     let window = &buf[start..buf.len().min(start + MAX_METHOD_LEN + 1)];
     let i = match window.iter().position(|&b| !TCHAR[b as usize]) {
         Some(n) => start + n,
@@ -447,22 +478,30 @@ fn scan_request_line(buf: &[u8], limits: &HeadLimits) -> Result<Option<RequestLi
     if i == start {
         return Err(bad("whitespace before the method"));
     }
-    let method = Span { start, end: i };
+    Ok(Some(Span { start, end: i }))
+}
 
-    let target_start = i + 1;
-    let window_end = target_start
+/// The request-target starting at `start`, ended by a space, and the union of its
+/// bytes' classes (which later searches it needs).
+#[inline]
+fn scan_target(
+    buf: &[u8],
+    start: usize,
+    limits: &HeadLimits,
+) -> Result<Option<(Span, u8)>, HeadError> {
+    let window_end = start
         .saturating_add(limits.max_target)
         .saturating_add(1)
         .min(buf.len());
     // Only visible ASCII: raw UTF-8, CTLs and the NUL byte must be %-encoded.
-    let window = &buf[target_start..window_end];
-    let mut target_seen = 0;
+    let window = &buf[start..window_end];
+    let mut seen = 0;
     let i = match window.iter().position(|&b| {
         let class = TARGET[b as usize];
-        target_seen |= class;
+        seen |= class;
         class == 0
     }) {
-        Some(n) => target_start + n,
+        Some(n) => start + n,
         None if window.len() > limits.max_target => {
             return Err(HeadError::new(414, "request-target too long"));
         }
@@ -471,31 +510,24 @@ fn scan_request_line(buf: &[u8], limits: &HeadLimits) -> Result<Option<RequestLi
     if buf[i] != b' ' {
         return Err(bad("invalid byte in the request-target"));
     }
-    if i == target_start {
+    if i == start {
         return Err(bad("empty request-target"));
     }
-    let target = Span {
-        start: target_start,
-        end: i,
-    };
+    Ok(Some((Span { start, end: i }, seen)))
+}
 
-    let version_start = i + 1;
-    if buf[version_start..].starts_with(b"HTTP/1.1\r\n") {
-        return Ok(Some(RequestLine {
-            start,
-            method,
-            target,
-            target_seen,
-            version: Version::Http11,
-            end: version_start + 10,
-        }));
+/// The HTTP version starting at `start` and the end of the line (after its CRLF).
+#[inline]
+fn scan_version(buf: &[u8], start: usize) -> Result<Option<(Version, usize)>, HeadError> {
+    if buf[start..].starts_with(b"HTTP/1.1\r\n") {
+        return Ok(Some((Version::Http11, start + 10)));
     }
-    let mut i = version_start;
+    let mut i = start;
     loop {
         match buf.get(i) {
             None => return Ok(None),
             Some(b'\r') => break,
-            Some(0x21..=0x7e) if i - version_start < 8 => i += 1,
+            Some(0x21..=0x7e) if i - start < 8 => i += 1,
             Some(_) => return Err(bad("malformed HTTP version")),
         }
     }
@@ -504,15 +536,7 @@ fn scan_request_line(buf: &[u8], limits: &HeadLimits) -> Result<Option<RequestLi
         Some(b'\n') => {}
         Some(_) => return Err(bad("bare CR")),
     }
-    let version = parse_version(&buf[version_start..i])?;
-    Ok(Some(RequestLine {
-        start,
-        method,
-        target,
-        target_seen,
-        version,
-        end: i + 2,
-    }))
+    Ok(Some((parse_version(&buf[start..i])?, i + 2)))
 }
 
 /// `HTTP-version = "HTTP" "/" DIGIT "." DIGIT`, case-sensitive (RFC 9112 §2.3).
@@ -633,18 +657,9 @@ fn build_head(
     let method = Method::from_token(&raw[method_span.start..method_span.end]);
     let version = line.version;
 
-    let section_start = line.end - base;
     fields.clear();
-    tokenize_fields(raw, section_start, nfields, &mut fields)?;
-
-    let mut sem = Semantics::default();
-    for f in &fields {
-        sem.field(
-            &raw[f.name.start..f.name.end],
-            &raw[f.value.start..f.value.end],
-            f.value,
-        )?;
-    }
+    tokenize_fields(raw, line.end - base, nfields, &mut fields)?;
+    let sem = Semantics::of(raw, &fields)?;
     let body = sem.framing(version)?;
     if version == Version::Http11 && sem.host.is_none() {
         return Err(bad("missing Host header"));
@@ -673,23 +688,12 @@ fn build_head(
         }
     });
 
-    let keep_alive = !sem.close
-        && match version {
-            Version::Http11 => true,
-            Version::Http10 => sem.keep_alive,
-        };
-    // RFC 9110 §10.1.1: an HTTP/1.0 client cannot understand 100 Continue.
-    let expect = match (sem.expect, version) {
-        (Some(Expect::Continue), Version::Http10) | (None, _) => Expect::None,
-        (Some(e), _) => e,
-    };
-
     Ok(RequestHead {
         method,
         version,
         body,
-        keep_alive,
-        expect,
+        keep_alive: sem.keep_alive(version),
+        expect: sem.expect(version),
         data,
         method_span,
         target_span,
@@ -783,6 +787,38 @@ struct Semantics {
 }
 
 impl Semantics {
+    /// The fields' meaning, each field checked.
+    #[inline]
+    fn of(raw: &[u8], fields: &[Field]) -> Result<Semantics, HeadError> {
+        let mut sem = Semantics::default();
+        for f in fields {
+            sem.field(
+                &raw[f.name.start..f.name.end],
+                &raw[f.value.start..f.value.end],
+                f.value,
+            )?;
+        }
+        Ok(sem)
+    }
+
+    /// Whether the connection may stay open after this request.
+    fn keep_alive(&self, version: Version) -> bool {
+        !self.close
+            && match version {
+                Version::Http11 => true,
+                Version::Http10 => self.keep_alive,
+            }
+    }
+
+    /// The expectation the server acts on: RFC 9110 §10.1.1, an HTTP/1.0 client
+    /// cannot understand 100 Continue.
+    fn expect(&self, version: Version) -> Expect {
+        match (self.expect, version) {
+            (Some(Expect::Continue), Version::Http10) | (None, _) => Expect::None,
+            (Some(e), _) => e,
+        }
+    }
+
     fn field(&mut self, name: &[u8], value: &[u8], span: Span) -> Result<(), HeadError> {
         if name.eq_ignore_ascii_case(b"host") {
             if self.host.is_some() {
