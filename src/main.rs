@@ -285,87 +285,12 @@ fn run(cli: Cli) -> u8 {
             deny_warnings,
             no_fs_lints,
             human,
-        } => {
-            let opts = CompileOptions {
-                fs_lints: !no_fs_lints,
-                ..CompileOptions::default()
-            };
-            let mut results = Vec::new();
-            let mut code = 0;
-            for f in &files {
-                match compile(f, &opts) {
-                    Ok(c) => results.push((f, c)),
-                    Err(c) => code = code.max(c),
-                }
-            }
-            let runs: Vec<_> = results
-                .iter()
-                .map(|(_, c)| (&c.sources, c.diags.list.as_slice()))
-                .collect();
-            let style = human.style();
-            let text = render(format, &runs, style);
-            if format == Format::Human {
-                eprint!("{text}");
-                for (f, c) in &results {
-                    let (e, w) = (c.diags.errors(), c.diags.warnings());
-                    let plural =
-                        |n: usize, s: &str| format!("{n} {s}{}", if n == 1 { "" } else { "s" });
-                    match &c.table {
-                        Some(t) if w == 0 => eprintln!(
-                            "{}: ok ({}, {})",
-                            f.display(),
-                            plural(t.servers.len(), "server"),
-                            plural(t.locations.len(), "location")
-                        ),
-                        _ => eprintln!(
-                            "{}: {}, {}",
-                            f.display(),
-                            plural(e, "error"),
-                            plural(w, "warning")
-                        ),
-                    }
-                }
-            } else {
-                let _ = std::io::stdout().write_all(text.as_bytes());
-            }
-            for (f, c) in &results {
-                if c.diags.has_errors() || (deny_warnings && c.diags.warnings() > 0) {
-                    code = code.max(1);
-                }
-                let (e, w) = c.diags.omitted;
-                if e + w > 0 {
-                    eprintln!(
-                        "{}: {} more diagnostics not shown (only the first {} are kept)",
-                        f.display(),
-                        e + w,
-                        webserv::confc::diag::MAX_DIAGS
-                    );
-                }
-            }
-            // The process is about to exit: freeing the tables item by item only costs
-            // time (tens of ms on a 10,000-server config).
-            std::mem::forget(results);
-            code
-        }
+        } => check(&files, format, deny_warnings, no_fs_lints, &human),
         Command::Routes {
             file,
             format,
             human,
-        } => {
-            let c = match compile(&file, &CompileOptions::hermetic()) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
-            let Some(table) = &c.table else {
-                return report_failure(&c, human.style());
-            };
-            let text = match format {
-                RoutesFormat::Text => webserv::report::routes_text(table),
-                RoutesFormat::Json => webserv::report::routes_json(table),
-            };
-            print!("{text}");
-            0
-        }
+        } => routes(&file, format, &human),
         Command::Explain {
             file,
             url,
@@ -375,13 +300,6 @@ fn run(cli: Cli) -> u8 {
             format,
             human,
         } => {
-            let c = match compile(&file, &CompileOptions::hermetic()) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
-            let Some(table) = &c.table else {
-                return report_failure(&c, human.style());
-            };
             let ask = webserv::report::Ask {
                 url: &url,
                 method: &method,
@@ -390,85 +308,14 @@ fn run(cli: Cli) -> u8 {
                     webserv::report::AskBody::Length(n)
                 }),
             };
-            let explained = match format {
-                RoutesFormat::Text => webserv::report::explain(table, &ask),
-                RoutesFormat::Json => webserv::report::explain_json(table, &ask),
-            };
-            match explained {
-                Ok(text) => {
-                    print!("{text}");
-                    0
-                }
-                Err(e) => {
-                    eprintln!("webserv: {e}");
-                    2
-                }
-            }
+            explain(&file, &ask, format, &human)
         }
         Command::Fmt {
             file,
             check,
             write,
             human,
-        } => {
-            let bytes = match webserv::confc::load::read_file(&file) {
-                Ok(b) => b,
-                Err(e) => {
-                    eprintln!("webserv: cannot read {}: {e}", file.display());
-                    return 2;
-                }
-            };
-            let Ok(text) = String::from_utf8(bytes.clone()) else {
-                let c =
-                    webserv::confc::compile_bytes(file.clone(), bytes, &CompileOptions::hermetic());
-                return report_failure(&c, human.style());
-            };
-            // Syntax errors found after parsing count too (a missing `;` before a word
-            // that is not a directive): formatting would join the two lines.
-            let compiled =
-                webserv::confc::compile_bytes(file.clone(), bytes, &CompileOptions::hermetic());
-            let syntax_error = compiled
-                .diags
-                .list
-                .iter()
-                .any(|d| d.code.slug().starts_with("syntax::"));
-            let formatted = if syntax_error {
-                None
-            } else {
-                webserv::confc::parse::format(&text)
-            };
-            match formatted {
-                Some(formatted) => {
-                    if check {
-                        if formatted == text {
-                            0
-                        } else {
-                            eprintln!(
-                                "{}: not formatted (run `webserv fmt --write {}`)",
-                                file.display(),
-                                file.display()
-                            );
-                            1
-                        }
-                    } else if write {
-                        if formatted != text
-                            && let Err(e) = std::fs::write(&file, formatted)
-                        {
-                            eprintln!("webserv: cannot write {}: {e}", file.display());
-                            return 2;
-                        }
-                        0
-                    } else {
-                        print!("{formatted}");
-                        0
-                    }
-                }
-                None => {
-                    eprintln!("webserv: refusing to format a file with syntax errors");
-                    report_failure(&compiled, human.style())
-                }
-            }
-        }
+        } => fmt(&file, check, write, &human),
         Command::Lsp { stdio: _ } => webserv::lsp::run(),
         Command::Run {
             path,
@@ -480,5 +327,185 @@ fn run(cli: Cli) -> u8 {
             Ok(what) => webserv::server::run_cli(&what, workers.map(|n| n as usize), human.style()),
             Err(code) => code,
         },
+    }
+}
+
+/// `webserv check`: compiles each file, prints the diagnostics and a summary per file.
+fn check(
+    files: &[PathBuf],
+    format: Format,
+    deny_warnings: bool,
+    no_fs_lints: bool,
+    human: &HumanArgs,
+) -> u8 {
+    let opts = CompileOptions {
+        fs_lints: !no_fs_lints,
+        ..CompileOptions::default()
+    };
+    let mut results = Vec::new();
+    let mut code = 0;
+    for f in files {
+        match compile(f, &opts) {
+            Ok(c) => results.push((f, c)),
+            Err(c) => code = code.max(c),
+        }
+    }
+    let runs: Vec<_> = results
+        .iter()
+        .map(|(_, c)| (&c.sources, c.diags.list.as_slice()))
+        .collect();
+    let style = human.style();
+    let text = render(format, &runs, style);
+    if format == Format::Human {
+        eprint!("{text}");
+        for (f, c) in &results {
+            eprintln!("{}: {}", f.display(), check_summary(c));
+        }
+    } else {
+        let _ = std::io::stdout().write_all(text.as_bytes());
+    }
+    for (f, c) in &results {
+        if c.diags.has_errors() || (deny_warnings && c.diags.warnings() > 0) {
+            code = code.max(1);
+        }
+        let (e, w) = c.diags.omitted;
+        if e + w > 0 {
+            eprintln!(
+                "{}: {} more diagnostics not shown (only the first {} are kept)",
+                f.display(),
+                e + w,
+                webserv::confc::diag::MAX_DIAGS
+            );
+        }
+    }
+    // The process is about to exit: freeing the tables item by item only costs
+    // time (tens of ms on a 10,000-server config).
+    std::mem::forget(results);
+    code
+}
+
+/// The human summary line of one checked file, after its name: `ok (N servers, M
+/// locations)` when it compiled without warnings, else its counts of errors and warnings.
+fn check_summary(c: &Compiled) -> String {
+    let (e, w) = (c.diags.errors(), c.diags.warnings());
+    let plural = |n: usize, s: &str| format!("{n} {s}{}", if n == 1 { "" } else { "s" });
+    match &c.table {
+        Some(t) if w == 0 => format!(
+            "ok ({}, {})",
+            plural(t.servers.len(), "server"),
+            plural(t.locations.len(), "location")
+        ),
+        _ => format!("{}, {}", plural(e, "error"), plural(w, "warning")),
+    }
+}
+
+/// `webserv routes`: the resolved routing table.
+fn routes(file: &std::path::Path, format: RoutesFormat, human: &HumanArgs) -> u8 {
+    let c = match compile(file, &CompileOptions::hermetic()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(table) = &c.table else {
+        return report_failure(&c, human.style());
+    };
+    let text = match format {
+        RoutesFormat::Text => webserv::report::routes_text(table),
+        RoutesFormat::Json => webserv::report::routes_json(table),
+    };
+    print!("{text}");
+    0
+}
+
+/// `webserv explain`: which location answers a request, and why.
+fn explain(
+    file: &std::path::Path,
+    ask: &webserv::report::Ask<'_>,
+    format: RoutesFormat,
+    human: &HumanArgs,
+) -> u8 {
+    let c = match compile(file, &CompileOptions::hermetic()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(table) = &c.table else {
+        return report_failure(&c, human.style());
+    };
+    let explained = match format {
+        RoutesFormat::Text => webserv::report::explain(table, ask),
+        RoutesFormat::Json => webserv::report::explain_json(table, ask),
+    };
+    match explained {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("webserv: {e}");
+            2
+        }
+    }
+}
+
+/// `webserv fmt`: the file in canonical formatting, unless it has syntax errors.
+fn fmt(file: &std::path::Path, check: bool, write: bool, human: &HumanArgs) -> u8 {
+    let bytes = match webserv::confc::load::read_file(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("webserv: cannot read {}: {e}", file.display());
+            return 2;
+        }
+    };
+    let Ok(text) = String::from_utf8(bytes.clone()) else {
+        let c =
+            webserv::confc::compile_bytes(file.to_path_buf(), bytes, &CompileOptions::hermetic());
+        return report_failure(&c, human.style());
+    };
+    // Syntax errors found after parsing count too (a missing `;` before a word
+    // that is not a directive): formatting would join the two lines.
+    let compiled =
+        webserv::confc::compile_bytes(file.to_path_buf(), bytes, &CompileOptions::hermetic());
+    let syntax_error = compiled
+        .diags
+        .list
+        .iter()
+        .any(|d| d.code.slug().starts_with("syntax::"));
+    let formatted = if syntax_error {
+        None
+    } else {
+        webserv::confc::parse::format(&text)
+    };
+    match formatted {
+        Some(formatted) => fmt_output(file, &text, &formatted, check, write),
+        None => {
+            eprintln!("webserv: refusing to format a file with syntax errors");
+            report_failure(&compiled, human.style())
+        }
+    }
+}
+
+/// Where `fmt` puts the formatted text: nowhere (`--check`), the file (`--write`) or stdout.
+fn fmt_output(file: &std::path::Path, text: &str, formatted: &str, check: bool, write: bool) -> u8 {
+    if check {
+        if formatted == text {
+            0
+        } else {
+            eprintln!(
+                "{}: not formatted (run `webserv fmt --write {}`)",
+                file.display(),
+                file.display()
+            );
+            1
+        }
+    } else if write {
+        if formatted != text
+            && let Err(e) = std::fs::write(file, formatted)
+        {
+            eprintln!("webserv: cannot write {}: {e}", file.display());
+            return 2;
+        }
+        0
+    } else {
+        print!("{formatted}");
+        0
     }
 }

@@ -9,7 +9,8 @@ use crate::confc::model::{DocRoot, Return, fmt_size};
 use crate::confc::table::{Effective, GroupId, LocId, LocationSet, RoutingTable};
 use crate::confc::tls::fmt_time;
 use crate::server::dispatch::{
-    self, Decision, Disk, Facts, Failure, MAX_REWRITES, Page, UploadKind, Why, implemented,
+    self, CgiTarget, Decision, Disk, Facts, Failure, MAX_REWRITES, Page, UploadKind, UploadTarget,
+    Why, implemented,
 };
 use crate::server::http::request::{
     BodyFraming, Expect, HeadLimits, Method, RequestHead, parse_head,
@@ -569,67 +570,16 @@ fn explanation<'t>(t: &'t RoutingTable, ask: &Ask) -> Result<Explanation<'t>, St
         AskBody::Usual | AskBody::None => BodyFraming::None,
     };
     let head = request_head(ask, &target)?;
-    let port = ask.listen.map_or(t.groups[group].addr.port, |a| a.port());
-    let mut disk = Disk::default();
-    // The rewrites the server follows (`try_files`, internal redirects), followed alike.
-    let mut uri = target.path.clone();
-    let mut rewrites = 0;
-    let mut try_files = true;
-    let answer = loop {
-        let vars = RequestVars {
-            head: &head,
-            peer: EXPLAIN_PEER,
-            port,
-            server_name: t.servers[route.server]
-                .names
-                .first()
-                .map_or("", String::as_str),
-            scheme: "http",
-            uri: &uri,
-        };
-        let facts = Facts {
-            method,
-            path: &uri,
-            expect: Expect::None,
-            body,
-            peer: EXPLAIN_PEER.ip(),
-            head: &head,
-            vars: &vars,
-            try_files,
-        };
-        match dispatch::decide(t, &route, &facts, &mut disk) {
-            Decision::Rewrite {
-                uri: next,
-                relocate,
-            } if rewrites < MAX_REWRITES => {
-                rewrites += 1;
-                try_files = relocate;
-                let next = next.split('?').next().unwrap_or_default().to_string();
-                if relocate {
-                    let mut trail = Vec::new();
-                    route.location = t.find_location(route.server, &next, Some(&mut trail));
-                    let at = route.location.map_or("no location".into(), |l| {
-                        format!("location `{}`", t.locations[l].display())
-                    });
-                    steps.push(format!(
-                        "try_files: no file; internal redirect to {next} ({at})"
-                    ));
-                } else {
-                    steps.push(format!(
-                        "try_files: {next} exists, answered in this location"
-                    ));
-                }
-                uri = next;
-            }
-            Decision::Rewrite { .. } => {
-                let f = dispatch::failure(t, Some(&route), 500, Why::RewriteLoop, None, &mut disk);
-                break failure_answer(f, &facts, ask.method);
-            }
-            d => break describe(t.settings(&route), &facts, ask.method, d),
-        }
+    let asked = Asked {
+        ask,
+        head: &head,
+        method,
+        body,
+        port: ask.listen.map_or(t.groups[group].addr.port, |a| a.port()),
     };
+    let mut uri = target.path.clone();
+    let mut answer = asked.follow(t, &mut route, &mut uri, &mut steps);
     let settings = t.settings(&route);
-    let mut answer = answer;
     let limit = settings.client_max_body_size.value;
     if body == BodyFraming::Chunked && limit != 0 && answer.status != 413 {
         answer
@@ -652,6 +602,90 @@ fn explanation<'t>(t: &'t RoutingTable, ask: &Ask) -> Result<Explanation<'t>, St
         answer,
         query: target.query,
     })
+}
+
+/// The request `explain` asks, as the server would see it; what stays the same while
+/// rewrites change its URI and location.
+struct Asked<'a> {
+    ask: &'a Ask<'a>,
+    head: &'a RequestHead,
+    method: Method,
+    body: BodyFraming,
+    /// The local port the request arrived on.
+    port: u16,
+}
+
+impl Asked<'_> {
+    /// The answer from `route` for `uri`, following the rewrites the server follows
+    /// (`try_files`, internal redirects) alike: each changes `uri` (and, for a redirect,
+    /// `route`'s location) and adds to `steps`.
+    fn follow(
+        &self,
+        t: &RoutingTable,
+        route: &mut Route,
+        uri: &mut String,
+        steps: &mut Vec<String>,
+    ) -> Answer {
+        let mut disk = Disk::default();
+        let mut rewrites = 0;
+        let mut try_files = true;
+        loop {
+            let vars = RequestVars {
+                head: self.head,
+                peer: EXPLAIN_PEER,
+                port: self.port,
+                server_name: t.servers[route.server]
+                    .names
+                    .first()
+                    .map_or("", String::as_str),
+                scheme: "http",
+                uri,
+            };
+            let facts = Facts {
+                method: self.method,
+                path: uri,
+                expect: Expect::None,
+                body: self.body,
+                peer: EXPLAIN_PEER.ip(),
+                head: self.head,
+                vars: &vars,
+                try_files,
+            };
+            match dispatch::decide(t, route, &facts, &mut disk) {
+                Decision::Rewrite {
+                    uri: next,
+                    relocate,
+                } if rewrites < MAX_REWRITES => {
+                    rewrites += 1;
+                    try_files = relocate;
+                    let next = next.split('?').next().unwrap_or_default().to_string();
+                    steps.push(rewrite_step(t, route, &next, relocate));
+                    *uri = next;
+                }
+                Decision::Rewrite { .. } => {
+                    let f =
+                        dispatch::failure(t, Some(route), 500, Why::RewriteLoop, None, &mut disk);
+                    return failure_answer(f, &facts, self.ask.method);
+                }
+                d => return describe(t.settings(route), &facts, self.ask.method, d),
+            }
+        }
+    }
+}
+
+/// The step a `try_files` rewrite to `next` takes: an internal redirect (`relocate`),
+/// which matches `route`'s location again, or a file answered in this location.
+fn rewrite_step(t: &RoutingTable, route: &mut Route, next: &str, relocate: bool) -> String {
+    if relocate {
+        let mut trail = Vec::new();
+        route.location = t.find_location(route.server, next, Some(&mut trail));
+        let at = route.location.map_or("no location".into(), |l| {
+            format!("location `{}`", t.locations[l].display())
+        });
+        format!("try_files: no file; internal redirect to {next} ({at})")
+    } else {
+        format!("try_files: {next} exists, answered in this location")
+    }
 }
 
 /// The answer line and fields of a decision.
@@ -689,22 +723,7 @@ fn describe(settings: &Effective, req: &Facts, method_text: &str, d: Decision<'_
         }
         Decision::File {
             file, name, index, ..
-        } => {
-            let path = if index {
-                fs_path(settings, req.path).join(name)
-            } else {
-                fs_path(settings, req.path)
-            };
-            field("file", json!(path.display().to_string()));
-            field("size", json!(file));
-            let what = if index { "index file" } else { "static file" };
-            (
-                200,
-                if index { "index" } else { "file" },
-                format!("{what} {} ({file} bytes)", path.display()),
-                None,
-            )
-        }
+        } => describe_file(settings, req.path, file, name, index, &mut field),
         Decision::AddSlash => {
             let to = format!("{}/", req.path);
             field("location", json!(to));
@@ -730,61 +749,8 @@ fn describe(settings: &Effective, req: &Facts, method_text: &str, d: Decision<'_
                 None,
             )
         }
-        Decision::Cgi(c) => {
-            let script = c.base.join(c.rel.trim_start_matches('/'));
-            field("script", json!(script.display().to_string()));
-            field("path_info", json!(c.path_info));
-            let how = match &c.rule.interpreter {
-                Some(i) => {
-                    field("interpreter", json!(i.display().to_string()));
-                    format!("via {}", i.display())
-                }
-                None => "executed directly".into(),
-            };
-            let info = if c.path_info.is_empty() {
-                String::new()
-            } else {
-                format!(", PATH_INFO {}", c.path_info)
-            };
-            (
-                200,
-                "cgi",
-                format!(
-                    "CGI script {} {how}{info} (the script's output decides: its Status, else 200)",
-                    script.display()
-                ),
-                Some("script"),
-            )
-        }
-        Decision::Upload(u) => {
-            field("store", json!(u.dir.display().to_string()));
-            match u.kind {
-                UploadKind::Post => (
-                    201,
-                    "upload",
-                    format!(
-                        "upload into {} (every file part of a multipart body, else the body as one file)",
-                        u.dir.display()
-                    ),
-                    Some("body"),
-                ),
-                UploadKind::Put { name, existed } => {
-                    let path = u.dir.join(name);
-                    field("file", json!(path.display().to_string()));
-                    let (status, how) = if existed {
-                        (204, "replaces")
-                    } else {
-                        (201, "creates")
-                    };
-                    (
-                        status,
-                        "upload",
-                        format!("upload: PUT {how} {}", path.display()),
-                        Some("body"),
-                    )
-                }
-            }
-        }
+        Decision::Cgi(c) => describe_cgi(&c, &mut field),
+        Decision::Upload(u) => describe_upload(&u, &mut field),
         Decision::Error(f) => return failure_answer(f, req, method_text),
         // `explanation` follows rewrites before it describes a decision.
         Decision::Rewrite { uri, .. } => (500, "error", format!("rewrite to {uri}"), None),
@@ -795,6 +761,94 @@ fn describe(settings: &Effective, req: &Facts, method_text: &str, d: Decision<'_
         text,
         depends_on,
         fields,
+    }
+}
+
+/// A decision described: status, kind, answer text and what else can change the status
+/// (the parts of an [`Answer`] besides its fields).
+type Described = (u16, &'static str, String, Option<&'static str>);
+
+/// A static or index file of `size` bytes (`name` is the index file's name).
+fn describe_file(
+    settings: &Effective,
+    uri: &str,
+    size: u64,
+    name: &str,
+    index: bool,
+    field: &mut dyn FnMut(&str, Value),
+) -> Described {
+    let path = if index {
+        fs_path(settings, uri).join(name)
+    } else {
+        fs_path(settings, uri)
+    };
+    field("file", json!(path.display().to_string()));
+    field("size", json!(size));
+    let what = if index { "index file" } else { "static file" };
+    (
+        200,
+        if index { "index" } else { "file" },
+        format!("{what} {} ({size} bytes)", path.display()),
+        None,
+    )
+}
+
+/// A CGI script: its path, interpreter and `PATH_INFO`.
+fn describe_cgi(c: &CgiTarget<'_>, field: &mut dyn FnMut(&str, Value)) -> Described {
+    let script = c.base.join(c.rel.trim_start_matches('/'));
+    field("script", json!(script.display().to_string()));
+    field("path_info", json!(c.path_info));
+    let how = match &c.rule.interpreter {
+        Some(i) => {
+            field("interpreter", json!(i.display().to_string()));
+            format!("via {}", i.display())
+        }
+        None => "executed directly".into(),
+    };
+    let info = if c.path_info.is_empty() {
+        String::new()
+    } else {
+        format!(", PATH_INFO {}", c.path_info)
+    };
+    (
+        200,
+        "cgi",
+        format!(
+            "CGI script {} {how}{info} (the script's output decides: its Status, else 200)",
+            script.display()
+        ),
+        Some("script"),
+    )
+}
+
+/// An upload into `upload_store`: POST's parts, or PUT's one file.
+fn describe_upload(u: &UploadTarget<'_>, field: &mut dyn FnMut(&str, Value)) -> Described {
+    field("store", json!(u.dir.display().to_string()));
+    match u.kind {
+        UploadKind::Post => (
+            201,
+            "upload",
+            format!(
+                "upload into {} (every file part of a multipart body, else the body as one file)",
+                u.dir.display()
+            ),
+            Some("body"),
+        ),
+        UploadKind::Put { name, existed } => {
+            let path = u.dir.join(name);
+            field("file", json!(path.display().to_string()));
+            let (status, how) = if existed {
+                (204, "replaces")
+            } else {
+                (201, "creates")
+            };
+            (
+                status,
+                "upload",
+                format!("upload: PUT {how} {}", path.display()),
+                Some("body"),
+            )
+        }
     }
 }
 

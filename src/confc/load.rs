@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ast::{Block, Body, Directive};
+use super::ast::{Block, Body, Directive, Token};
 use super::diag::{Code, Diag, Diags};
 use super::parse::parse;
 use super::schema::{self, Apply};
@@ -158,41 +158,7 @@ fn include(
     let arg = &d.args[0];
     let here = d.head_span();
     let pattern = sources.file(arg.span.file).resolve(&arg.text);
-    let has_glob = arg.text.contains(['*', '?', '[']);
-    let paths: Vec<PathBuf> = if has_glob {
-        let Some(pat) = pattern.to_str() else {
-            return Vec::new();
-        };
-        match files.glob(pat) {
-            Ok(v) => v,
-            Err(e) => {
-                diags.push(
-                    Diag::new(
-                        Code::IncludeGlob,
-                        arg.span,
-                        format!("bad include pattern: {}", e.msg),
-                    )
-                    .label("invalid glob")
-                    .help("use `*`, `?` and `[...]` as in a shell"),
-                );
-                return Vec::new();
-            }
-        }
-    } else {
-        if !files.exists(&pattern) {
-            diags.push(
-                Diag::new(
-                    Code::IncludeNotFound,
-                    arg.span,
-                    format!("included file `{}` does not exist", pattern.display()),
-                )
-                .label("no such file")
-                .help("paths are relative to the directory of the file that includes them"),
-            );
-            return Vec::new();
-        }
-        vec![pattern]
-    };
+    let paths = include_paths(arg, pattern, files, diags);
     let mut out = Vec::new();
     for p in paths {
         let canon = p.canonicalize().unwrap_or_else(|_| p.clone());
@@ -232,4 +198,49 @@ fn include(
         stack.pop();
     }
     out
+}
+
+/// The files an `include` of `pattern` (its argument `arg`, resolved) names: the matches
+/// of a glob, or the one file, which must exist.
+fn include_paths(
+    arg: &Token,
+    pattern: PathBuf,
+    files: &dyn FileSource,
+    diags: &mut Diags,
+) -> Vec<PathBuf> {
+    let has_glob = arg.text.contains(['*', '?', '[']);
+    if has_glob {
+        let Some(pat) = pattern.to_str() else {
+            return Vec::new();
+        };
+        match files.glob(pat) {
+            Ok(v) => v,
+            Err(e) => {
+                diags.push(
+                    Diag::new(
+                        Code::IncludeGlob,
+                        arg.span,
+                        format!("bad include pattern: {}", e.msg),
+                    )
+                    .label("invalid glob")
+                    .help("use `*`, `?` and `[...]` as in a shell"),
+                );
+                Vec::new()
+            }
+        }
+    } else {
+        if !files.exists(&pattern) {
+            diags.push(
+                Diag::new(
+                    Code::IncludeNotFound,
+                    arg.span,
+                    format!("included file `{}` does not exist", pattern.display()),
+                )
+                .label("no such file")
+                .help("paths are relative to the directory of the file that includes them"),
+            );
+            return Vec::new();
+        }
+        vec![pattern]
+    }
 }

@@ -248,76 +248,48 @@ fn build(
         .filter(|&c| c > first && c < lex_end)
         .chain(std::iter::once(lex_end));
     for end in ends {
-        let chunk = &text[start..end];
-        let pairs = match ConfParser::parse(Rule::file, chunk) {
-            Ok(mut p) => p.next().map(|f| f.into_inner()),
+        let stopped = match ConfParser::parse(Rule::file, &text[start..end]) {
+            Ok(mut p) => b.tokens(p.next().map(|f| f.into_inner()), start),
             Err(e) => {
                 // The grammar is total; this is a safety net, not a path we expect.
-                let pos = start
-                    + match e.location {
-                        pest::error::InputLocation::Pos(p) => p,
-                        pest::error::InputLocation::Span((s, _)) => s,
-                    };
-                b.diags.push(Diag::new(
-                    Code::UnterminatedString,
-                    Span::new(file, pos, pos),
-                    "cannot tokenize the file here",
-                ));
-                return Built {
-                    items: b.finish(false),
-                    stop: Stop::Abandoned,
-                };
+                b.diags.push(lex_failure(file, start, &e));
+                Err(Stop::Abandoned)
             }
         };
-        for pair in pairs.into_iter().flatten() {
-            let s = pair.as_span();
-            let span = Span::new(file, start + s.start(), start + s.end());
-            match pair.as_rule() {
-                Rule::word => b.word(Token {
-                    text: unescape(s.as_str()),
-                    span,
-                    quoted: false,
-                }),
-                Rule::dquoted | Rule::squoted => {
-                    let raw = s.as_str();
-                    b.word(Token {
-                        text: unescape(&raw[1..raw.len() - 1]),
-                        span,
-                        quoted: true,
-                    })
-                }
-                Rule::semi => b.semi(span),
-                Rule::open if !b.open(span) => {
-                    return Built {
-                        items: b.abandon(),
-                        stop: Stop::TooDeep,
-                    };
-                }
-                Rule::close => b.close(span),
-                Rule::unterminated => {
-                    let quote = Span::new(file, span.start as usize, span.start as usize + 1);
-                    b.diags.push(
-                        Diag::new(Code::UnterminatedString, quote, "unterminated string")
-                            .label("this quote is never closed")
-                            .with(eof_span(file, text), "the file ends inside the string")
-                            .help("close the string with the same quote character"),
-                    );
-                    // The rest of the file is inside the string: nothing more to say about it.
-                    b.pending = None;
-                    return Built {
-                        items: b.finish(false),
-                        stop: Stop::Abandoned,
-                    };
-                }
-                _ => {}
+        match stopped {
+            Ok(()) => start = end,
+            Err(Stop::TooDeep) => {
+                return Built {
+                    items: b.abandon(),
+                    stop: Stop::TooDeep,
+                };
+            }
+            Err(stop) => {
+                return Built {
+                    items: b.finish(false),
+                    stop,
+                };
             }
         }
-        start = end;
     }
     Built {
         items: b.finish(true),
         stop: Stop::End,
     }
+}
+
+/// The lexer failed in the chunk at `start`.
+fn lex_failure(file: FileId, start: usize, e: &pest::error::Error<Rule>) -> Diag {
+    let pos = start
+        + match e.location {
+            pest::error::InputLocation::Pos(p) => p,
+            pest::error::InputLocation::Span((s, _)) => s,
+        };
+    Diag::new(
+        Code::UnterminatedString,
+        Span::new(file, pos, pos),
+        "cannot tokenize the file here",
+    )
 }
 
 /// A span for "the end of the file" that miette still shows (it hides empty spans at EOF).
@@ -389,6 +361,52 @@ fn indent_before(text: &str, at: u32) -> Option<usize> {
 }
 
 impl Builder<'_> {
+    /// Feeds the tokens of the chunk at `start` (offsets in `pairs` are relative to it)
+    /// to the tree; stops at a block nested too deep or an unterminated string.
+    fn tokens(
+        &mut self,
+        pairs: Option<pest::iterators::Pairs<'_, Rule>>,
+        start: usize,
+    ) -> Result<(), Stop> {
+        let file = self.file;
+        for pair in pairs.into_iter().flatten() {
+            let s = pair.as_span();
+            let span = Span::new(file, start + s.start(), start + s.end());
+            match pair.as_rule() {
+                Rule::word => self.word(Token {
+                    text: unescape(s.as_str()),
+                    span,
+                    quoted: false,
+                }),
+                Rule::dquoted | Rule::squoted => {
+                    let raw = s.as_str();
+                    self.word(Token {
+                        text: unescape(&raw[1..raw.len() - 1]),
+                        span,
+                        quoted: true,
+                    })
+                }
+                Rule::semi => self.semi(span),
+                Rule::open if !self.open(span) => return Err(Stop::TooDeep),
+                Rule::close => self.close(span),
+                Rule::unterminated => {
+                    let quote = Span::new(file, span.start as usize, span.start as usize + 1);
+                    self.diags.push(
+                        Diag::new(Code::UnterminatedString, quote, "unterminated string")
+                            .label("this quote is never closed")
+                            .with(eof_span(file, self.text), "the file ends inside the string")
+                            .help("close the string with the same quote character"),
+                    );
+                    // The rest of the file is inside the string: nothing more to say about it.
+                    self.pending = None;
+                    return Err(Stop::Abandoned);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     fn word(&mut self, tok: Token) {
         match &mut self.pending {
             Some((_, args)) => args.push(tok),

@@ -391,14 +391,7 @@ impl Builder<'_> {
     }
 
     fn groups(&mut self, main: &MainConf, servers: &[VirtualServer]) -> Vec<AddrGroup> {
-        let mut groups: Vec<AddrGroup> = Vec::new();
-        let mut by_addr: HashMap<ListenAddr, usize> = HashMap::new();
-        let mut default_span: HashMap<ListenAddr, Span> = HashMap::new();
-        // (group, name) → the span that registered it.
-        let mut name_spans: HashMap<(usize, String), (Span, ServerId)> = HashMap::new();
-        let mut reported: HashSet<(Span, Span)> = HashSet::new();
-        // The first listen of each port, and whether it is `ssl`.
-        let mut port_ssl: HashMap<u16, (bool, Span)> = HashMap::new();
+        let mut grouping = Grouping::default();
         for (sid, (sc, vs)) in main.servers.iter().zip(servers).enumerate() {
             let mut listens: Vec<(Listen, Span)> =
                 sc.listens.iter().map(|l| (l.value, l.span)).collect();
@@ -416,91 +409,15 @@ impl Builder<'_> {
             // The same address twice in one server (`listen 8080; listen *:8080;`).
             let mut own: HashMap<ListenAddr, Span> = HashMap::new();
             for (listen, span) in listens {
-                let (addr, is_default) = (listen.addr, listen.default_server);
-                if let Some(first) = own.get(&addr) {
-                    self.diags.push(
-                        Diag::new(
-                            Code::DuplicateListen,
-                            span,
-                            format!("{addr} is listed twice in this server"),
-                        )
-                        .label("same address again")
-                        .with(*first, "first listed here")
-                        .help("remove one of the two `listen` directives"),
-                    );
+                if let Some(first) = own.get(&listen.addr) {
+                    self.diags.push(duplicate_listen(listen.addr, span, *first));
                     continue;
                 }
-                own.insert(addr, span);
-                let (ssl, first) = *port_ssl.entry(addr.port).or_insert((listen.ssl, span));
-                if ssl != listen.ssl {
-                    self.diags
-                        .push(mixed_port(addr.port, (listen.ssl, span), (ssl, first)));
-                }
-                let gi = *by_addr.entry(addr).or_insert_with(|| {
-                    groups.push(AddrGroup {
-                        addr,
-                        servers: Vec::new(),
-                        default: sid,
-                        default_explicit: false,
-                        names: NameIndex::default(),
-                        ssl,
-                    });
-                    groups.len() - 1
-                });
-                let g = &mut groups[gi];
-                // Servers are added in id order, so a repeat can only be the last one
-                // (a scan of the whole list would be quadratic on one shared port).
-                if g.servers.last() == Some(&sid) {
-                    continue;
-                }
-                g.servers.push(sid);
-                if is_default {
-                    if let Some(first) = default_span.get(&addr) {
-                        self.diags.push(
-                            Diag::new(Code::DuplicateDefault, span, format!("a second `default_server` for {addr}"))
-                                .label("second default here")
-                                .with(*first, "first default here")
-                                .help("only one server per address can be the default; remove one `default_server`"),
-                        );
-                    } else {
-                        default_span.insert(addr, span);
-                        g.default = sid;
-                        g.default_explicit = true;
-                    }
-                }
-                let names: Vec<(ServerName, Span)> = if sc.names.is_empty() {
-                    vec![(ServerName::Exact(String::new()), sc.span)]
-                } else {
-                    sc.names.iter().map(|n| (n.value.clone(), n.span)).collect()
-                };
-                for (name, nspan) in names {
-                    let key = (gi, name.display());
-                    if let Some(&(first, first_sid)) = name_spans.get(&key) {
-                        // A name repeated within one server changes nothing.
-                        if first_sid != sid && first != nspan && reported.insert((first, nspan)) {
-                            // A server without `server_name` has the empty name: say so
-                            // instead of printing empty backquotes.
-                            let d = if key.1.is_empty() {
-                                Diag::new(Code::DuplicateServer, nspan, format!("two servers on {addr} have the empty server name"))
-                                    .label("this server has no name either")
-                                    .with(first, "this server has no name")
-                                    .help("give each server on one address its own `server_name`; requests would only ever reach the first")
-                            } else {
-                                Diag::new(Code::DuplicateServer, nspan, format!("server name `{}` is already used on {addr}", key.1))
-                                    .label("same name again")
-                                    .with(first, "first used here")
-                                    .help("two servers on one address need different names; requests would only ever reach the first")
-                            };
-                            self.diags.push(d);
-                        }
-                        continue;
-                    }
-                    name_spans.insert(key, (nspan, sid));
-                    insert_name(&mut g.names, name, sid);
-                }
+                own.insert(listen.addr, span);
+                grouping.listen(sid, sc, listen, span, self.diags);
             }
         }
-        groups
+        grouping.groups
     }
 
     fn check_error_pages(&mut self, table: &RoutingTable) {
@@ -540,6 +457,138 @@ impl Builder<'_> {
                 }
             }
         }
+    }
+}
+
+/// The address groups as [`Builder::groups`] builds them, server by server, with what
+/// it remembers to report repeated defaults and names.
+#[derive(Default)]
+struct Grouping {
+    groups: Vec<AddrGroup>,
+    by_addr: HashMap<ListenAddr, usize>,
+    default_span: HashMap<ListenAddr, Span>,
+    /// (group, name) → the span that registered it.
+    name_spans: HashMap<(usize, String), (Span, ServerId)>,
+    reported: HashSet<(Span, Span)>,
+    /// The first listen of each port, and whether it is `ssl`.
+    port_ssl: HashMap<u16, (bool, Span)>,
+}
+
+impl Grouping {
+    /// Server `sid` (`sc`) listens on `listen` (at `span`): joins its address's group,
+    /// as its default when it says so, with its names.
+    fn listen(
+        &mut self,
+        sid: ServerId,
+        sc: &ServerConf,
+        listen: Listen,
+        span: Span,
+        diags: &mut Diags,
+    ) {
+        let addr = listen.addr;
+        let (ssl, first) = *self.port_ssl.entry(addr.port).or_insert((listen.ssl, span));
+        if ssl != listen.ssl {
+            diags.push(mixed_port(addr.port, (listen.ssl, span), (ssl, first)));
+        }
+        let groups = &mut self.groups;
+        let gi = *self.by_addr.entry(addr).or_insert_with(|| {
+            groups.push(AddrGroup {
+                addr,
+                servers: Vec::new(),
+                default: sid,
+                default_explicit: false,
+                names: NameIndex::default(),
+                ssl,
+            });
+            groups.len() - 1
+        });
+        let g = &mut self.groups[gi];
+        // Servers are added in id order, so a repeat can only be the last one
+        // (a scan of the whole list would be quadratic on one shared port).
+        if g.servers.last() == Some(&sid) {
+            return;
+        }
+        g.servers.push(sid);
+        if listen.default_server {
+            if let Some(first) = self.default_span.get(&addr) {
+                diags.push(duplicate_default(addr, span, *first));
+            } else {
+                self.default_span.insert(addr, span);
+                g.default = sid;
+                g.default_explicit = true;
+            }
+        }
+        self.names(gi, sid, sc, diags);
+    }
+
+    /// The names of server `sid` (`sc`; the empty name when it has none) in group `gi`.
+    fn names(&mut self, gi: usize, sid: ServerId, sc: &ServerConf, diags: &mut Diags) {
+        let addr = self.groups[gi].addr;
+        let index = &mut self.groups[gi].names;
+        let names: Vec<(ServerName, Span)> = if sc.names.is_empty() {
+            vec![(ServerName::Exact(String::new()), sc.span)]
+        } else {
+            sc.names.iter().map(|n| (n.value.clone(), n.span)).collect()
+        };
+        for (name, nspan) in names {
+            let key = (gi, name.display());
+            if let Some(&(first, first_sid)) = self.name_spans.get(&key) {
+                // A name repeated within one server changes nothing.
+                if first_sid != sid && first != nspan && self.reported.insert((first, nspan)) {
+                    diags.push(duplicate_name(addr, &key.1, nspan, first));
+                }
+                continue;
+            }
+            self.name_spans.insert(key, (nspan, sid));
+            insert_name(index, name, sid);
+        }
+    }
+}
+
+fn duplicate_listen(addr: ListenAddr, span: Span, first: Span) -> Diag {
+    Diag::new(
+        Code::DuplicateListen,
+        span,
+        format!("{addr} is listed twice in this server"),
+    )
+    .label("same address again")
+    .with(first, "first listed here")
+    .help("remove one of the two `listen` directives")
+}
+
+fn duplicate_default(addr: ListenAddr, span: Span, first: Span) -> Diag {
+    Diag::new(
+        Code::DuplicateDefault,
+        span,
+        format!("a second `default_server` for {addr}"),
+    )
+    .label("second default here")
+    .with(first, "first default here")
+    .help("only one server per address can be the default; remove one `default_server`")
+}
+
+/// Server name `name` used again on `addr` (at `span`, first at `first`).
+fn duplicate_name(addr: ListenAddr, name: &str, span: Span, first: Span) -> Diag {
+    // A server without `server_name` has the empty name: say so instead of printing
+    // empty backquotes.
+    if name.is_empty() {
+        Diag::new(
+            Code::DuplicateServer,
+            span,
+            format!("two servers on {addr} have the empty server name"),
+        )
+        .label("this server has no name either")
+        .with(first, "this server has no name")
+        .help("give each server on one address its own `server_name`; requests would only ever reach the first")
+    } else {
+        Diag::new(
+            Code::DuplicateServer,
+            span,
+            format!("server name `{name}` is already used on {addr}"),
+        )
+        .label("same name again")
+        .with(first, "first used here")
+        .help("two servers on one address need different names; requests would only ever reach the first")
     }
 }
 

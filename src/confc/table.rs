@@ -127,8 +127,6 @@ impl Effective {
         ) -> (&'static str, String, Origin) {
             (name, show(&s.value), s.origin)
         }
-        let list = |v: &[String]| v.join(" ");
-        let or_dash = |v: String| if v.is_empty() { "-".into() } else { v };
         vec![
             match &self.root.value {
                 DocRoot::Root(p) => row("root", &self.root, |_| p.display().to_string()),
@@ -136,74 +134,40 @@ impl Effective {
                     row("alias", &self.root, |_| path.display().to_string())
                 }
             },
-            row("index", &self.index, |v| list(v)),
-            row("autoindex", &self.autoindex, |v| fmt_flag(*v).into()),
+            row("index", &self.index, |v| v.join(" ")),
+            row("autoindex", &self.autoindex, flag),
             row("allow_methods", &self.allow_methods, |v| {
                 v.names().join(" ")
             }),
             row("return", &self.ret, |v| {
                 v.as_ref().map_or("-".into(), Return::to_string)
             }),
-            row("error_page", &self.error_pages, |v| {
-                or_dash(
-                    v.iter()
-                        .map(ErrorPage::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                )
-            }),
-            row("client_max_body_size", &self.client_max_body_size, |v| {
-                fmt_size(*v)
-            }),
+            row("error_page", &self.error_pages, |v| comma_list(v)),
+            row("client_max_body_size", &self.client_max_body_size, size),
             row("upload_store", &self.upload_store, path_or_dash),
-            row("cgi", &self.cgi, |v| {
-                or_dash(
-                    v.iter()
-                        .map(CgiRule::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                )
-            }),
-            row("cgi_timeout", &self.cgi_timeout, |v| fmt_duration(*v)),
-            row("keepalive_timeout", &self.keepalive_timeout, |v| {
-                fmt_duration(*v)
-            }),
-            row("client_header_timeout", &self.client_header_timeout, |v| {
-                fmt_duration(*v)
-            }),
-            row("client_body_timeout", &self.client_body_timeout, |v| {
-                fmt_duration(*v)
-            }),
-            row("client_body_min_rate", &self.client_body_min_rate, |v| {
-                fmt_size(*v)
-            }),
-            row("send_timeout", &self.send_timeout, |v| fmt_duration(*v)),
+            row("cgi", &self.cgi, |v| comma_list(v)),
+            row("cgi_timeout", &self.cgi_timeout, duration),
+            row("keepalive_timeout", &self.keepalive_timeout, duration),
+            row(
+                "client_header_timeout",
+                &self.client_header_timeout,
+                duration,
+            ),
+            row("client_body_timeout", &self.client_body_timeout, duration),
+            row("client_body_min_rate", &self.client_body_min_rate, size),
+            row("send_timeout", &self.send_timeout, duration),
             row("access_log", &self.access_log, LogTarget::to_string),
             row("try_files", &self.try_files, |v| {
                 v.as_ref().map_or("-".into(), TryFiles::to_string)
             }),
-            row("add_header", &self.add_headers, |v| {
-                or_dash(
-                    v.iter()
-                        .map(AddHeader::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                )
-            }),
+            row("add_header", &self.add_headers, |v| comma_list(v)),
             row("expires", &self.expires, Expires::to_string),
-            row("gzip", &self.gzip, |v| fmt_flag(*v).into()),
-            row("gzip_static", &self.gzip_static, |v| fmt_flag(*v).into()),
-            row("gzip_types", &self.gzip_types, |v| list(v)),
-            row("gzip_min_length", &self.gzip_min_length, |v| v.to_string()),
-            row("gzip_comp_level", &self.gzip_comp_level, |v| v.to_string()),
-            row("allow/deny", &self.access, |v| {
-                or_dash(
-                    v.iter()
-                        .map(AccessRule::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                )
-            }),
+            row("gzip", &self.gzip, flag),
+            row("gzip_static", &self.gzip_static, flag),
+            row("gzip_types", &self.gzip_types, |v| v.join(" ")),
+            row("gzip_min_length", &self.gzip_min_length, u64::to_string),
+            row("gzip_comp_level", &self.gzip_comp_level, u64::to_string),
+            row("allow/deny", &self.access, |v| comma_list(v)),
             row("auth_basic", &self.auth_basic, |v| {
                 v.as_ref().map_or("off".into(), |r| format!("\"{r}\""))
             }),
@@ -218,19 +182,15 @@ impl Effective {
                     format!("{} extensions", t.by_ext.len())
                 })
             }),
-            row("ssl_certificate", &self.ssl_certificate, |v| {
-                path_or_dash(v)
-            }),
-            row("ssl_certificate_key", &self.ssl_certificate_key, |v| {
-                path_or_dash(v)
-            }),
+            row("ssl_certificate", &self.ssl_certificate, path_or_dash),
+            row(
+                "ssl_certificate_key",
+                &self.ssl_certificate_key,
+                path_or_dash,
+            ),
             row("ssl_protocols", &self.ssl_protocols, |v| v.to_string()),
-            row("ssl_session_timeout", &self.ssl_session_timeout, |v| {
-                fmt_duration(*v)
-            }),
-            row("ssl_session_tickets", &self.ssl_session_tickets, |v| {
-                fmt_flag(*v).into()
-            }),
+            row("ssl_session_timeout", &self.ssl_session_timeout, duration),
+            row("ssl_session_tickets", &self.ssl_session_tickets, flag),
         ]
     }
 
@@ -260,6 +220,25 @@ impl Effective {
             .iter()
             .find(|r| file_name.len() > r.extension.len() && file_name.ends_with(&r.extension))
     }
+}
+
+/// How [`Effective::rows`] shows a flag, a duration, a size, and a list of rules.
+fn flag(v: &bool) -> String {
+    fmt_flag(*v).into()
+}
+
+fn duration(v: &Duration) -> String {
+    fmt_duration(*v)
+}
+
+fn size(v: &u64) -> String {
+    fmt_size(*v)
+}
+
+/// The items separated by `, `, or `-` for none.
+fn comma_list<T: std::fmt::Display>(v: &[T]) -> String {
+    let list = v.iter().map(T::to_string).collect::<Vec<_>>().join(", ");
+    if list.is_empty() { "-".into() } else { list }
 }
 
 fn path_or_dash(p: &Option<PathBuf>) -> String {

@@ -189,61 +189,14 @@ pub fn compile(tok: &Token, sources: &SourceMap) -> Result<Template, Diag> {
     while let Some(i) = rest.find('$') {
         lit.push_str(&rest[..i]);
         let after = &rest[i + 1..];
-        let (name, used, braced) = if let Some(b) = after.strip_prefix('{') {
-            match b.find('}') {
-                Some(end) => (&b[..end], end + 2, true),
-                None => {
-                    return Err(
-                        Diag::new(Code::BadVariable, at(k, 2), "`${` is never closed")
-                            .label("no `}` after this")
-                            .help("write `${name}`, e.g. `${host}`"),
-                    );
-                }
-            }
-        } else {
-            let end = after
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(after.len());
-            (&after[..end], end, false)
+        let Some((name, used, braced)) = reference(after) else {
+            return Err(
+                Diag::new(Code::BadVariable, at(k, 2), "`${` is never closed")
+                    .label("no `}` after this")
+                    .help("write `${name}`, e.g. `${host}`"),
+            );
         };
-        let span = at(k, 1 + used);
-        if name.is_empty()
-            || (braced && !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        {
-            return Err(Diag::new(Code::BadVariable, span, "a `$` that starts no variable")
-                .label("expected a variable name after `$`")
-                .help("variables are `$name` or `${name}` (e.g. `$host`); nginx has no escape for a literal `$`"));
-        }
-        if name.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Diag::new(
-                Code::BadVariable,
-                span,
-                format!("`${name}` is a regex capture, which webserv does not have"),
-            )
-            .label("regex captures are not supported")
-            .help("use `$uri`, `$request_uri` or `$args` to build the value"));
-        }
-        let Some(var) = Var::from_name(name) else {
-            let mut diag = Diag::new(
-                Code::UnknownVariable,
-                span,
-                format!("unknown variable `${name}`"),
-            )
-            .label("no variable has this name");
-            diag = match did_you_mean(name, NAMES.iter().copied().filter(|n| !n.ends_with("NAME")))
-            {
-                Some(s) => diag.help(format!("did you mean `${s}`?")),
-                None => diag.help(format!(
-                    "variables: {}",
-                    NAMES
-                        .iter()
-                        .map(|n| format!("${n}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                )),
-            };
-            return Err(diag);
-        };
+        let var = variable(name, braced, at(k, 1 + used))?;
         if !lit.is_empty() {
             pieces.push(Piece::Lit(std::mem::take(&mut lit)));
         }
@@ -259,6 +212,61 @@ pub fn compile(tok: &Token, sources: &SourceMap) -> Result<Template, Diag> {
         source: text.to_string(),
         pieces,
     })
+}
+
+/// The variable reference after a `$`: its name, the bytes it takes after the `$`, and
+/// whether it is braced (`${name}`). `None`: a `${` never closed.
+fn reference(after: &str) -> Option<(&str, usize, bool)> {
+    if let Some(b) = after.strip_prefix('{') {
+        let end = b.find('}')?;
+        Some((&b[..end], end + 2, true))
+    } else {
+        let end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        Some((&after[..end], end, false))
+    }
+}
+
+/// The variable `name` refers to (the reference at `span`), or why it names none.
+fn variable(name: &str, braced: bool, span: Span) -> Result<Var, Diag> {
+    if name.is_empty() || (braced && !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    {
+        return Err(Diag::new(Code::BadVariable, span, "a `$` that starts no variable")
+            .label("expected a variable name after `$`")
+            .help("variables are `$name` or `${name}` (e.g. `$host`); nginx has no escape for a literal `$`"));
+    }
+    if name.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Diag::new(
+            Code::BadVariable,
+            span,
+            format!("`${name}` is a regex capture, which webserv does not have"),
+        )
+        .label("regex captures are not supported")
+        .help("use `$uri`, `$request_uri` or `$args` to build the value"));
+    }
+    Var::from_name(name).ok_or_else(|| unknown_variable(name, span))
+}
+
+/// No variable is called `name`: did-you-mean, or the list of variables.
+fn unknown_variable(name: &str, span: Span) -> Diag {
+    let diag = Diag::new(
+        Code::UnknownVariable,
+        span,
+        format!("unknown variable `${name}`"),
+    )
+    .label("no variable has this name");
+    match did_you_mean(name, NAMES.iter().copied().filter(|n| !n.ends_with("NAME"))) {
+        Some(s) => diag.help(format!("did you mean `${s}`?")),
+        None => diag.help(format!(
+            "variables: {}",
+            NAMES
+                .iter()
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )),
+    }
 }
 
 #[cfg(test)]
