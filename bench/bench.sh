@@ -596,7 +596,7 @@ http {
         location /h/ { add_header X-Frame-Options DENY; add_header X-Content-Type-Options nosniff; expires 1h; }
         location /gz/ { gzip on; gzip_types text/css; }
     }
-$([ -z "$tport" ] || printf '    server {\n        listen 127.0.0.1:%s ssl deferred;\n        ssl_certificate %s;\n        ssl_certificate_key %s;\n        root %s;\n    }\n' "$tport" "$TMP/tls/cert.pem" "$TMP/tls/key.pem" "$DOC")
+$([ -z "$tport" ] || printf '    server {\n        listen 127.0.0.1:%s ssl deferred;\n        ssl_certificate %s;\n        ssl_certificate_key %s;\n        ssl_protocols TLSv1.2 TLSv1.3;\n        root %s;\n    }\n' "$tport" "$TMP/tls/cert.pem" "$TMP/tls/key.pem" "$DOC")
 }
 EOF
       ;;
