@@ -15,7 +15,7 @@ use super::filecache::{Cached, Content, FileCache};
 use super::fs::Roots;
 use super::gzip;
 use super::http::request::RequestHead;
-use super::http::response::{file_headers, http_date, parse_http_date};
+use super::http::response::{file_headers, parse_http_date};
 use super::pages::{self, error_page};
 use super::router::Route;
 use crate::confc::model::{Expires, Methods, adds_headers};
@@ -106,6 +106,18 @@ pub struct HandlerCtx {
     pub gz: super::gzip::GzCache,
     /// Built-in error pages, rendered once per status.
     pages: rustc_hash::FxHashMap<u16, Arc<[u8]>>,
+    /// The last constant `add_header`/`expires` lines rendered (see [`HandlerCtx::added`]).
+    added: Option<AddedCache>,
+}
+
+/// Lines that hold no variable, for one block of one table, in one second.
+struct AddedCache {
+    /// Held so that the block's address cannot be reused by another table.
+    table: Arc<RoutingTable>,
+    /// The block's address in `table` (compared, never read through).
+    block: usize,
+    second: i64,
+    lines: Arc<Added>,
 }
 
 impl Default for HandlerCtx {
@@ -116,11 +128,49 @@ impl Default for HandlerCtx {
             files: FileCache::default(),
             gz: Default::default(),
             pages: Default::default(),
+            added: None,
         }
     }
 }
 
 impl HandlerCtx {
+    /// The `add_header`/`expires` lines of a request in the block `settings` of
+    /// `table` at `now` (Unix seconds). When no value holds a variable they depend only
+    /// on the block and the second, and are rendered once a second for the block last
+    /// asked, as `Date` is.
+    pub fn added(
+        &mut self,
+        table: &Arc<RoutingTable>,
+        settings: &Effective,
+        vars: &dyn Vars,
+        now: i64,
+    ) -> Arc<Added> {
+        let constant = settings
+            .add_headers
+            .value
+            .iter()
+            .all(|h| h.value.as_literal().is_some());
+        if !constant {
+            return Arc::new(added(settings, vars, now));
+        }
+        let block = std::ptr::from_ref(settings) as usize;
+        if let Some(c) = &self.added
+            && c.block == block
+            && c.second == now
+            && Arc::ptr_eq(&c.table, table)
+        {
+            return c.lines.clone();
+        }
+        let lines = Arc::new(added(settings, vars, now));
+        self.added = Some(AddedCache {
+            table: table.clone(),
+            block,
+            second: now,
+            lines: lines.clone(),
+        });
+        lines
+    }
+
     /// The built-in page for an error status.
     fn builtin_page(&mut self, status: u16) -> Arc<[u8]> {
         self.pages
@@ -303,12 +353,19 @@ pub fn adds_lines(settings: &Effective) -> bool {
 /// The `add_header` and `expires` lines of a block for one request, at `now` (Unix
 /// seconds), as nginx writes them.
 pub fn added(settings: &Effective, vars: &dyn Vars, now: i64) -> Added {
-    let mut a = Added {
-        success: Vec::new(),
-        always: Vec::new(),
+    use super::http::response::{header, push_http_date, push_u64};
+    // Sized once: growing these line by line cost more than writing them.
+    let lines = &settings.add_headers.value;
+    let capacity = |always: bool| {
+        let n = lines.iter().filter(|h| h.always == always).count();
+        n * 64 + if always { 0 } else { 80 }
     };
-    let mut value = String::new();
-    for h in &settings.add_headers.value {
+    let mut a = Added {
+        success: Vec::with_capacity(capacity(false)),
+        always: Vec::with_capacity(capacity(true)),
+    };
+    let mut value = String::with_capacity(if lines.is_empty() { 0 } else { 64 });
+    for h in lines {
         value.clear();
         h.value.expand_into(vars, &mut value);
         let out = if h.always {
@@ -316,20 +373,30 @@ pub fn added(settings: &Effective, vars: &dyn Vars, now: i64) -> Added {
         } else {
             &mut a.success
         };
-        super::http::response::header(out, &h.name, value.as_bytes());
+        header(out, &h.name, value.as_bytes());
     }
     // nginx: `max` is the end of 2037 and ten years of max-age; `epoch` and a negative
     // time say no-cache.
-    let (expires, cache_control) = match settings.expires.value {
+    let (expires, max_age) = match settings.expires.value {
         Expires::Off => return a,
-        Expires::Epoch => (1, "no-cache".to_string()),
-        Expires::Max => (2_145_916_555, "max-age=315360000".to_string()),
-        Expires::Seconds(n) if n < 0 => (now + n, "no-cache".to_string()),
-        Expires::Seconds(n) => (now + n, format!("max-age={n}")),
+        Expires::Epoch => (1, None),
+        Expires::Max => (2_145_916_555, Some(315_360_000)),
+        Expires::Seconds(n) if n < 0 => (now + n, None),
+        Expires::Seconds(n) => (now + n, Some(n.unsigned_abs())),
     };
-    let header = super::http::response::header;
-    header(&mut a.success, "Expires", http_date(expires).as_bytes());
-    header(&mut a.success, "Cache-Control", cache_control.as_bytes());
+    // Written in place: these lines go out with every response of the block.
+    let w = &mut a.success;
+    w.extend_from_slice(b"Expires: ");
+    push_http_date(w, expires);
+    w.extend_from_slice(b"\r\nCache-Control: ");
+    match max_age {
+        Some(n) => {
+            w.extend_from_slice(b"max-age=");
+            push_u64(w, n);
+        }
+        None => w.extend_from_slice(b"no-cache"),
+    }
+    w.extend_from_slice(b"\r\n");
     a
 }
 

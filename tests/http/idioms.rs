@@ -457,3 +457,39 @@ fn gzip_compresses_cgi_output_of_listed_types() {
     let r = s.get_with("/cgi/png.sh", "Accept-Encoding: gzip\r\n");
     assert_eq!(r.header("content-encoding"), None);
 }
+
+/// Lines without variables are rendered once a second per block: two blocks asked in
+/// turn on one connection keep their own lines, and a reload that changes them is seen
+/// at once (the worker's rendering belongs to the table it came from).
+#[test]
+fn constant_added_lines_follow_their_block_and_reloads() {
+    let conf = |value: &str| {
+        format!(
+            "server {{\n    listen 127.0.0.1:8080;\n    root www;\n    \
+             location /a/ {{ add_header X-Block {value}-a; expires 1h; }}\n    \
+             location /b/ {{ add_header X-Block {value}-b; }}\n}}\n"
+        )
+    };
+    let s = Site::new(&conf("one"), &[("www/a/x", b"a"), ("www/b/x", b"b")]);
+    let mut c = s.connect();
+    let (a, b) = (
+        b"GET /a/x HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET /b/x HTTP/1.1\r\nHost: h\r\n\r\n",
+    );
+    for _ in 0..3 {
+        c.write(a);
+        let r = c.response_to(a);
+        assert_eq!(
+            (r.h("x-block"), r.h("cache-control")),
+            ("one-a", "max-age=3600")
+        );
+        c.write(b);
+        let r = c.response_to(b);
+        assert_eq!((r.h("x-block"), r.header("cache-control")), ("one-b", None));
+    }
+    s.reload(&conf("two"));
+    let r = s.get("/a/x");
+    assert_eq!(r.h("x-block"), "two-a");
+    let r = s.get("/b/x");
+    assert_eq!(r.h("x-block"), "two-b");
+}

@@ -127,7 +127,7 @@ struct Exchange {
 struct Extras {
     log: Option<LogInfo>,
     /// `add_header` and `expires` lines.
-    added: Option<handlers::Added>,
+    added: Option<Arc<handlers::Added>>,
 }
 
 impl Exchange {
@@ -137,7 +137,7 @@ impl Exchange {
 
     /// The `add_header`/`expires` lines of the current request.
     fn added(&self) -> Option<&handlers::Added> {
-        self.extras.as_ref().and_then(|e| e.added.as_ref())
+        self.extras.as_ref().and_then(|e| e.added.as_deref())
     }
 }
 
@@ -541,7 +541,8 @@ impl Conn {
         if handlers::adds_lines(settings) {
             let path = if rewrites == 0 { head.path() } else { &uri };
             let vars = self.request_vars(&table, &route, head, path);
-            self.ex.extras().added = Some(handlers::added(settings, &vars, log::now_secs()));
+            let lines = ctx.handlers.added(&table, settings, &vars, log::now_secs());
+            self.ex.extras().added = Some(lines);
         }
         let limit = settings.client_max_body_size.value;
         match self.execute(ctx, &table, &route, head, decision) {

@@ -153,19 +153,54 @@ fn civil(days: i64) -> (i64, u32, u32) {
 
 /// IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 §5.6.7).
 pub fn http_date(unix: i64) -> String {
+    let mut out = Vec::with_capacity(29);
+    push_http_date(&mut out, unix);
+    String::from_utf8(out).expect("an HTTP date is ASCII")
+}
+
+/// Appends [`http_date`] to `out` without formatting machinery (it goes out with
+/// every response of a block that has `expires`).
+pub fn push_http_date(out: &mut Vec<u8>, unix: i64) {
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);
     let (y, m, d) = civil(days);
-    format!(
-        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
-        DAYS[days.rem_euclid(7) as usize],
-        d,
-        MONTHS[(m - 1) as usize],
-        y,
-        secs / 3600,
-        (secs % 3600) / 60,
-        secs % 60
-    )
+    if !(1000..=9999).contains(&y) {
+        // Dates nobody sends (before 1000 or after 9999) keep the general path.
+        let text = format!(
+            "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+            DAYS[days.rem_euclid(7) as usize],
+            d,
+            MONTHS[(m - 1) as usize],
+            y,
+            secs / 3600,
+            (secs % 3600) / 60,
+            secs % 60
+        );
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
+    let two = |n: u32| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+    let y = y as u32;
+    let (h, mi, se) = (
+        secs as u32 / 3600,
+        (secs as u32 % 3600) / 60,
+        secs as u32 % 60,
+    );
+    out.extend_from_slice(DAYS[days.rem_euclid(7) as usize].as_bytes());
+    out.extend_from_slice(b", ");
+    out.extend_from_slice(&two(d));
+    out.push(b' ');
+    out.extend_from_slice(MONTHS[(m - 1) as usize].as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(&two(y / 100));
+    out.extend_from_slice(&two(y % 100));
+    out.push(b' ');
+    out.extend_from_slice(&two(h));
+    out.push(b':');
+    out.extend_from_slice(&two(mi));
+    out.push(b':');
+    out.extend_from_slice(&two(se));
+    out.extend_from_slice(b" GMT");
 }
 
 /// `2026-12-04 17:32 UTC`: a listing's modification time, to the minute, with its zone.
@@ -282,6 +317,11 @@ mod tests {
         assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(784111777));
         assert_eq!(parse_http_date("yesterday"), None);
         assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(2_145_916_555), "Thu, 31 Dec 2037 23:55:55 GMT");
+        assert_eq!(http_date(-1), "Wed, 31 Dec 1969 23:59:59 GMT");
+        assert_eq!(http_date(1_733_356_800), "Thu, 05 Dec 2024 00:00:00 GMT");
+        assert_eq!(http_date(253_402_300_800), "Sat, 01 Jan 10000 00:00:00 GMT");
+        assert_eq!(http_date(-30_610_224_000), "Wed, 01 Jan 1000 00:00:00 GMT");
     }
 
     /// The wall clock is read when the cached second may have ended, and only then.
