@@ -9,8 +9,8 @@ use crate::confc::model::{DocRoot, Return, fmt_size};
 use crate::confc::table::{Effective, GroupId, LocId, LocationSet, RoutingTable};
 use crate::confc::tls::fmt_time;
 use crate::server::dispatch::{
-    self, CgiTarget, Decision, Disk, Facts, Failure, MAX_REWRITES, Page, UploadKind, UploadTarget,
-    Why, implemented,
+    self, CgiTarget, Decision, Disk, Facts, Failure, Page, Rewrites, UploadKind, UploadTarget, Why,
+    implemented,
 };
 use crate::server::http::request::{
     BodyFraming, Expect, HeadLimits, Method, RequestHead, parse_head,
@@ -627,9 +627,9 @@ impl Asked<'_> {
         steps: &mut Vec<String>,
     ) -> Answer {
         let mut disk = Disk::default();
-        let mut rewrites = 0;
-        let mut try_files = true;
-        loop {
+        let mut rewrites = Rewrites::default();
+        let answer = loop {
+            let path = rewrites.path(uri);
             let vars = RequestVars {
                 head: self.head,
                 peer: EXPLAIN_PEER,
@@ -639,46 +639,45 @@ impl Asked<'_> {
                     .first()
                     .map_or("", String::as_str),
                 scheme: "http",
-                uri,
+                uri: path,
             };
             let facts = Facts {
                 method: self.method,
-                path: uri,
+                path,
                 expect: Expect::None,
                 body: self.body,
                 peer: EXPLAIN_PEER.ip(),
                 head: self.head,
                 vars: &vars,
-                try_files,
+                try_files: rewrites.try_files,
             };
             match dispatch::decide(t, route, &facts, &mut disk) {
+                Decision::Rewrite { .. } if rewrites.exhausted() => {
+                    let why = Why::RewriteLoop;
+                    let f = dispatch::failure(t, Some(route), 500, why, None, &mut disk);
+                    break failure_answer(f, &facts, self.ask.method);
+                }
                 Decision::Rewrite {
                     uri: next,
                     relocate,
-                } if rewrites < MAX_REWRITES => {
-                    rewrites += 1;
-                    try_files = relocate;
-                    let next = next.split('?').next().unwrap_or_default().to_string();
-                    steps.push(rewrite_step(t, route, &next, relocate));
-                    *uri = next;
+                } => {
+                    rewrites.follow(t, route, next, relocate);
+                    steps.push(rewrite_step(t, route, rewrites.path(""), relocate));
                 }
-                Decision::Rewrite { .. } => {
-                    let f =
-                        dispatch::failure(t, Some(route), 500, Why::RewriteLoop, None, &mut disk);
-                    return failure_answer(f, &facts, self.ask.method);
-                }
-                d => return describe(t.settings(route), &facts, self.ask.method, d),
+                d => break describe(t.settings(route), &facts, self.ask.method, d),
             }
+        };
+        if let Some(last) = rewrites.uri() {
+            *uri = last.to_string();
         }
+        answer
     }
 }
 
-/// The step a `try_files` rewrite to `next` takes: an internal redirect (`relocate`),
-/// which matches `route`'s location again, or a file answered in this location.
-fn rewrite_step(t: &RoutingTable, route: &mut Route, next: &str, relocate: bool) -> String {
+/// The step a `try_files` rewrite to `next` took: an internal redirect (`relocate`),
+/// which matched `route`'s location again, or a file answered in this location.
+fn rewrite_step(t: &RoutingTable, route: &Route, next: &str, relocate: bool) -> String {
     if relocate {
-        let mut trail = Vec::new();
-        route.location = t.find_location(route.server, next, Some(&mut trail));
         let at = route.location.map_or("no location".into(), |l| {
             format!("location `{}`", t.locations[l].display())
         });

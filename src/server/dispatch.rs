@@ -94,6 +94,66 @@ impl<'a, 'v> Facts<'a, 'v> {
 /// Internal redirects and `try_files` rewrites one request may go through.
 pub const MAX_REWRITES: u8 = 10;
 
+/// Where a request stands while [`Decision::Rewrite`]s move it: the one rule for
+/// following them, kept by the connection and by `explain` alike, each of which asks
+/// [`decide`] again at [`Rewrites::path`] until the answer is not a rewrite.
+pub struct Rewrites {
+    /// The path the request has now, once a rewrite changed it.
+    uri: Option<String>,
+    /// Whether `try_files` still applies: not after a rewrite it made in place.
+    pub try_files: bool,
+    count: u8,
+}
+
+impl Default for Rewrites {
+    fn default() -> Self {
+        Rewrites {
+            uri: None,
+            try_files: true,
+            count: 0,
+        }
+    }
+}
+
+impl Rewrites {
+    /// The path to decide for: the request's own (`original`) until a rewrite.
+    pub fn path<'p>(&'p self, original: &'p str) -> &'p str {
+        self.uri.as_deref().unwrap_or(original)
+    }
+
+    /// The path the last rewrite left, if any.
+    pub fn uri(&self) -> Option<&str> {
+        self.uri.as_deref()
+    }
+
+    /// Whether [`MAX_REWRITES`] were followed: one more makes the request a loop
+    /// (500, [`Why::RewriteLoop`]).
+    pub fn exhausted(&self) -> bool {
+        self.count >= MAX_REWRITES
+    }
+
+    /// Follows a rewrite to `next` (not [`exhausted`](Self::exhausted)); `relocate`, an
+    /// internal redirect, finds the location again.
+    pub fn follow(
+        &mut self,
+        table: &RoutingTable,
+        route: &mut Route,
+        mut next: String,
+        relocate: bool,
+    ) {
+        self.count += 1;
+        self.try_files = relocate;
+        // The new URI's query is not kept: `$args` stay the request's.
+        if let Some(q) = next.find('?') {
+            next.truncate(q);
+        }
+        if relocate {
+            route.location = table.find_location(route.server, &next, None);
+        }
+        self.uri = Some(next);
+    }
+}
+
 /// A template's text for a request: as written when it holds no variable.
 fn expand<'a>(t: &'a Template, vars: &dyn Vars) -> Cow<'a, str> {
     match t.as_literal() {

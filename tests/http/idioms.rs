@@ -493,3 +493,19 @@ fn constant_added_lines_follow_their_block_and_reloads() {
     let r = s.get("/b/x");
     assert_eq!(r.h("x-block"), "two-b");
 }
+
+/// As nginx: a request follows at most ten internal redirects; the eleventh is a
+/// loop and answers 500.
+#[test]
+fn ten_internal_redirects_are_followed_and_the_eleventh_is_a_loop() {
+    let mut conf = String::from("server {\n    listen 127.0.0.1:8080;\n    root www;\n");
+    for i in 0..=10 {
+        let next = i + 1;
+        conf += &format!("    location = /hop{i} {{ try_files /none /hop{next}; }}\n");
+    }
+    conf += "    location = /hop11 { return 200 \"arrived\"; }\n}\n";
+    let s = Site::new(&conf, &[]);
+    let r = s.get("/hop1");
+    assert_eq!((r.status, r.text().as_str()), (200, "arrived"));
+    assert_eq!(s.get("/hop0").status, 500);
+}

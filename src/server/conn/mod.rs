@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
-use super::dispatch::{self, Decision, Facts, FsView, MAX_REWRITES, Why};
+use super::dispatch::{self, Decision, Facts, FsView, Rewrites, Why};
 use super::handlers::{self, HandlerCtx};
 use super::http::request::{
     BodyFraming, Expect, HeadBufs, HeadLimits, Method, RequestHead, parse_head_reusing,
@@ -505,42 +505,26 @@ impl Conn {
         if settings.access_log.value != LogTarget::Off {
             self.start_log(&settings.access_log.value, head);
         }
-        // The path the request has now: a `try_files` rewrite or an internal redirect
-        // changes it (then `uri` holds it).
-        let mut uri = String::new();
-        let mut rewrites = 0;
-        let mut try_files = true;
+        let mut rewrites = Rewrites::default();
         let decision = loop {
-            let path = if rewrites == 0 { head.path() } else { &uri };
+            let path = rewrites.path(head.path());
+            let try_files = rewrites.try_files;
             match self.decide_at(ctx, &table, &route, head, path, try_files) {
-                Decision::Rewrite {
-                    uri: next,
-                    relocate,
-                } if rewrites < MAX_REWRITES => {
-                    rewrites += 1;
-                    try_files = relocate;
-                    uri = next;
-                    // The new URI's query is not kept: `$args` stay the request's.
-                    if let Some(q) = uri.find('?') {
-                        uri.truncate(q);
-                    }
-                    if relocate {
-                        route = table.route(group, head.effective_host(), &uri);
-                    }
-                }
-                Decision::Rewrite { .. } => {
+                Decision::Rewrite { .. } if rewrites.exhausted() => {
                     let hs = &mut ctx.handlers;
                     let f =
                         dispatch::failure(&table, Some(&route), 500, Why::RewriteLoop, None, hs);
                     break Decision::Error(f);
+                }
+                Decision::Rewrite { uri, relocate } => {
+                    rewrites.follow(&table, &mut route, uri, relocate);
                 }
                 d => break d,
             }
         };
         let settings = table.settings(&route);
         if handlers::adds_lines(settings) {
-            let path = if rewrites == 0 { head.path() } else { &uri };
-            let vars = self.request_vars(&table, &route, head, path);
+            let vars = self.request_vars(&table, &route, head, rewrites.path(head.path()));
             let lines = ctx.handlers.added(&table, settings, &vars, log::now_secs());
             self.ex.extras().added = Some(lines);
         }
