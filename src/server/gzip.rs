@@ -3,8 +3,9 @@
 //! nginx compresses every response again; webserv compresses a static file once and
 //! keeps the result in a per-worker cache keyed by the file and its validator (so the
 //! file cache's one-second trust window does not cost a new compression), up to
-//! [`MAX_BYTES`] of compressed data. Dynamic bodies (listings, error pages) are small
-//! and compressed per response. Ranges are never compressed (the client asked for
+//! [`MAX_BYTES`] of compressed data; a file over [`MAX_FILE`] is compressed as it is
+//! sent instead (`Body::GzipFile`, streamed by `conn/io.rs`). Dynamic bodies (listings,
+//! error pages) are small and compressed per response. Ranges are never compressed (the client asked for
 //! bytes of the file), and nothing shorter than `gzip_min_length`.
 
 use std::io::Write as _;
@@ -19,7 +20,8 @@ use super::http::request::RequestHead;
 use super::http::response::header;
 use crate::confc::table::Effective;
 
-/// Files larger than this are sent uncompressed (pre-compress them for `gzip_static`).
+/// Files larger than this are not kept compressed: they are compressed as they are
+/// sent, every time (as nginx does for every file).
 pub const MAX_FILE: u64 = 8 << 20;
 /// Compressed bytes one worker keeps.
 pub const MAX_BYTES: usize = 16 << 20;
@@ -80,6 +82,20 @@ pub fn compress(data: &[u8], level: u64) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
+/// The header lines of a file's compressed 200: `Content-Type`, `Last-Modified`, the
+/// weak `ETag` nginx gives a compressed answer, `Content-Encoding`, `Vary`.
+pub fn header_lines(f: &Cached, media: &str) -> Vec<u8> {
+    let mut h = Vec::with_capacity(192);
+    h.extend_from_slice(b"Content-Type: ");
+    super::mime::push_content_type(&mut h, media);
+    h.extend_from_slice(b"\r\n");
+    header(&mut h, "Last-Modified", f.last_modified.as_bytes());
+    header(&mut h, "ETag", format!("W/{}", f.etag).as_bytes());
+    header(&mut h, "Content-Encoding", b"gzip");
+    header(&mut h, "Vary", b"Accept-Encoding");
+    h
+}
+
 /// A compressed file and the header lines its 200 carries.
 pub struct Compressed {
     pub bytes: Arc<[u8]>,
@@ -130,17 +146,9 @@ impl GzCache {
             }
         };
         let bytes: Arc<[u8]> = compress(&data, level).into();
-        let mut h = Vec::with_capacity(192);
-        h.extend_from_slice(b"Content-Type: ");
-        super::mime::push_content_type(&mut h, media);
-        h.extend_from_slice(b"\r\n");
-        header(&mut h, "Last-Modified", f.last_modified.as_bytes());
-        header(&mut h, "ETag", format!("W/{}", f.etag).as_bytes());
-        header(&mut h, "Content-Encoding", b"gzip");
-        header(&mut h, "Vary", b"Accept-Encoding");
         let c = Arc::new(Compressed {
             bytes,
-            headers: h.into(),
+            headers: header_lines(f, media).into(),
         });
         let add = c.bytes.len();
         if self.map.len() >= MAX_ENTRIES || self.bytes + add > MAX_BYTES {

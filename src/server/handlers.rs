@@ -38,6 +38,13 @@ pub enum Body {
         offset: usize,
         len: usize,
     },
+    /// A whole file too large to keep compressed, gzip-compressed at `level` as it is
+    /// sent: chunked (HTTP/1.1) or ended by the close (HTTP/1.0).
+    GzipFile {
+        file: Arc<File>,
+        len: u64,
+        level: u32,
+    },
 }
 
 impl Body {
@@ -47,6 +54,8 @@ impl Body {
             Body::Bytes(b) => b.len() as u64,
             Body::File { len, .. } => *len,
             Body::Shared { len, .. } => *len as u64,
+            // Not known before it is sent: the compressed bytes are counted as they go.
+            Body::GzipFile { .. } => 0,
         }
     }
 
@@ -528,12 +537,16 @@ pub fn serve_file(
     if !gzip::applies(settings, media, 200) {
         return file_response(f, name, head, settings);
     }
-    if accepted
-        && f.size >= settings.gzip_min_length.value
-        && let Some(c) =
-            h.gz.get(base, rel, f, media, settings.gzip_comp_level.value)
-    {
-        return compressed(f, &c, head);
+    let level = settings.gzip_comp_level.value;
+    if accepted && f.size >= settings.gzip_min_length.value {
+        if f.size > gzip::MAX_FILE
+            && let Content::File(file) = &f.content
+        {
+            return streamed(f, file, media, head, level);
+        }
+        if let Some(c) = h.gz.get(base, rel, f, media, level) {
+            return compressed(f, &c, head);
+        }
     }
     // The answer depends on Accept-Encoding, whichever it is.
     let r = file_response(f, name, head, settings);
@@ -571,6 +584,25 @@ fn compressed(f: &Cached, c: &gzip::Compressed, head: &RequestHead) -> Response 
         },
     );
     r.shared_headers = Some(c.headers.clone());
+    r
+}
+
+/// A file too large for the compressed cache: compressed as it is sent, with the same
+/// header lines and validators as a cached one.
+fn streamed(f: &Cached, file: &Arc<File>, media: &str, head: &RequestHead, level: u64) -> Response {
+    if not_modified(&f.etag, f.mtime, head) {
+        return Response::new(304, Body::Empty)
+            .header("ETag", &format!("W/{}", f.etag))
+            .header("Last-Modified", &f.last_modified)
+            .header("Vary", "Accept-Encoding");
+    }
+    let body = Body::GzipFile {
+        file: file.clone(),
+        len: f.size,
+        level: level.clamp(1, 9) as u32,
+    };
+    let mut r = Response::new(200, body);
+    r.shared_headers = Some(gzip::header_lines(f, media).into());
     r
 }
 

@@ -509,3 +509,59 @@ fn ten_internal_redirects_are_followed_and_the_eleventh_is_a_loop() {
     assert_eq!((r.status, r.text().as_str()), (200, "arrived"));
     assert_eq!(s.get("/hop0").status, 500);
 }
+
+/// Files over the compressed cache's limit (8 MiB) are compressed as they are sent, as
+/// nginx compresses every file: chunked for HTTP/1.1 (the connection goes on), ended by
+/// the close for HTTP/1.0. The access log counts the compressed bytes.
+#[test]
+fn gzip_streams_files_too_large_to_keep_compressed() {
+    let text = b"0123456789 the quick brown fox jumps over the lazy dog\n".repeat(160_000);
+    assert!(text.len() as u64 > 8 << 20);
+    let s = Site::new(
+        "server {\n    listen 127.0.0.1:8080;\n    root www;\n    access_log logs/access.log;\n    \
+         gzip on;\n    gzip_types text/plain;\n}\n",
+        &[("www/big.txt", &text), ("logs/.keep", b"")],
+    );
+    let mut c = s.connect();
+    let req = b"GET /big.txt HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n";
+    c.write(req);
+    let r = c.response_to(req);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.h("content-encoding"), "gzip");
+    assert_eq!(r.h("transfer-encoding"), "chunked");
+    assert_eq!(r.header("content-length"), None);
+    assert_eq!(r.h("vary"), "Accept-Encoding");
+    assert_eq!(r.h("content-type"), "text/plain; charset=utf-8");
+    assert!(r.h("etag").starts_with("W/\""), "{}", r.h("etag"));
+    assert!(r.body.len() < text.len() / 20, "{} bytes", r.body.len());
+    let compressed = r.body.len();
+    assert_eq!(gunzip(&r.body), text);
+    // The connection goes on after the last chunk; a range is never compressed.
+    let range =
+        b"GET /big.txt HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nRange: bytes=0-9\r\n\r\n";
+    c.write(range);
+    let r = c.response_to(range);
+    assert_eq!((r.status, r.body.as_slice()), (206, &text[..10]));
+    // HTTP/1.0: no chunks; the close ends the body.
+    let r = s.send(b"GET /big.txt HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n");
+    assert_eq!(r.h("content-encoding"), "gzip");
+    assert_eq!(r.header("transfer-encoding"), None);
+    assert_eq!(r.h("connection"), "close");
+    assert_eq!(gunzip(&r.body), text);
+    // Not accepted: the file as it is.
+    let r = s.get("/big.txt");
+    assert_eq!(r.header("content-encoding"), None);
+    assert_eq!(r.h("content-length"), text.len().to_string());
+    assert!(r.body == text);
+    // The log line of the first answer has the compressed size.
+    let log = s.path("logs/access.log");
+    assert!(wait_until(std::time::Duration::from_secs(5), || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.lines().count() >= 4)
+    }));
+    let first = std::fs::read_to_string(&log).unwrap();
+    let first = first.lines().next().unwrap().to_string();
+    assert!(
+        first.contains(&format!("\"GET /big.txt HTTP/1.1\" 200 {compressed} ")),
+        "{first}"
+    );
+}

@@ -178,6 +178,31 @@ fn ten_megabytes_arrive_intact_over_tls() {
     assert_eq!(get(&mut c, "a.test", "/").text(), "site a\n");
 }
 
+/// A file too large to keep compressed goes through gzip as it is sent over TLS too
+/// (read into the write buffer piece by piece, each piece's records out before the next).
+#[test]
+fn a_large_file_is_gzip_streamed_over_tls() {
+    let pki = Pki::new();
+    let text = b"all work and no play makes jack a dull boy\n".repeat(220_000);
+    assert!(text.len() as u64 > 8 << 20);
+    let config = TWO_NAMES.replace(
+        "root www/a;",
+        "root www/a;\n    gzip on;\n    gzip_types text/plain;",
+    );
+    let s = site(&pki, &config, &[("www/a/big.txt", &text)]);
+    let mut c = Client::connect_tls(s.addr_of(8443), &pki.any_version(), "a.test");
+    let req = "GET /big.txt HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: gzip\r\n\r\n";
+    c.write(req.as_bytes());
+    let r = c.read_response(false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.h("content-encoding"), "gzip");
+    assert_eq!(r.h("transfer-encoding"), "chunked");
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut back).unwrap();
+    assert!(back == text, "the decompressed body differs from the file");
+    assert_eq!(get(&mut c, "a.test", "/").text(), "site a\n");
+}
+
 #[test]
 fn keep_alive_and_pipelining_over_tls() {
     let pki = Pki::new();

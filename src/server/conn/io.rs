@@ -77,7 +77,24 @@ struct FileOut {
     remaining: u64,
     /// The first offset: `offset - start` bytes are sent.
     start: u64,
+    /// Compressed as it goes (then the file is read into the write buffer, never sent
+    /// with sendfile).
+    gzip: Option<Box<GzipStream>>,
 }
+
+/// A gzip stream over a file body. Once its last bytes are queued (`enc` gone) it stays
+/// until the response is logged, for the count of compressed bytes.
+struct GzipStream {
+    enc: Option<flate2::write::GzEncoder<Vec<u8>>>,
+    /// HTTP/1.1: every piece as a chunk, and the last chunk at the end; else the bytes
+    /// as they are, the close ending them.
+    chunked: bool,
+    /// Compressed body bytes queued so far.
+    produced: u64,
+}
+
+/// How much of the file one refill of a gzip stream reads.
+const GZIP_PIECE: usize = 64 * 1024;
 
 /// What one read from the client gave.
 #[derive(Debug, PartialEq, Eq)]
@@ -319,7 +336,111 @@ impl ClientIo {
             offset,
             remaining: len,
             start: offset,
+            gzip: None,
         }));
+    }
+
+    /// Queues the whole `file` (`len` bytes), gzip-compressed at `level` as it is sent,
+    /// in chunks or (`chunked` false) as bare bytes.
+    pub fn send_gzip_after(
+        &mut self,
+        file: Arc<std::fs::File>,
+        len: u64,
+        level: u32,
+        chunked: bool,
+    ) {
+        let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+        self.file = Some(Box::new(FileOut {
+            file,
+            offset: 0,
+            remaining: len,
+            start: 0,
+            gzip: Some(Box::new(GzipStream {
+                enc: Some(enc),
+                chunked,
+                produced: 0,
+            })),
+        }));
+    }
+
+    /// The compressed body bytes of the gzip stream just sent (0 without one); the
+    /// finished stream is let go.
+    pub fn take_streamed(&mut self) -> u64 {
+        match self.file.as_ref().and_then(|f| f.gzip.as_ref()) {
+            Some(gz) if gz.enc.is_none() => {
+                let n = gz.produced;
+                self.file = None;
+                n
+            }
+            _ => 0,
+        }
+    }
+
+    /// A gzip stream waits for more of its file to be read into the write buffer.
+    fn streaming(&self) -> bool {
+        self.file
+            .as_ref()
+            .and_then(|f| f.gzip.as_ref())
+            .is_some_and(|gz| gz.enc.is_some())
+    }
+
+    /// A file body has bytes still to go (a finished gzip stream has none).
+    fn file_pending(&self) -> bool {
+        self.file
+            .as_ref()
+            .is_some_and(|f| f.gzip.as_ref().is_none_or(|gz| gz.enc.is_some()))
+    }
+
+    /// Once everything queued is sent: the next piece of a gzip stream into the write
+    /// buffer, compressed and framed; at the file's end the stream's last bytes (and
+    /// the last chunk).
+    fn refill_gzip(&mut self) -> io::Result<()> {
+        use std::io::Write as _;
+        use std::os::unix::fs::FileExt as _;
+        let Some(f) = self.file.as_mut() else {
+            return Ok(());
+        };
+        let Some(gz) = f.gzip.as_mut() else {
+            return Ok(());
+        };
+        let Some(enc) = gz.enc.as_mut() else {
+            return Ok(());
+        };
+        self.wbuf.clear();
+        self.wpos = 0;
+        self.committed = 0;
+        let want = f.remaining.min(GZIP_PIECE as u64) as usize;
+        if want > 0 {
+            let mut piece = vec![0; want];
+            let n = f.file.read_at(&mut piece, f.offset)?;
+            if n == 0 {
+                // The file shrank under us: the stream cannot be completed honestly.
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            enc.write_all(&piece[..n])?;
+            f.offset += n as u64;
+            f.remaining -= n as u64;
+        }
+        let mut out = std::mem::take(enc.get_mut());
+        let last = f.remaining == 0;
+        if last && let Some(enc) = gz.enc.take() {
+            out.extend_from_slice(&enc.finish()?);
+        }
+        gz.produced += out.len() as u64;
+        if gz.chunked {
+            if !out.is_empty() {
+                self.wbuf
+                    .extend_from_slice(format!("{:x}\r\n", out.len()).as_bytes());
+                self.wbuf.extend_from_slice(&out);
+                self.wbuf.extend_from_slice(b"\r\n");
+            }
+            if last {
+                self.wbuf.extend_from_slice(b"0\r\n\r\n");
+            }
+        } else {
+            self.wbuf.extend_from_slice(&out);
+        }
+        Ok(())
     }
 
     /// Bytes of the queued output sent so far (the write buffer's, then the file's).
@@ -328,7 +449,7 @@ impl ClientIo {
     }
 
     pub fn has_file(&self) -> bool {
-        self.file.is_some()
+        self.file_pending()
     }
 
     /// Drops the current response's unsent bytes (to replace or start it), keeping
@@ -371,13 +492,26 @@ impl ClientIo {
         if self.tls.is_some() {
             return self.flush_tls();
         }
+        loop {
+            if !self.flush_plain()? {
+                return Ok(false);
+            }
+            if !self.streaming() {
+                return Ok(true);
+            }
+            self.refill_gzip()?;
+        }
+    }
+
+    /// `flush` without TLS, up to a gzip stream's next piece.
+    fn flush_plain(&mut self) -> io::Result<bool> {
         while (self.wpos as usize) < self.wbuf.len() {
             if !self.writable {
                 return Ok(false);
             }
             // With a file to follow, MSG_MORE holds the head back so it leaves in the
             // same segments as sendfile's first bytes (nginx uses TCP_NOPUSH for this).
-            match self.send(self.file.is_some()) {
+            match self.send(self.file_pending()) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.wpos += n as u32,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -388,7 +522,9 @@ impl ClientIo {
                 Err(e) => return Err(e),
             }
         }
-        if let Some(f) = &mut self.file {
+        if let Some(f) = &mut self.file
+            && f.gzip.is_none()
+        {
             while f.remaining > 0 {
                 if !self.writable {
                     return Ok(false);
@@ -420,14 +556,23 @@ impl ClientIo {
     /// go out, those rustls had queued before in the same write. `Ok(true)` when
     /// everything is on the socket.
     fn flush_tls(&mut self) -> io::Result<bool> {
-        let Some(tls) = self.tls.as_mut() else {
-            return Ok(true);
-        };
         loop {
+            // A gzip stream's next piece, once the last one's records are out.
+            if (self.wpos as usize) == self.wbuf.len()
+                && self.streaming()
+                && !self.tls.as_ref().is_some_and(|t| t.conn.wants_write())
+            {
+                self.refill_gzip()?;
+            }
+            let Some(tls) = self.tls.as_mut() else {
+                return Ok(true);
+            };
             if (self.wpos as usize) < self.wbuf.len() {
                 let n = tls.encrypt(&self.wbuf[self.wpos as usize..])?;
                 self.wpos += n as u32;
-            } else if let Some(f) = &mut self.file {
+            } else if let Some(f) = &mut self.file
+                && f.gzip.is_none()
+            {
                 // A file piece only into an empty buffer, so that it fits whole.
                 if f.remaining > 0 && !tls.conn.wants_write() {
                     let n = tls.encrypt_file(&f.file, f.offset, f.remaining)?;
@@ -441,7 +586,7 @@ impl ClientIo {
             if !tls.push(&self.sock, &mut self.writable)? {
                 return Ok(false);
             }
-            if (self.wpos as usize) == self.wbuf.len() && self.file.is_none() {
+            if (self.wpos as usize) == self.wbuf.len() && !self.file_pending() {
                 return Ok(true);
             }
         }

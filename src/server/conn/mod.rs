@@ -463,6 +463,7 @@ impl Conn {
 
     fn finish_request(&mut self) {
         let ex = &mut self.ex;
+        ex.sent_body += self.io.take_streamed();
         if let Some(info) = ex.extras.take().and_then(|e| e.log) {
             let line = format!(
                 "{} - - [{}] \"{}\" {} {} \"{}\" \"{}\"\n",

@@ -218,6 +218,12 @@ impl Conn {
         if r.close {
             self.ex.keep_alive = false;
         }
+        let streamed = matches!(r.body, Body::GzipFile { .. });
+        // A compressed stream's length is known only at its end: chunked, or (HTTP/1.0)
+        // ended by the close.
+        if streamed && version != Version::Http11 {
+            self.ex.keep_alive = false;
+        }
         let keep_alive = self.ex.keep_alive;
         self.ex.status = r.status;
         let date = ctx.date.server_and_date(ctx.handlers.now);
@@ -228,7 +234,11 @@ impl Conn {
             keep_alive,
             version,
         };
-        let length = Length::Known(r.body.len());
+        let length = match (streamed, version) {
+            (false, _) => Length::Known(r.body.len()),
+            (true, Version::Http11) => Length::Chunked,
+            (true, _) => Length::Unstated,
+        };
         let body = write_head(w, r.status, date, length, conn, |w| {
             if let Some(h) = &r.shared_headers {
                 w.extend_from_slice(h);
@@ -259,6 +269,10 @@ impl Conn {
             }
             // Counted as sent now: the log line is written only once it all went out.
             Body::File { file, offset, len } => self.io.send_file_after(file, offset, len),
+            Body::GzipFile { file, len, level } => {
+                let chunked = version == Version::Http11;
+                self.io.send_gzip_after(file, len, level, chunked);
+            }
         }
     }
 }
