@@ -487,9 +487,12 @@ fn constant_added_lines_follow_their_block_and_reloads() {
         let r = c.response_to(b);
         assert_eq!((r.h("x-block"), r.header("cache-control")), ("one-b", None));
     }
+    // The worker takes the new table at its next wake-up.
     s.reload(&conf("two"));
-    let r = s.get("/a/x");
-    assert_eq!(r.h("x-block"), "two-a");
+    let reloaded = wait_until(std::time::Duration::from_secs(5), || {
+        s.get("/a/x").h("x-block") == "two-a"
+    });
+    assert!(reloaded, "the new lines after a reload");
     let r = s.get("/b/x");
     assert_eq!(r.h("x-block"), "two-b");
 }
