@@ -501,3 +501,46 @@ fn a_cgi_starts_only_once_a_slow_body_is_complete() {
         last_byte - started
     );
 }
+
+/// `send_timeout` bounds a pause, as nginx's does, not the whole response: a client
+/// that keeps reading a download that takes longer than it gets every byte.
+#[test]
+fn a_download_longer_than_send_timeout_arrives_whole_while_it_moves() {
+    let big = random_bytes(16 << 20, 21);
+    let s = Site::new(
+        "send_timeout 1s;\nserver {\n    listen 127.0.0.1:8080;\n    root www;\n}\n",
+        &[("www/big.bin", &big)],
+    );
+    // A small receive buffer, so that the server waits on this reader.
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_recv_buffer_size(64 * 1024).unwrap();
+    sock.connect(&s.addr().into()).unwrap();
+    let mut c: std::net::TcpStream = sock.into();
+    std::io::Write::write_all(&mut c, b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        match c.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("{e} after {} bytes", got.len()),
+        }
+        let head_end = find(&got, b"\r\n\r\n").map(|i| i + 4);
+        if head_end.is_some_and(|h| got.len() - h >= big.len()) {
+            break;
+        }
+        // About 6 MB/s: the download takes well over the 1 s send_timeout.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let took = started.elapsed();
+    let head_end = find(&got, b"\r\n\r\n").expect("a response head") + 4;
+    assert!(got.starts_with(b"HTTP/1.1 200 "));
+    assert_eq!(got.len() - head_end, big.len(), "cut after {took:?}");
+    assert!(got[head_end..] == big[..]);
+    assert!(
+        took > Duration::from_millis(1500),
+        "too fast to test anything: {took:?}"
+    );
+}

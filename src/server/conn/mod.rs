@@ -236,8 +236,9 @@ impl Conn {
             Phase::Linger => return Some(RANK_LINGER),
             // Bytes of a new head, not yet parsed: it has only just started.
             Phase::Head { idle: true } => (now, self.io.input().len() as u64),
-            // A head's deadline is set once, at its first byte, and a response's once,
-            // when it is queued: the phase started its timeout before its deadline.
+            // A head's deadline is set once, at its first byte, and a response's when it
+            // is queued and again when bytes go out: the phase (or its last progress)
+            // started its timeout before its deadline.
             Phase::Head { idle: false } => (
                 since_deadline(self.deadline, header_timeout(ctx, group), now),
                 self.io.input().len() as u64,
@@ -406,9 +407,17 @@ impl Conn {
             self.deadline = now + keepalive_timeout(ctx, self.group());
             return None;
         }
+        let before = self.io.sent();
         match self.io.flush() {
             Ok(true) => {}
-            Ok(false) => return Some(Next::Wait),
+            Ok(false) => {
+                // `send_timeout` bounds a pause, as nginx's does: bytes that went out
+                // start it again, so a long download is never cut while it moves.
+                if self.io.sent() != before {
+                    self.deadline = now + send_timeout(ctx, self.group());
+                }
+                return Some(Next::Wait);
+            }
             Err(_) => return Some(Next::Close),
         }
         self.finish_request();
