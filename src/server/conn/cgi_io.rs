@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use mio::Interest;
 
 use super::body::{BodyIn, DISCARD_MAX};
-use super::io::{ClientIo, Pool, RBUF};
+use super::io::{ClientIo, Pool, RBUF, emit};
 use super::respond::{Length, Persistence, has_body, write_head};
 use super::{Conn, Exchange, Next, Phase, WorkerCtx, body_timeout, send_timeout};
 use crate::confc::table::Effective;
@@ -482,22 +482,6 @@ fn body_out(run: &mut CgiRun, w: &mut Vec<u8>, ex: &mut Exchange, data: &[u8]) {
         }
         None => {}
     }
-}
-
-/// Appends compressed bytes as a chunk (or as they are, when the close ends the body);
-/// the number of body bytes.
-fn emit(w: &mut Vec<u8>, out: &[u8], chunked: bool) -> u64 {
-    if out.is_empty() {
-        return 0;
-    }
-    if chunked {
-        let _ = write!(w, "{:x}\r\n", out.len());
-        w.extend_from_slice(out);
-        w.extend_from_slice(b"\r\n");
-    } else {
-        w.extend_from_slice(out);
-    }
-    out.len() as u64
 }
 
 /// Step 5: What is queued, toward the client. Once it is all sent the buffer is reused from

@@ -96,6 +96,23 @@ struct GzipStream {
 /// How much of the file one refill of a gzip stream reads.
 const GZIP_PIECE: usize = 64 * 1024;
 
+/// Appends compressed bytes as a chunk (or as they are, when the close ends the body);
+/// the number of body bytes. For a CGI's compressed output and a file's gzip stream.
+pub(super) fn emit(w: &mut Vec<u8>, out: &[u8], chunked: bool) -> u64 {
+    use std::io::Write as _;
+    if out.is_empty() {
+        return 0;
+    }
+    if chunked {
+        let _ = write!(w, "{:x}\r\n", out.len());
+        w.extend_from_slice(out);
+        w.extend_from_slice(b"\r\n");
+    } else {
+        w.extend_from_slice(out);
+    }
+    out.len() as u64
+}
+
 /// What one read from the client gave.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Input {
@@ -426,19 +443,9 @@ impl ClientIo {
         if last && let Some(enc) = gz.enc.take() {
             out.extend_from_slice(&enc.finish()?);
         }
-        gz.produced += out.len() as u64;
-        if gz.chunked {
-            if !out.is_empty() {
-                self.wbuf
-                    .extend_from_slice(format!("{:x}\r\n", out.len()).as_bytes());
-                self.wbuf.extend_from_slice(&out);
-                self.wbuf.extend_from_slice(b"\r\n");
-            }
-            if last {
-                self.wbuf.extend_from_slice(b"0\r\n\r\n");
-            }
-        } else {
-            self.wbuf.extend_from_slice(&out);
+        gz.produced += emit(&mut self.wbuf, &out, gz.chunked);
+        if last && gz.chunked {
+            self.wbuf.extend_from_slice(b"0\r\n\r\n");
         }
         Ok(())
     }
