@@ -343,12 +343,13 @@ fn reload_rotates_the_certificate_and_keeps_open_connections() {
     write_file(&s.path("a.key"), renewed.key.as_bytes());
     s.reload(TWO_NAMES);
 
-    // A new client (one with a session to resume would not be sent a certificate).
-    let fresh = Client::connect_tls(addr, &pki.any_version(), "a.test");
-    assert!(
-        presented(&fresh) == der(&renewed.cert),
-        "the new certificate"
-    );
+    // A new client (one with a session to resume would not be sent a certificate). The
+    // worker takes the new table at its next wake-up: wait for it, as for any reload.
+    let renewed_seen = wait_until(Duration::from_secs(5), || {
+        let fresh = Client::connect_tls(addr, &pki.any_version(), "a.test");
+        presented(&fresh) == der(&renewed.cert)
+    });
+    assert!(renewed_seen, "the new certificate");
     assert!(presented(&kept) == der(&pki.a.cert), "the old one, kept");
     let r = get(&mut kept, "a.test", "/");
     assert_eq!((r.status, r.text().as_str()), (200, "site a\n"));
